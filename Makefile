@@ -1,0 +1,28 @@
+# `make test`: everything the test suite needs, then the suite (SQLite + PostgreSQL,
+# crash tests, official-SDK conformance). `make serve`: install and start.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install install-test serve test lint
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install -q -e .
+
+install-test: $(PY)
+	bash .ci/install-system-deps
+	$(PY) -m pip install -q -e '.[test]'
+
+serve: install
+	$(VENV)/bin/orchestration serve
+
+lint: install-test
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src
+
+test: install-test lint
+	$(VENV)/bin/pytest
