@@ -1,0 +1,52 @@
+"""The `wait_event` stage (spec §6.3): waits on the context for the interpolated event name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from orchestration.stages import resolve_stage, run_stage
+from orchestration.stages.wait_event import WaitEventConfig, run
+
+STARTED = datetime(2024, 5, 2, 10, 0, 0, tzinfo=UTC)
+
+
+class FakeContext:
+    """Records the durable calls a stage makes."""
+
+    instance_id = "instance"
+    stage = 0
+
+    def __init__(self) -> None:
+        self.sleeps: list[datetime] = []
+        self.waits: list[str] = []
+
+    @property
+    def started_at(self) -> datetime:
+        return STARTED
+
+    async def sleep_until(self, deadline: datetime) -> None:
+        self.sleeps.append(deadline)
+
+    async def wait_event(self, name: str) -> None:
+        self.waits.append(name)
+
+
+async def test_waits_for_the_configured_event() -> None:
+    ctx = FakeContext()
+    await run(ctx, WaitEventConfig(event="continue"))
+    assert ctx.waits == ["continue"]
+    assert ctx.sleeps == []
+
+
+async def test_event_name_is_interpolated_and_kept_verbatim() -> None:
+    ctx = FakeContext()
+    await run_stage(ctx, resolve_stage("wait_event", {"event": "Paid:${id}"}, {"id": "42"}))
+    assert ctx.waits == ["Paid:42"]  # case-sensitive, no trimming
+
+
+async def test_each_run_waits_once() -> None:
+    ctx = FakeContext()
+    resolved = resolve_stage("wait_event", {"event": "a"}, {})
+    await run_stage(ctx, resolved)
+    await run_stage(ctx, resolved)
+    assert ctx.waits == ["a", "a"]
