@@ -1,0 +1,60 @@
+"""Storage: SQLAlchemy Core tables and queries, the same on SQLite and PostgreSQL.
+
+Every query takes a connection opened by the caller (one use case, one transaction)
+and returns frozen rows.
+"""
+
+from ._database import Database, database_url
+from ._events import consume_event, insert_event, instances_with_pending_events
+from ._executors import beat, claim_dead, release
+from ._instances import (
+    CANCELED,
+    cancel_instance,
+    finish_stage,
+    get_instance,
+    get_stage,
+    insert_instance,
+    instances_terminated_since,
+    list_instances,
+    list_stages,
+    list_unfinished_instance_ids,
+    lock_instance,
+    start_stage,
+    terminate_instance,
+)
+from ._migrate import migrate, pending_revisions
+from ._rows import InstanceRow, StageRow, WorkflowRow
+from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
+
+__all__ = [
+    "CANCELED",
+    "Database",
+    "InstanceRow",
+    "StageRow",
+    "WorkflowRow",
+    "beat",
+    "cancel_instance",
+    "claim_dead",
+    "consume_event",
+    "database_url",
+    "finish_stage",
+    "get_instance",
+    "get_stage",
+    "get_workflow",
+    "insert_event",
+    "insert_instance",
+    "insert_workflow",
+    "instances_terminated_since",
+    "instances_with_pending_events",
+    "list_instances",
+    "list_stages",
+    "list_unfinished_instance_ids",
+    "list_workflows",
+    "lock_instance",
+    "migrate",
+    "pending_revisions",
+    "release",
+    "soft_delete_workflow",
+    "start_stage",
+    "terminate_instance",
+]

@@ -1,0 +1,77 @@
+"""Connections to our database: a SQLite file (embedded) or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SQLITE_FILE = "orchestration.sqlite"
+
+
+def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> URL:
+    """The SQLAlchemy URL of our database for a sync (`psycopg`) or async driver.
+
+    `driver` is "sync" or "async"; a `postgres://` or `postgresql://` URI from the
+    user gets psycopg (both flavours), SQLite gets pysqlite or aiosqlite.
+    """
+    if postgres_uri:
+        url = make_url(postgres_uri)
+        return url.set(drivername="postgresql+psycopg")
+    path = (data_dir / SQLITE_FILE).resolve()
+    return URL.create("sqlite+aiosqlite" if driver == "async" else "sqlite", database=str(path))
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the API read while the engine writes. NORMAL keeps every commit
+    # across a process kill (only an OS crash may lose the last commits).
+    # Transactions are begun by hand (below) so that they take the write lock at
+    # BEGIN: a read-then-write transaction must not fail on lock upgrade.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sync_engine(url: URL) -> sa.Engine:
+    engine = sa.create_engine(url)
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+class Database:
+    """Our tables' connection pool; one use case is one `begin()` transaction."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.is_sqlite = url.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            sa.event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+            sa.event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction, committed when the block exits normally."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,54 @@
+"""Queries on events sent to instances (DESIGN §4: events are durable)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ._tables import instance_events, workflow_instances
+
+
+async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> None:
+    await conn.execute(sa.insert(instance_events).values(instance_id=instance_id, name=name, sent_at=now))
+
+
+async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
+    """Give the oldest unconsumed event called `name` to `stage`; True once it has one.
+
+    Idempotent: a stage that already consumed an event (before a crash) gets True again.
+    """
+    taken = sa.select(instance_events.c.id).where(
+        instance_events.c.instance_id == instance_id, instance_events.c.consumed_by_stage == stage
+    )
+    if (await conn.execute(taken)).first() is not None:
+        return True
+    oldest = (
+        sa.select(instance_events.c.id)
+        .where(
+            instance_events.c.instance_id == instance_id,
+            instance_events.c.name == name,
+            instance_events.c.consumed_by_stage.is_(None),
+        )
+        .order_by(instance_events.c.id)
+        .limit(1)
+    )
+    event_id = (await conn.execute(oldest)).scalar_one_or_none()
+    if event_id is None:
+        return False
+    await conn.execute(
+        sa.update(instance_events).where(instance_events.c.id == event_id).values(consumed_by_stage=stage)
+    )
+    return True
+
+
+async def instances_with_pending_events(conn: AsyncConnection) -> list[str]:
+    """Running instances that have events nobody consumed yet."""
+    query = (
+        sa.select(instance_events.c.instance_id)
+        .join(workflow_instances, workflow_instances.c.id == instance_events.c.instance_id)
+        .where(instance_events.c.consumed_by_stage.is_(None), workflow_instances.c.terminated.is_(False))
+        .distinct()
+    )
+    return list((await conn.execute(query)).scalars())

@@ -1,0 +1,182 @@
+"""Queries on instances and their stage rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ._rows import InstanceRow, StageRow
+from ._tables import stage_statuses, workflow_instances, workflows
+
+CANCELED = "canceled"
+
+
+async def insert_instance(conn: AsyncConnection, row: InstanceRow) -> None:
+    await conn.execute(
+        sa.insert(workflow_instances).values(
+            id=row.id,
+            workflow_id=row.workflow_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            terminated=row.terminated,
+            terminated_at=row.terminated_at,
+            error=row.error,
+            variables=row.variables,
+        )
+    )
+
+
+async def get_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:
+    found = (
+        await conn.execute(sa.select(workflow_instances).where(workflow_instances.c.id == instance_id))
+    ).one_or_none()
+    return InstanceRow(**found._mapping) if found else None
+
+
+async def list_instances(
+    conn: AsyncConnection,
+    *,
+    workflow_id: str | None,
+    running: bool,
+    offset: int,
+    limit: int | None,
+) -> list[InstanceRow]:
+    """Instances of live workflows only (§2.6 E6), in creation order."""
+    query = (
+        sa.select(workflow_instances)
+        .join(workflows, workflows.c.id == workflow_instances.c.workflow_id)
+        .where(workflows.c.deleted_at.is_(None))
+        .order_by(workflow_instances.c.created_at, workflow_instances.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    if workflow_id:
+        query = query.where(workflow_instances.c.workflow_id == workflow_id)
+    if running:
+        query = query.where(workflow_instances.c.terminated.is_(False))
+    return [InstanceRow(**r._mapping) for r in await conn.execute(query)]
+
+
+async def list_unfinished_instance_ids(conn: AsyncConnection) -> list[str]:
+    query = sa.select(workflow_instances.c.id).where(workflow_instances.c.terminated.is_(False))
+    return list((await conn.execute(query)).scalars())
+
+
+async def list_stages(conn: AsyncConnection, instance_id: str) -> list[StageRow]:
+    query = (
+        sa.select(stage_statuses)
+        .where(stage_statuses.c.instance_id == instance_id)
+        .order_by(stage_statuses.c.stage)
+    )
+    return [StageRow(**r._mapping) for r in await conn.execute(query)]
+
+
+async def get_stage(conn: AsyncConnection, instance_id: str, stage: int) -> StageRow | None:
+    query = sa.select(stage_statuses).where(
+        stage_statuses.c.instance_id == instance_id, stage_statuses.c.stage == stage
+    )
+    found = (await conn.execute(query)).one_or_none()
+    return StageRow(**found._mapping) if found else None
+
+
+async def lock_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:
+    """Read an instance and hold its row until commit, so that abort and the engine's
+    bookkeeping on the same instance serialise (a no-op lock on SQLite, whose writers
+    are serialised anyway)."""
+    query = sa.select(workflow_instances).where(workflow_instances.c.id == instance_id).with_for_update()
+    found = (await conn.execute(query)).one_or_none()
+    return InstanceRow(**found._mapping) if found else None
+
+
+async def finish_stage(
+    conn: AsyncConnection, instance_id: str, stage: int, *, now: datetime, error: str | None
+) -> None:
+    """End a stage row unless it has already ended (e.g. by an abort)."""
+    await conn.execute(
+        sa.update(stage_statuses)
+        .where(
+            stage_statuses.c.instance_id == instance_id,
+            stage_statuses.c.stage == stage,
+            stage_statuses.c.terminated_at.is_(None),
+        )
+        .values(terminated_at=now, error=error)
+    )
+
+
+async def start_stage(
+    conn: AsyncConnection,
+    instance_id: str,
+    stage: int,
+    *,
+    now: datetime,
+    name: str,
+    input: dict[str, Any],
+    error: str | None = None,
+) -> StageRow:
+    """Insert the stage row, or hand back the one a crashed earlier attempt inserted.
+
+    A stage that fails before it can run (bad configuration) is inserted already ended.
+    """
+    existing = await get_stage(conn, instance_id, stage)
+    if existing is not None:
+        return existing
+    row = StageRow(
+        instance_id=instance_id,
+        stage=stage,
+        temporal_run_id=instance_id,
+        started_at=now,
+        terminated_at=now if error is not None else None,
+        error=error,
+        name=name,
+        input=input,
+    )
+    await conn.execute(sa.insert(stage_statuses).values(**_stage_values(row)))
+    return row
+
+
+async def terminate_instance(
+    conn: AsyncConnection, instance_id: str, *, now: datetime, error: str | None
+) -> bool:
+    """Mark the instance terminated; False if something (an abort) already did."""
+    result = await conn.execute(
+        sa.update(workflow_instances)
+        .where(workflow_instances.c.id == instance_id, workflow_instances.c.terminated.is_(False))
+        .values(terminated=True, terminated_at=now, error=error)
+    )
+    return bool(result.rowcount)
+
+
+async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datetime) -> bool:
+    """Abort (§9): end the running stage and the instance with `canceled`.
+
+    False when the instance had already terminated: nothing changes then.
+    """
+    if not await terminate_instance(conn, instance_id, now=now, error=CANCELED):
+        return False
+    await conn.execute(
+        sa.update(stage_statuses)
+        .where(stage_statuses.c.instance_id == instance_id, stage_statuses.c.terminated_at.is_(None))
+        .values(terminated_at=now, error=CANCELED)
+    )
+    return True
+
+
+async def instances_terminated_since(conn: AsyncConnection, since: datetime) -> list[str]:
+    query = sa.select(workflow_instances.c.id).where(workflow_instances.c.terminated_at >= since)
+    return list((await conn.execute(query)).scalars())
+
+
+def _stage_values(row: StageRow) -> dict[str, Any]:
+    return {
+        "instance_id": row.instance_id,
+        "stage": row.stage,
+        "temporal_run_id": row.temporal_run_id,
+        "started_at": row.started_at,
+        "terminated_at": row.terminated_at,
+        "error": row.error,
+        "name": row.name,
+        "input": row.input,
+    }

@@ -1,0 +1,40 @@
+"""Frozen rows handed out by storage (STYLE R6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRow:
+    id: str
+    config: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    id: str
+    workflow_id: str
+    created_at: datetime
+    updated_at: datetime
+    terminated: bool
+    terminated_at: datetime | None
+    error: str | None
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StageRow:
+    instance_id: str
+    stage: int
+    temporal_run_id: str
+    started_at: datetime
+    terminated_at: datetime | None
+    error: str | None
+    name: str
+    input: dict[str, Any]

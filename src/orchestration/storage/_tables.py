@@ -1,0 +1,92 @@
+"""Every table of the service (spec §14), the same on SQLite and PostgreSQL.
+
+Timestamps are naive UTC with microsecond precision, as the original stores them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (§14)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = sa.MetaData()
+
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime, nullable=True),
+    sa.Index("workflows_created_idx", "created_at", "id"),
+)
+
+workflow_instances = sa.Table(
+    "workflow_instances",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("workflow_id", sa.String, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("terminated", sa.Boolean, nullable=False, default=False),
+    sa.Column("terminated_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.String, nullable=True),
+    # The run's input, kept so an instance whose engine start was lost can be started again.
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Index("workflow_instances_created_idx", "created_at", "id"),
+    sa.Index("workflow_instances_workflow_idx", "workflow_id"),
+    sa.Index("workflow_instances_terminated_at_idx", "terminated_at"),
+)
+
+# One row per started stage; it also carries the stage-history entry (§10.1).
+stage_statuses = sa.Table(
+    "workflow_instance_stage_statuses",
+    metadata,
+    sa.Column("instance_id", sa.String, sa.ForeignKey("workflow_instances.id"), primary_key=True),
+    sa.Column("stage", sa.Integer, primary_key=True),
+    sa.Column("temporal_run_id", sa.String, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("terminated_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.String, nullable=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("input", sa.JSON, nullable=False),
+)
+
+# Events sent to instances; kept until a wait_event stage waiting for that name consumes them.
+instance_events = sa.Table(
+    "instance_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", sa.String, sa.ForeignKey("workflow_instances.id"), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("consumed_by_stage", sa.Integer, nullable=True),
+    sa.Index("instance_events_pending_idx", "instance_id", "consumed_by_stage"),
+)
+
+# One row per engine worker process, refreshed while it lives.
+engine_executors = sa.Table(
+    "engine_executors",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,51 @@
+"""Queries on workflow definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ._rows import WorkflowRow
+from ._tables import workflows
+
+
+async def insert_workflow(conn: AsyncConnection, row: WorkflowRow) -> None:
+    await conn.execute(sa.insert(workflows).values(**_values(row)))
+
+
+async def get_workflow(conn: AsyncConnection, workflow_id: str) -> WorkflowRow | None:
+    found = (await conn.execute(sa.select(workflows).where(workflows.c.id == workflow_id))).one_or_none()
+    return WorkflowRow(**found._mapping) if found else None
+
+
+async def list_workflows(conn: AsyncConnection, *, offset: int, limit: int | None) -> list[WorkflowRow]:
+    """Live (not deleted) workflows in creation order (Q-9)."""
+    query = (
+        sa.select(workflows)
+        .where(workflows.c.deleted_at.is_(None))
+        .order_by(workflows.c.created_at, workflows.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [WorkflowRow(**r._mapping) for r in await conn.execute(query)]
+
+
+async def soft_delete_workflow(conn: AsyncConnection, workflow_id: str, now: datetime) -> bool:
+    """Mark deleted, again if already deleted (Q-10); False when there is no such workflow."""
+    result = await conn.execute(
+        sa.update(workflows).where(workflows.c.id == workflow_id).values(deleted_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def _values(row: WorkflowRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "config": row.config,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "deleted_at": row.deleted_at,
+    }
