@@ -1,0 +1,5 @@
+"""The durable engine: one DBOS workflow per instance (DESIGN §3)."""
+
+from ._engine import ENGINE_VERSION, Engine, EngineClient, EngineConfig, migrate_engine
+
+__all__ = ["ENGINE_VERSION", "Engine", "EngineClient", "EngineConfig", "migrate_engine"]

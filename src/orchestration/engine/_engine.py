@@ -1,0 +1,188 @@
+"""DBOS set-up and the engine's door: start instances, wake them, recover lost starts."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID
+
+from orchestration import storage
+
+from . import _runtime, _takeover
+from ._runner import WORKFLOW_NAME, instance_workflow
+from ._signals import Signals
+
+log = logging.getLogger(__name__)
+
+# Pinned: DBOS only recovers workflows started under the same application
+# version, and ours must survive upgrades that do not change the step sequence.
+# Bump only with a change of the instance workflow's steps (STYLE R12).
+ENGINE_VERSION = "orchestration-engine-1"
+APP_NAME = "orchestration"
+DBOS_SQLITE_FILE = "engine.sqlite"
+
+# Instances started by API-only servers wait in this queue for a worker.
+INSTANCE_QUEUE = "orchestration-instances"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    postgres_uri: str | None
+    data_dir: Path
+    executor_id: str | None
+    signal_poll_interval: timedelta
+    heartbeat_interval: timedelta = timedelta(seconds=2)
+    takeover_after: timedelta = timedelta(seconds=10)
+
+
+def system_database_url(config: EngineConfig) -> str:
+    """DBOS's tables: schema `dbos` of our PostgreSQL database, or a SQLite file of their own.
+
+    On SQLite, a file apart from ours keeps the engine's checkpoints and our
+    bookkeeping from queueing on one write lock.
+    """
+    if config.postgres_uri:
+        return config.postgres_uri
+    return f"sqlite:///{(config.data_dir / DBOS_SQLITE_FILE).resolve()}"
+
+
+def default_executor_id(config: EngineConfig) -> str:
+    """Stable for the embedded server (it recovers its own instances on restart);
+    unique per process on PostgreSQL, where survivors take over the dead ones' work."""
+    if config.executor_id:
+        return config.executor_id
+    if not config.postgres_uri:
+        return "embedded"
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+class Engine:
+    """Runs instance workflows in this process (a worker)."""
+
+    def __init__(self, config: EngineConfig, db: storage.Database) -> None:
+        self._config = config
+        self._db = db
+        self.signals = Signals()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.executor_id = default_executor_id(config)
+        dbos_config: DBOSConfig = {
+            "name": APP_NAME,
+            "system_database_url": system_database_url(config),
+            "application_version": ENGINE_VERSION,
+            "executor_id": self.executor_id,
+            "log_level": "WARNING",
+        }
+        self._dbos = DBOS(config=dbos_config)
+
+    async def launch(self) -> None:
+        if not self._config.postgres_uri:
+            self._lock_data_dir()
+        _runtime.bind(_runtime.Runtime(db=self._db, signals=self.signals))
+        # Called on the event loop thread: DBOS then runs recovered workflows on this
+        # loop, where our database connections and wake-up events live.
+        DBOS.launch()
+        await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=0.2)
+        self._tasks.append(asyncio.create_task(self.signals.poll(self._db, self._config.signal_poll_interval)))
+        self._tasks.append(
+            asyncio.create_task(
+                _takeover.keep_alive(
+                    self._db,
+                    me=self.executor_id,
+                    queue=INSTANCE_QUEUE,
+                    every=self._config.heartbeat_interval,
+                    takeover_after=self._config.takeover_after,
+                )
+            )
+        )
+        await self._start_lost_instances()
+
+    def _lock_data_dir(self) -> None:
+        """One embedded worker per data directory: two would both recover the same
+        instances (they share the executor id) and run them twice."""
+        self._lock_file = open(self._config.data_dir / "worker.lock", "a")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"another worker is using {self._config.data_dir}; run several workers on PostgreSQL"
+            ) from None
+
+    async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
+        with SetWorkflowID(instance_id):
+            await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables)
+
+    def notify(self, instance_id: str) -> None:
+        self.signals.notify(instance_id)
+
+    async def shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
+        # After DBOS stopped running our instances: survivors may take them over now.
+        await _takeover.release(self._db, self.executor_id)
+
+    async def _start_lost_instances(self) -> None:
+        """Start instances whose row was written but whose workflow never was
+        (a crash between the two writes of a run request)."""
+        async with self._db.begin() as conn:
+            unfinished = await storage.list_unfinished_instance_ids(conn)
+        for chunk in _chunks(unfinished, 500):
+            known = await DBOS.list_workflows_async(workflow_ids=chunk, load_input=False, load_output=False)
+            known_ids = {w.workflow_id for w in known}
+            for instance_id in chunk:
+                if instance_id not in known_ids:
+                    await self._restart(instance_id)
+
+    async def _restart(self, instance_id: str) -> None:
+        async with self._db.begin() as conn:
+            instance = await storage.get_instance(conn, instance_id)
+            workflow = await storage.get_workflow(conn, instance.workflow_id) if instance else None
+        if instance is None or workflow is None:
+            return
+        log.warning("starting instance %s whose start was interrupted", instance_id)
+        await self.start_instance(instance_id, workflow.config.get("stages") or [], instance.variables)
+
+
+def migrate_engine(config: EngineConfig) -> None:
+    """Create or upgrade DBOS's tables (a worker also does it when it launches)."""
+    DBOS.migrate(system_database_url(config))
+
+
+class EngineClient:
+    """Starts instances from a process without a worker (`serve --worker=false`)."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        migrate_engine(config)
+        self._client = DBOSClient(system_database_url=system_database_url(config))
+
+    async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
+        await self._client.enqueue_async(
+            {
+                "queue_name": INSTANCE_QUEUE,
+                "workflow_name": WORKFLOW_NAME,
+                "workflow_id": instance_id,
+                "app_version": ENGINE_VERSION,
+            },
+            instance_id,
+            stages,
+            variables,
+        )
+
+    def notify(self, instance_id: str) -> None:
+        """Workers of other processes notice changes through their poller."""
+
+    async def shutdown(self) -> None:
+        await asyncio.to_thread(self._client.destroy)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

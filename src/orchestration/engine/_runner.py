@@ -1,0 +1,116 @@
+"""The instance workflow: run the stages of one instance in order (spec §4.2).
+
+This is workflow code: DBOS replays it from the top after a crash, with the
+recorded results of the steps already done, so it must not touch the world
+except through `_steps` (no clock, no randomness, no I/O here).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from dbos import DBOS
+
+from orchestration.stages import (
+    StageConfigError,
+    StageDefinitionError,
+    StageFailure,
+    history_name,
+    parse_stage,
+    resolve_stage,
+    run_stage,
+)
+
+from . import _steps
+
+log = logging.getLogger(__name__)
+
+WORKFLOW_NAME = "orchestration.instance"
+
+
+class InstanceAborted(BaseException):
+    """The instance was aborted while a stage waited; its rows are already final.
+
+    A BaseException, so that no `except Exception` in stage code can swallow it.
+    """
+
+
+class _Context:
+    """The engine's `StageContext`: durable waits keyed by the instance and stage."""
+
+    def __init__(self, instance_id: str, stage: int, started_at: datetime) -> None:
+        self.instance_id = instance_id
+        self.stage = stage
+        self._started_at = started_at
+
+    @property
+    def started_at(self) -> datetime:
+        return self._started_at
+
+    async def sleep_until(self, deadline: datetime) -> None:
+        if deadline <= self._started_at:
+            return
+        if not await _steps.sleep_until(self.instance_id, deadline.isoformat()):
+            raise InstanceAborted()
+
+    async def wait_event(self, name: str) -> None:
+        if not await _steps.wait_event(self.instance_id, self.stage, name):
+            raise InstanceAborted()
+
+
+def _unresolved_entry(raw: Any) -> tuple[str, dict[str, Any]]:
+    """History name and input of a stage whose configuration could not be resolved:
+    the configuration as written, since there is no resolved one."""
+    try:
+        kind, body = parse_stage(raw)
+    except StageDefinitionError:
+        return "RunUnknown", {}
+    return history_name(kind), body if isinstance(body, dict) else {}
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+async def instance_workflow(instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
+    """Run every stage; end the instance with the first stage error, if any."""
+    finished: tuple[int, str | None] | None = None
+    running: int | None = None
+    error: str | None = None
+    try:
+        for number, raw in enumerate(stages):
+            try:
+                kind, body = parse_stage(raw)
+                resolved = resolve_stage(kind, body, variables)
+            except (StageDefinitionError, StageConfigError) as exc:
+                # Q-24 fixed: the stage gets a row and a history entry carrying its error.
+                error = str(exc)
+                name, input_ = _unresolved_entry(raw)
+                await _steps.advance(
+                    instance_id, finish=finished, start=(number, name, input_, error), terminate=True, error=error
+                )
+                return
+            started = await _steps.advance(
+                instance_id,
+                finish=finished,
+                start=(number, resolved.history_name, resolved.history_input, None),
+                terminate=False,
+                error=None,
+            )
+            if started is None:
+                return  # aborted between two stages
+            running = number
+            try:
+                await run_stage(_Context(instance_id, number, datetime.fromisoformat(started)), resolved)
+            except StageFailure as exc:
+                error = exc.message
+                finished, running = (number, error), None
+                break
+            finished, running = (number, None), None
+    except InstanceAborted:
+        return
+    except Exception as exc:  # a bug must still end the instance visibly, never leave it running
+        log.exception("instance %s failed unexpectedly", instance_id)
+        error = f"internal error: {exc}"
+        if running is not None:
+            finished = (running, error)
+    await _steps.advance(instance_id, finish=finished, start=None, terminate=True, error=error)

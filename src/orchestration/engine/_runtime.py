@@ -1,0 +1,33 @@
+"""What the engine's steps reach at run time, bound once by `Engine.launch`.
+
+DBOS steps are module-level functions replayed by workflow id after a crash, so
+they cannot close over objects; they find the database and the wake-ups here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestration import storage
+
+from ._signals import Signals
+
+
+@dataclass
+class Runtime:
+    db: storage.Database
+    signals: Signals
+
+
+_current: Runtime | None = None
+
+
+def bind(runtime: Runtime) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the engine is not launched in this process")
+    return _current

@@ -1,0 +1,68 @@
+"""Wake-ups for instances that wait (delay, wait_event) in this process.
+
+A waiting stage holds no database connection and issues no query while it
+waits: it sleeps on an in-memory event. Whoever changes what it waits for (an
+event sent, an abort) wakes it directly when in this process; a single poller
+wakes the waiters for changes made by other processes (API-only servers, other
+workers), with two queries per interval whatever the number of waiters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from orchestration import storage
+
+log = logging.getLogger(__name__)
+
+# Terminations are looked for this far back, so that a clock skew between
+# processes cannot hide an abort; waking a waiter twice is harmless.
+_ABORT_LOOKBACK = timedelta(seconds=30)
+
+
+class Signals:
+    """Per-instance wake-up events of the instances waiting in this process."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, asyncio.Event] = {}
+
+    @contextmanager
+    def subscribe(self, instance_id: str) -> Iterator[asyncio.Event]:
+        """An event set whenever something happens to `instance_id`, while the block runs."""
+        event = asyncio.Event()
+        self._waiters[instance_id] = event
+        try:
+            yield event
+        finally:
+            if self._waiters.get(instance_id) is event:
+                del self._waiters[instance_id]
+
+    def notify(self, instance_id: str) -> None:
+        event = self._waiters.get(instance_id)
+        if event is not None:
+            event.set()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def poll(self, db: storage.Database, interval: timedelta) -> None:
+        """Forever: wake local waiters concerned by changes of other processes."""
+        while True:
+            await asyncio.sleep(interval.total_seconds())
+            if not self._waiters:
+                continue
+            try:
+                since = datetime.now(UTC) - _ABORT_LOOKBACK
+                async with db.begin() as conn:
+                    ids = await storage.instances_with_pending_events(conn)
+                    ids += await storage.instances_terminated_since(conn, since)
+            except Exception:  # the database may be briefly unreachable: try again next time
+                log.exception("polling for instance signals failed")
+                continue
+            for instance_id in ids:
+                self.notify(instance_id)

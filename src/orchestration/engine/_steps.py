@@ -1,0 +1,96 @@
+"""The instance workflow's durable steps: its only contact with the world (STYLE R3).
+
+Each step is one database transaction, written so that running it again after a
+crash (steps are at-least-once) changes nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from dbos import DBOS
+
+from orchestration import storage
+
+from . import _runtime
+
+# Bookkeeping must outlive a short database outage; these retries are internal
+# (not activities of a stage), so they are not shown in stage history.
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@DBOS.step(name="orchestration.advance", retries_allowed=True, max_attempts=8, interval_seconds=0.5, backoff_rate=2.0)
+async def advance(
+    instance_id: str,
+    *,
+    finish: tuple[int, str | None] | None,
+    start: tuple[int, str, dict[str, Any], str | None] | None,
+    terminate: bool,
+    error: str | None,
+) -> str | None:
+    """Move an instance forward in one transaction.
+
+    Ends stage `finish = (n, error)`, starts stage `start = (n, name, input,
+    config_error)` and/or terminates the instance with `error`. Returns the new
+    stage's start time (ISO), or None when the instance was aborted meanwhile:
+    the workflow must then stop.
+    """
+    now = _now()
+    async with _runtime.current().db.begin() as conn:
+        instance = await storage.lock_instance(conn, instance_id)
+        if instance is None or instance.terminated:
+            return None
+        if finish is not None:
+            await storage.finish_stage(conn, instance_id, finish[0], now=now, error=finish[1])
+        started = now
+        if start is not None:
+            number, name, input_, config_error = start
+            row = await storage.start_stage(
+                conn, instance_id, number, now=now, name=name, input=input_, error=config_error
+            )
+            started = row.started_at
+        if terminate:
+            await storage.terminate_instance(conn, instance_id, now=now, error=error)
+        return started.isoformat()
+
+
+@DBOS.step(name="orchestration.sleep_until")
+async def sleep_until(instance_id: str, deadline_iso: str) -> bool:
+    """Wait until the deadline; False if the instance was aborted first."""
+    runtime = _runtime.current()
+    deadline = datetime.fromisoformat(deadline_iso)
+    with runtime.signals.subscribe(instance_id) as wake:
+        while True:
+            wake.clear()
+            async with runtime.db.begin() as conn:
+                instance = await storage.get_instance(conn, instance_id)
+            if instance is None or instance.terminated:
+                return False
+            remaining = (deadline - _now()).total_seconds()
+            if remaining <= 0:
+                return True
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=remaining)
+            except TimeoutError:
+                pass
+
+
+@DBOS.step(name="orchestration.wait_event")
+async def wait_event(instance_id: str, stage: int, name: str) -> bool:
+    """Wait for an event called `name` and consume it; False if the instance was aborted first."""
+    runtime = _runtime.current()
+    with runtime.signals.subscribe(instance_id) as wake:
+        while True:
+            wake.clear()
+            async with runtime.db.begin() as conn:
+                instance = await storage.lock_instance(conn, instance_id)
+                if instance is None or instance.terminated:
+                    return False
+                if await storage.consume_event(conn, instance_id, stage, name):
+                    return True
+            await wake.wait()

@@ -1,0 +1,47 @@
+"""Heartbeat and takeover: the instances of a worker that died are resumed by the
+survivors within a bounded time, not only when that worker comes back (DESIGN §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from dbos import DBOS
+
+from orchestration import storage
+
+log = logging.getLogger(__name__)
+
+
+async def keep_alive(
+    db: storage.Database, *, me: str, queue: str, every: timedelta, takeover_after: timedelta
+) -> None:
+    """Forever: refresh our heartbeat, and resume the pending work of silent workers."""
+    while True:
+        try:
+            now = datetime.now(UTC)
+            async with db.begin() as conn:
+                await storage.beat(conn, me, now)
+                dead = await storage.claim_dead(conn, me=me, now=now, silent_for=takeover_after)
+            for executor_id in dead:
+                await _take_over(executor_id, queue)
+        except Exception:  # a database hiccup must not stop the heartbeat for good
+            log.exception("heartbeat or takeover failed; trying again")
+        await asyncio.sleep(every.total_seconds())
+
+
+async def _take_over(executor_id: str, queue: str) -> None:
+    pending = await DBOS.list_workflows_async(
+        status=["PENDING"], executor_id=executor_id, load_input=False, load_output=False
+    )
+    ids = [w.workflow_id for w in pending]
+    if ids:
+        # Back on the queue: whichever worker dequeues one replays it from its last step.
+        await DBOS.resume_workflows_async(ids, queue_name=queue)
+    log.warning("took over %d pending instance(s) of silent worker %s", len(ids), executor_id)
+
+
+async def release(db: storage.Database, me: str) -> None:
+    async with db.begin() as conn:
+        await storage.release(conn, me)
