@@ -1,0 +1,74 @@
+"""Rows to wire JSON (spec §3): omitted-when-empty fields, µs UTC timestamps (Q-12)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orchestration.service import InstanceRow, Page, StageRow, WorkflowRow
+
+
+def timestamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def workflow(row: WorkflowRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "config": row.config,
+        "createdAt": timestamp(row.created_at),
+        "updatedAt": timestamp(row.updated_at),
+        "deletedAt": timestamp(row.deleted_at) if row.deleted_at else None,
+    }
+
+
+def instance(row: InstanceRow, stages: list[StageRow] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "workflowID": row.workflow_id,
+        "id": row.id,
+        "createdAt": timestamp(row.created_at),
+        "updatedAt": timestamp(row.updated_at),
+        "terminated": row.terminated,
+    }
+    if row.terminated_at:
+        body["terminatedAt"] = timestamp(row.terminated_at)
+    if stages:
+        body["status"] = [stage_status(s) for s in stages]
+    if row.error:
+        body["error"] = row.error
+    return body
+
+
+def stage_status(row: StageRow) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "stage": row.stage,
+        "instanceID": row.instance_id,
+        "temporalRunID": row.temporal_run_id,
+        "startedAt": timestamp(row.started_at),
+    }
+    if row.terminated_at:
+        body["terminatedAt"] = timestamp(row.terminated_at)
+    if row.error:
+        body["error"] = row.error
+    return body
+
+
+def stage_history(row: StageRow) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": row.name, "input": row.input}
+    if row.error:
+        body["error"] = row.error
+    body["terminated"] = row.terminated_at is not None
+    body["startedAt"] = timestamp(row.started_at)
+    if row.terminated_at:
+        body["terminatedAt"] = timestamp(row.terminated_at)
+    return body
+
+
+def cursor(page: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {"pageSize": page.page_size, "hasMore": page.has_more}
+    if page.previous:
+        body["previous"] = page.previous
+    if page.next:
+        body["next"] = page.next
+    body["data"] = items
+    return {"cursor": body}

@@ -1,0 +1,62 @@
+"""The one place where errors become HTTP answers (STYLE R4)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from orchestration.errors import ErrorCode, OrchestrationError
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION: 400,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+def error_response(code: ErrorCode, message: str, status: int | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"errorCode": code.value, "errorMessage": message}, status_code=status or STATUS_OF[code]
+    )
+
+
+async def _on_orchestration_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OrchestrationError)
+    return error_response(exc.code, exc.message)
+
+
+async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+        problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    return error_response(ErrorCode.VALIDATION, "; ".join(problems) or "invalid request")
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(ErrorCode.NOT_FOUND, "404 page not found")
+    if exc.status_code == 405:
+        return error_response(ErrorCode.VALIDATION, "method not allowed", status=405)
+    code = ErrorCode.VALIDATION if exc.status_code < 500 else ErrorCode.INTERNAL
+    return error_response(code, str(exc.detail), status=exc.status_code)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ErrorCode.INTERNAL, "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OrchestrationError, _on_orchestration_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

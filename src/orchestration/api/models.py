@@ -1,0 +1,106 @@
+"""Wire schemas, for the OpenAPI document and for tests that check responses against it.
+
+Field names are the original service's (spec §3); optional fields are omitted
+from responses when empty, as the original does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(_Wire):
+    errorCode: Literal["VALIDATION", "NOT_FOUND", "INTERNAL"]
+    errorMessage: str
+
+
+class WorkflowConfig(_Wire):
+    name: str = ""
+    stages: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Each stage is an object with exactly one key, the stage type "
+        "(send, delay, wait_event, update, noop), whose value is the stage configuration.",
+    )
+
+
+class Workflow(_Wire):
+    id: str
+    config: WorkflowConfig
+    createdAt: datetime
+    updatedAt: datetime
+    deletedAt: datetime | None
+
+
+class StageStatus(_Wire):
+    stage: int
+    instanceID: str
+    temporalRunID: str
+    startedAt: datetime
+    terminatedAt: datetime | None = None
+    error: str | None = None
+
+
+class WorkflowInstance(_Wire):
+    workflowID: str
+    id: str
+    createdAt: datetime
+    updatedAt: datetime
+    terminated: bool
+    terminatedAt: datetime | None = None
+    status: list[StageStatus] | None = None
+    error: str | None = None
+
+
+class StageHistory(_Wire):
+    name: str
+    input: dict[str, Any]
+    error: str | None = None
+    terminated: bool
+    startedAt: datetime
+    terminatedAt: datetime | None = None
+
+
+class ActivityHistory(_Wire):
+    name: str
+    input: dict[str, Any]
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    terminated: bool
+    startedAt: datetime
+    terminatedAt: datetime | None = None
+    lastFailure: str | None = None
+    attempt: int
+    nextExecution: datetime | None = None
+
+
+class ServerInfo(_Wire):
+    version: str
+
+
+class RunEvent(_Wire):
+    name: str
+
+
+class Data(_Wire, Generic[T]):
+    data: T
+
+
+class Cursor(_Wire, Generic[T]):
+    pageSize: int
+    hasMore: bool
+    previous: str | None = None
+    next: str | None = None
+    data: list[T]
+
+
+class CursorResponse(_Wire, Generic[T]):
+    cursor: Cursor[T]

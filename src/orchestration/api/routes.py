@@ -1,0 +1,182 @@
+"""Routes of API v1 and v2: the same handlers, v2 lists are cursor pages (spec §2.7).
+
+Handlers only parse, call the service layer and shape the JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeAlias
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from orchestration.errors import NotFound
+from orchestration.service import Services, page_query
+
+from . import _serialize as wire
+from . import models
+from ._bodies import parse_event, parse_variables, parse_workflow_body
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": models.Error},
+    404: {"model": models.Error},
+    500: {"model": models.Error},
+}
+_VARIABLES_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    }
+}
+
+
+def _json_body(model: type[models._Wire], *, yaml: bool = False) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    content = {"application/json": {"schema": schema}}
+    if yaml:
+        content["text/vnd.yaml"] = {"schema": schema}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep: TypeAlias = Annotated[Services, Depends(get_services)]
+QueryStr: TypeAlias = Annotated[str | None, Query()]
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1")
+
+
+def build_router(version: int) -> APIRouter:
+    """The v1 (`version=1`) or v2 routes, to be mounted under a prefix."""
+    router = APIRouter(responses=_ERRORS)
+    paged = version == 2
+    tag = f"v{version}"
+
+    def route(path: str, method: str, *, slash: bool = True, **kwargs: Any) -> Callable[[Any], Any]:
+        # The original accepts a trailing slash on collection and item routes (§2.1).
+        def register(handler: Any) -> Any:
+            opts = {"methods": [method], "tags": [tag], "response_model": None, **kwargs}
+            opts.setdefault("operation_id", f"v{version}_{handler.__name__}")
+            router.add_api_route(path, handler, **opts)
+            if slash:
+                router.add_api_route(path + "/", handler, include_in_schema=False, **opts)
+            return handler
+
+        return register
+
+    def list_of(item: type[models._Wire]) -> dict[int | str, dict[str, Any]]:
+        return {200: {"model": models.CursorResponse[item] if paged else models.Data[list[item]]}}  # type: ignore[valid-type]
+
+    @route("/workflows", "GET", responses=list_of(models.Workflow))
+    async def list_workflows(
+        svc: ServicesDep, pageSize: QueryStr = None, cursor: QueryStr = None
+    ) -> JSONResponse:
+        if not paged:
+            return JSONResponse({"data": [wire.workflow(w) for w in await svc.workflows.list_all()]})
+        page = await svc.workflows.list_page(page_query(page_size=pageSize, cursor=cursor, filters={}))
+        return JSONResponse(wire.cursor(page, [wire.workflow(w) for w in page.items]))
+
+    @route(
+        "/workflows",
+        "POST",
+        status_code=201,
+        responses={201: {"model": models.Data[models.Workflow]}},
+        openapi_extra=_json_body(models.WorkflowConfig, yaml=True),
+    )
+    async def create_workflow(request: Request, svc: ServicesDep) -> JSONResponse:
+        body = parse_workflow_body(await request.body(), request.headers.get("content-type"))
+        row = await svc.workflows.create(body)
+        return JSONResponse({"data": wire.workflow(row)}, status_code=201)
+
+    @route("/workflows/{workflowId}", "GET", responses={200: {"model": models.Data[models.Workflow]}})
+    async def get_workflow(workflowId: str, svc: ServicesDep) -> JSONResponse:
+        return JSONResponse({"data": wire.workflow(await svc.workflows.get(workflowId))})
+
+    @route("/workflows/{workflowId}", "DELETE", status_code=204)
+    async def delete_workflow(workflowId: str, svc: ServicesDep) -> Response:
+        await svc.workflows.delete(workflowId)
+        return Response(status_code=204)
+
+    @route(
+        "/workflows/{workflowId}/instances",
+        "POST",
+        status_code=201,
+        responses={201: {"model": models.Data[models.WorkflowInstance]}},
+        openapi_extra=_VARIABLES_BODY,
+    )
+    async def run_workflow(
+        workflowId: str,
+        request: Request,
+        svc: ServicesDep,
+        wait: Annotated[str | None, Query(description="true or 1: answer once the instance has terminated")] = None,
+    ) -> JSONResponse:
+        variables = parse_variables(await request.body())
+        view = await svc.instances.run(workflowId, variables, wait=_truthy(wait))
+        return JSONResponse({"data": wire.instance(view.instance, view.stages)}, status_code=201)
+
+    @route("/instances", "GET", responses=list_of(models.WorkflowInstance))
+    async def list_instances(
+        svc: ServicesDep,
+        workflowID: QueryStr = None,
+        running: QueryStr = None,
+        pageSize: QueryStr = None,
+        cursor: QueryStr = None,
+    ) -> JSONResponse:
+        if not paged:
+            rows = await svc.instances.list_all(workflow_id=workflowID or None, running=_truthy(running))
+            return JSONResponse({"data": [wire.instance(i) for i in rows]})
+        filters = {"WorkflowID": workflowID or "", "Running": _truthy(running)}
+        page = await svc.instances.list_page(page_query(page_size=pageSize, cursor=cursor, filters=filters))
+        return JSONResponse(wire.cursor(page, [wire.instance(i) for i in page.items]))
+
+    @route("/instances/{instanceId}", "GET", responses={200: {"model": models.Data[models.WorkflowInstance]}})
+    async def get_instance(instanceId: str, svc: ServicesDep) -> JSONResponse:
+        view = await svc.instances.get(instanceId)
+        return JSONResponse({"data": wire.instance(view.instance, view.stages)})
+
+    @route(
+        "/instances/{instanceId}/events",
+        "POST",
+        slash=False,
+        status_code=204,
+        openapi_extra=_json_body(models.RunEvent),
+    )
+    async def send_event(instanceId: str, request: Request, svc: ServicesDep) -> Response:
+        await svc.instances.send_event(instanceId, parse_event(await request.body()))
+        return Response(status_code=204)
+
+    @route("/instances/{instanceId}/abort", "PUT", slash=False, status_code=204)
+    async def cancel_event(instanceId: str, svc: ServicesDep) -> Response:
+        await svc.instances.abort(instanceId)
+        return Response(status_code=204)
+
+    @route(
+        "/instances/{instanceId}/history", "GET", slash=False,
+        responses={200: {"model": models.Data[list[models.StageHistory]]}},
+    )
+    async def get_instance_history(instanceId: str, svc: ServicesDep) -> JSONResponse:
+        rows = await svc.instances.history(instanceId)
+        return JSONResponse({"data": [wire.stage_history(s) for s in rows]})
+
+    @route(
+        "/instances/{instanceId}/stages/{number}/history",
+        "GET",
+        slash=False,
+        responses={200: {"model": models.Data[list[models.ActivityHistory]]}},
+    )
+    async def get_instance_stage_history(
+        instanceId: str, number: str, svc: ServicesDep
+    ) -> JSONResponse:
+        try:
+            stage = int(number)
+        except ValueError:
+            raise NotFound(f"stage number '{number}' is not an integer") from None  # Q-13, with a JSON body
+        return JSONResponse({"data": await svc.instances.stage_history(instanceId, stage)})
+
+    return router

@@ -1,0 +1,35 @@
+"""Use cases: what the HTTP API (and the CLI) can do, with no HTTP and no SQL."""
+
+from dataclasses import dataclass
+
+from orchestration.storage import InstanceRow, StageRow, WorkflowRow
+
+from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
+from .instances import InstanceService, InstanceStarter, InstanceView
+from .workflows import WorkflowService
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the API layer calls."""
+
+    workflows: WorkflowService
+    instances: InstanceService
+
+
+__all__ = [
+    "InstanceRow",
+    "StageRow",
+    "WorkflowRow",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "InstanceService",
+    "InstanceStarter",
+    "InstanceView",
+    "Page",
+    "PageQuery",
+    "Services",
+    "WorkflowService",
+    "page_query",
+    "parse_page_size",
+]

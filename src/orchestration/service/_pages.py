@@ -1,0 +1,84 @@
+"""Offset pages with opaque cursors (spec §2.4)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from orchestration.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 15
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """Where a page starts, how long it is, and the filters it carries along."""
+
+    offset: int
+    page_size: int
+    filters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    page_size: int
+    has_more: bool
+    previous: str | None
+    next: str | None
+
+
+def page_query(*, page_size: str | None, cursor: str | None, filters: dict[str, Any]) -> PageQuery:
+    """Read `pageSize`/`cursor` query values; a cursor overrides everything else (Q-8)."""
+    if cursor:
+        return _decode_cursor(cursor)
+    return PageQuery(offset=0, page_size=parse_page_size(page_size), filters=filters)
+
+
+def parse_page_size(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or int(raw) >= 2**32:
+        raise ValidationFailed("invalid 'pageSize' query param")
+    size = int(raw)
+    if size == 0:
+        return DEFAULT_PAGE_SIZE
+    return min(size, MAX_PAGE_SIZE)
+
+
+def make_page(rows: list[T], query: PageQuery) -> Page[T]:
+    """`rows` were fetched with limit page_size + 1: the extra one tells there is more."""
+    has_more = len(rows) > query.page_size
+    previous = None
+    if query.offset > 0:
+        previous = _encode_cursor(
+            PageQuery(max(0, query.offset - query.page_size), query.page_size, query.filters)
+        )
+    next_ = None
+    if has_more:
+        next_ = _encode_cursor(PageQuery(query.offset + query.page_size, query.page_size, query.filters))
+    return Page(rows[: query.page_size], query.page_size, has_more, previous, next_)
+
+
+def _encode_cursor(query: PageQuery) -> str:
+    body = {"offset": query.offset, "order": 0, "pageSize": query.page_size, "filters": query.filters}
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> PageQuery:
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset, page_size, filters = body["offset"], body["pageSize"], body.get("filters") or {}
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("invalid 'cursor' query param") from exc
+    if not (isinstance(offset, int) and isinstance(page_size, int) and isinstance(filters, dict)):
+        raise ValidationFailed("invalid 'cursor' query param")
+    if offset < 0 or not 0 < page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed("invalid 'cursor' query param")
+    return PageQuery(offset, page_size, filters)

@@ -1,0 +1,131 @@
+"""Use cases on instances: run, read, send events, abort, history (§2.6 E5–E11)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from orchestration import storage
+from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
+
+from ._pages import Page, PageQuery, make_page
+
+
+class InstanceStarter(Protocol):
+    """The part of the engine the service needs."""
+
+    async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None: ...
+
+    def notify(self, instance_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    instance: storage.InstanceRow
+    stages: list[storage.StageRow] | None
+
+
+class InstanceService:
+    def __init__(
+        self,
+        db: storage.Database,
+        engine: InstanceStarter,
+        *,
+        wait_timeout: timedelta,
+        wait_poll_interval: timedelta,
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._wait_timeout = wait_timeout
+        self._wait_poll_interval = wait_poll_interval
+
+    async def run(self, workflow_id: str, variables: dict[str, str], *, wait: bool) -> InstanceView:
+        """Start an instance; with `wait`, return it once terminated (Q-2 fixed) or at the timeout."""
+        now = datetime.now(UTC)
+        async with self._db.begin() as conn:
+            workflow = await storage.get_workflow(conn, workflow_id)
+            if workflow is None:
+                raise WorkflowNotFound()
+            instance = storage.InstanceRow(
+                id=str(uuid.uuid4()),
+                workflow_id=workflow_id,
+                created_at=now,
+                updated_at=now,
+                terminated=False,
+                terminated_at=None,
+                error=None,
+                variables=variables,
+            )
+            await storage.insert_instance(conn, instance)
+        # A crash right here leaves a row without a workflow: the engine starts
+        # such instances when it launches (`Engine._start_lost_instances`).
+        await self._engine.start_instance(instance.id, workflow.config.get("stages") or [], variables)
+        if not wait:
+            return InstanceView(instance, None)
+        return await self._wait_for_end(instance.id)
+
+    async def get(self, instance_id: str) -> InstanceView:
+        async with self._db.begin() as conn:
+            instance = await storage.get_instance(conn, instance_id)
+            if instance is None:
+                raise InstanceNotFound()
+            return InstanceView(instance, await storage.list_stages(conn, instance_id))
+
+    async def list_all(self, *, workflow_id: str | None, running: bool) -> list[storage.InstanceRow]:
+        async with self._db.begin() as conn:
+            return await storage.list_instances(
+                conn, workflow_id=workflow_id, running=running, offset=0, limit=None
+            )
+
+    async def list_page(self, query: PageQuery) -> Page[storage.InstanceRow]:
+        workflow_id = query.filters.get("WorkflowID") or None
+        running = bool(query.filters.get("Running"))
+        async with self._db.begin() as conn:
+            rows = await storage.list_instances(
+                conn, workflow_id=workflow_id, running=running, offset=query.offset, limit=query.page_size + 1
+            )
+        return make_page(rows, query)
+
+    async def send_event(self, instance_id: str, name: str) -> None:
+        """Keep the event until a wait_event stage waiting for `name` consumes it."""
+        async with self._db.begin() as conn:
+            instance = await storage.lock_instance(conn, instance_id)
+            if instance is None:
+                raise InstanceNotFound()
+            if instance.terminated:
+                raise ValidationFailed("instance is terminated: it cannot receive events")
+            await storage.insert_event(conn, instance_id, name, datetime.now(UTC))
+        self._engine.notify(instance_id)
+
+    async def abort(self, instance_id: str) -> None:
+        """Stop the instance now (Q-1 fixed); aborting a terminated instance changes nothing."""
+        async with self._db.begin() as conn:
+            if await storage.lock_instance(conn, instance_id) is None:
+                raise InstanceNotFound()
+            await storage.cancel_instance(conn, instance_id, now=datetime.now(UTC))
+        self._engine.notify(instance_id)
+
+    async def history(self, instance_id: str) -> list[storage.StageRow]:
+        async with self._db.begin() as conn:
+            if await storage.get_instance(conn, instance_id) is None:
+                raise InstanceNotFound()
+            return await storage.list_stages(conn, instance_id)
+
+    async def stage_history(self, instance_id: str, stage: int) -> list[Any]:
+        """Activities of a stage; the stages without activities have none."""
+        async with self._db.begin() as conn:
+            if await storage.get_stage(conn, instance_id, stage) is None:
+                raise NotFound("Instance not found")
+        return []
+
+    async def _wait_for_end(self, instance_id: str) -> InstanceView:
+        deadline = time.monotonic() + self._wait_timeout.total_seconds()
+        while True:
+            view = await self.get(instance_id)
+            if view.instance.terminated or time.monotonic() >= deadline:
+                return view
+            await asyncio.sleep(self._wait_poll_interval.total_seconds())

@@ -1,0 +1,79 @@
+"""Use cases on workflow definitions (§2.6 E1–E4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestration import stages, storage
+from orchestration.errors import ValidationFailed, WorkflowNotFound
+
+from ._pages import Page, PageQuery, make_page
+
+
+class WorkflowService:
+    def __init__(self, db: storage.Database) -> None:
+        self._db = db
+
+    async def create(self, body: Any) -> storage.WorkflowRow:
+        """Store a definition after checking its structure (Q-14: requirements wait for the run)."""
+        config = _workflow_config(body)
+        try:
+            stages.check_definition(config["stages"] or [])
+        except stages.StageDefinitionError as exc:
+            raise ValidationFailed(f"creating workflow: {exc}") from exc
+        now = datetime.now(UTC)
+        row = storage.WorkflowRow(
+            id=str(uuid.uuid4()), config=config, created_at=now, updated_at=now, deleted_at=None
+        )
+        async with self._db.begin() as conn:
+            await storage.insert_workflow(conn, row)
+        return row
+
+    async def get(self, workflow_id: str) -> storage.WorkflowRow:
+        """Deleted workflows are still readable (Q-10)."""
+        async with self._db.begin() as conn:
+            row = await storage.get_workflow(conn, workflow_id)
+        if row is None:
+            raise WorkflowNotFound()
+        return row
+
+    async def list_all(self) -> list[storage.WorkflowRow]:
+        async with self._db.begin() as conn:
+            return await storage.list_workflows(conn, offset=0, limit=None)
+
+    async def list_page(self, query: PageQuery) -> Page[storage.WorkflowRow]:
+        async with self._db.begin() as conn:
+            rows = await storage.list_workflows(conn, offset=query.offset, limit=query.page_size + 1)
+        return make_page(rows, query)
+
+    async def delete(self, workflow_id: str) -> None:
+        if not _is_canonical_uuid(workflow_id):
+            raise ValidationFailed(f"invalid workflow id '{workflow_id}': expected a lowercase UUID")
+        async with self._db.begin() as conn:
+            found = await storage.soft_delete_workflow(conn, workflow_id, datetime.now(UTC))
+        if not found:
+            raise WorkflowNotFound()
+
+
+def _workflow_config(body: Any) -> dict[str, Any]:
+    """The stored WorkflowConfig (§3.1): `name` ("" when absent) and `stages` (null when absent)."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("unmarshalling json body: expected a JSON object with 'name' and 'stages'")
+    name = body.get("name")
+    if name is None:
+        name = ""
+    if not isinstance(name, str):
+        raise ValidationFailed("unmarshalling json body: 'name' must be a string")
+    stage_list = body.get("stages")
+    if stage_list is not None and not isinstance(stage_list, list):
+        raise ValidationFailed("unmarshalling json body: 'stages' must be an array of stage objects")
+    return {"name": name, "stages": stage_list}
+
+
+def _is_canonical_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
