@@ -1,0 +1,222 @@
+"""Instances over HTTP: run, list, events, abort, history (spec §2.6 E5–E11, §17.3–17.4)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.integration.helpers import (
+    assert_error,
+    create_workflow,
+    get_instance,
+    run,
+    wait_stage,
+    wait_terminated,
+)
+from tests.testing.server import ServerProcess, eventually
+
+
+@pytest.fixture
+def client(api_server: ServerProcess) -> httpx.Client:
+    return api_server.client()
+
+
+def test_empty_workflow_terminates_without_status(client: httpx.Client) -> None:
+    wf = create_workflow(client, [])
+    started = run(client, wf)
+    assert started["terminated"] is False and "status" not in started and started["workflowID"] == wf
+    done = wait_terminated(client, started["id"])
+    assert "terminatedAt" in done and "error" not in done and "status" not in done
+
+
+def test_ten_noops_leave_ten_finished_stage_rows(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"noop": {}}] * 10)
+    done = wait_terminated(client, run(client, wf)["id"])
+    assert [s["stage"] for s in done["status"]] == list(range(10))
+    assert all("terminatedAt" in s and "error" not in s for s in done["status"])
+
+
+def test_wait_true_answers_the_finished_instance(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"delay": {"duration": "50ms"}}, {"noop": {}}])
+    done = run(client, wf, wait="true")
+    assert done["terminated"] is True and len(done["status"]) == 2
+
+
+def test_wait_true_reports_the_instance_error(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"wait_event": {}}])
+    done = run(client, wf, wait="1")
+    assert done["terminated"] is True
+    assert "Event" in done["error"] and "required" in done["error"]
+
+
+def test_variables_are_interpolated_and_shown_in_history(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"delay": {"duration": "${d}"}}])
+    started = time.monotonic()
+    done = run(client, wf, {"d": "300ms"}, wait="true")
+    assert time.monotonic() - started >= 0.3
+    assert not done.get("error")
+    history = client.get(f"/instances/{done['id']}/history").json()["data"]
+    assert [(h["name"], h["input"], h["terminated"]) for h in history] == [("RunDelay", {"duration": "300ms"}, True)]
+    assert client.get(f"/instances/{done['id']}/stages/0/history").json() == {"data": []}
+
+
+def test_bad_variable_fails_the_stage_with_a_history_entry(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"delay": {"duration": "${d}"}}])
+    done = run(client, wf, {"d": "xyz"}, wait="true")
+    assert "Duration" in done["error"]
+    assert done["status"][0]["error"] == done["error"]
+    history = client.get(f"/instances/{done['id']}/history").json()["data"]
+    assert history[0]["error"] == done["error"] and history[0]["terminated"] is True  # Q-24 fixed
+
+
+def test_runtime_one_of_failure_and_past_until(client: httpx.Client) -> None:
+    both = create_workflow(client, [{"delay": {"duration": "1s", "until": "2030-01-01T00:00:00Z"}}])
+    assert run(client, both, wait="true")["error"]
+    past = create_workflow(client, [{"delay": {"until": "2001-01-01T00:00:00Z"}}])
+    done = run(client, past, wait="true")
+    assert done["terminated"] and "error" not in done
+
+
+@pytest.mark.parametrize("body", [b'{"a":1}', b"[]", b'"x"', b"{"])
+def test_bad_run_bodies_are_400(client: httpx.Client, body: bytes) -> None:
+    wf = create_workflow(client, [])
+    res = client.post(f"/workflows/{wf}/instances", content=body, headers={"Content-Type": "application/json"})
+    assert_error(res, 400, "VALIDATION")
+
+
+def test_run_body_null_means_no_variables(client: httpx.Client) -> None:
+    wf = create_workflow(client, [])
+    res = client.post(f"/workflows/{wf}/instances", content=b"null", headers={"Content-Type": "application/json"})
+    assert res.status_code == 201
+
+
+def test_unknown_ids_are_404(client: httpx.Client) -> None:
+    unknown = str(uuid.uuid4())
+    assert_error(client.post(f"/workflows/{unknown}/instances"), 404, "NOT_FOUND")
+    assert_error(client.get(f"/instances/{unknown}"), 404, "NOT_FOUND", "Instance not found")
+    assert_error(client.post(f"/instances/{unknown}/events", json={"name": "x"}), 404, "NOT_FOUND")
+    assert_error(client.put(f"/instances/{unknown}/abort"), 404, "NOT_FOUND")
+    assert_error(client.get(f"/instances/{unknown}/history"), 404, "NOT_FOUND")
+    assert_error(client.get(f"/instances/{unknown}/stages/0/history"), 404, "NOT_FOUND")
+    assert_error(client.get("/instances/not-a-uuid"), 404, "NOT_FOUND")
+
+
+def test_event_wakes_the_waiting_stage(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"wait_event": {"event": "continue"}}])
+    inst = run(client, wf)["id"]
+    wait_stage(client, inst, 0)
+    assert client.post(f"/instances/{inst}/events", json={"name": "other"}).status_code == 204
+    time.sleep(0.3)
+    assert get_instance(client, inst)["terminated"] is False
+    assert client.post(f"/instances/{inst}/events", json={"name": "continue"}).status_code == 204
+    done = wait_terminated(client, inst)
+    assert "error" not in done
+    history = client.get(f"/instances/{inst}/history").json()["data"]
+    assert [(h["name"], h["input"]) for h in history] == [("RunWaitEvent", {"event": "continue"})]
+    # After the end: no more events.
+    assert_error(client.post(f"/instances/{inst}/events", json={"name": "continue"}), 400, "VALIDATION")
+
+
+def test_event_sent_early_is_kept_for_the_stage_that_waits_for_it(client: httpx.Client) -> None:
+    wf = create_workflow(
+        client, [{"delay": {"duration": "200ms"}}, {"wait_event": {"event": "a"}}, {"wait_event": {"event": "b"}}]
+    )
+    inst = run(client, wf)["id"]
+    for name in ("b", "a"):  # both before any wait_event runs, in the "wrong" order
+        assert client.post(f"/instances/{inst}/events", json={"name": name}).status_code == 204
+    done = wait_terminated(client, inst)
+    assert "error" not in done and len(done["status"]) == 3
+
+
+def test_each_event_is_consumed_once(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"wait_event": {"event": "a"}}, {"wait_event": {"event": "a"}}])
+    inst = run(client, wf)["id"]
+    client.post(f"/instances/{inst}/events", json={"name": "a"})
+    wait_stage(client, inst, 1)
+    time.sleep(0.2)
+    assert get_instance(client, inst)["terminated"] is False
+    client.post(f"/instances/{inst}/events", json={"name": "a"})
+    wait_terminated(client, inst)
+
+
+@pytest.mark.parametrize("body", [b"", b"x", b"{}", b'{"name":""}', b'{"name":3}', b"[]"])
+def test_bad_event_bodies_are_400(client: httpx.Client, body: bytes) -> None:
+    wf = create_workflow(client, [{"wait_event": {"event": "x"}}])
+    inst = run(client, wf)["id"]
+    res = client.post(f"/instances/{inst}/events", content=body, headers={"Content-Type": "application/json"})
+    assert_error(res, 400, "VALIDATION")
+    client.put(f"/instances/{inst}/abort")
+
+
+@pytest.mark.parametrize("stage", [{"delay": {"duration": "1h"}}, {"wait_event": {"event": "never"}}])
+def test_abort_stops_a_waiting_instance_at_once(client: httpx.Client, stage: dict[str, object]) -> None:
+    wf = create_workflow(client, [stage, {"noop": {}}])
+    inst = run(client, wf)["id"]
+    wait_stage(client, inst, 0)
+    asked = time.monotonic()
+    assert client.put(f"/instances/{inst}/abort").status_code == 204
+    done = wait_terminated(client, inst, timeout=1.0)
+    assert time.monotonic() - asked < 1.0
+    assert done["error"] == "canceled"
+    assert [(s["stage"], s["error"]) for s in done["status"]] == [(0, "canceled")]
+    history = client.get(f"/instances/{inst}/history").json()["data"]
+    assert history[0]["error"] == "canceled" and history[0]["terminated"] is True
+    time.sleep(0.3)  # the second stage never starts
+    assert len(get_instance(client, inst)["status"]) == 1
+    # Aborting again changes nothing.
+    assert client.put(f"/instances/{inst}/abort").status_code == 204
+    assert get_instance(client, inst)["terminatedAt"] == done["terminatedAt"]
+
+
+def test_listing_filters_running_and_hides_deleted_workflows(client: httpx.Client) -> None:
+    waiting = create_workflow(client, [{"wait_event": {"event": "never"}}])
+    empty = create_workflow(client, [])
+    waiting_ids = [run(client, waiting)["id"] for _ in range(3)]
+    empty_ids = [run(client, empty)["id"] for _ in range(2)]
+    for inst in empty_ids:
+        wait_terminated(client, inst)
+
+    def ids(params: dict[str, str]) -> set[str]:
+        return {i["id"] for i in client.get("/instances", params=params).json()["data"]}
+
+    assert ids({"workflowID": waiting}) == set(waiting_ids)
+    assert ids({"workflowID": empty}) == set(empty_ids)
+    assert ids({"workflowID": waiting, "running": "true"}) == set(waiting_ids)
+    assert ids({"workflowID": empty, "running": "1"}) == set()
+    assert set(waiting_ids) <= ids({"running": "TRUE"})
+    items = client.get("/instances", params={"workflowID": waiting}).json()["data"]
+    assert all("status" not in i for i in items)
+    v2 = client.get("/v2/instances", params={"workflowID": waiting, "pageSize": 2}).json()["cursor"]
+    assert len(v2["data"]) == 2 and v2["hasMore"]
+    rest = client.get("/v2/instances", params={"cursor": v2["next"]}).json()["cursor"]
+    assert {i["id"] for i in v2["data"] + rest["data"]} == set(waiting_ids)
+    assert client.delete(f"/workflows/{waiting}").status_code == 204
+    assert ids({"workflowID": waiting}) == set()
+    assert get_instance(client, waiting_ids[0])["workflowID"] == waiting  # still readable
+    for inst in waiting_ids:
+        client.put(f"/instances/{inst}/abort")
+
+
+def test_stage_history_number_must_be_an_integer(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"noop": {}}])
+    inst = run(client, wf, wait="true")["id"]
+    assert_error(client.get(f"/instances/{inst}/stages/abc/history"), 404, "NOT_FOUND")
+    assert_error(client.get(f"/instances/{inst}/stages/99/history"), 404, "NOT_FOUND", "Instance not found")
+    assert client.get(f"/instances/{inst}/stages/0/history").json() == {"data": []}
+
+
+def test_deleted_workflow_can_still_run(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"noop": {}}])
+    client.delete(f"/workflows/{wf}")
+    assert run(client, wf, wait="true")["terminated"] is True
+
+
+def test_many_concurrent_runs_all_finish(client: httpx.Client) -> None:
+    wf = create_workflow(client, [{"noop": {}}, {"noop": {}}])
+    ids = [run(client, wf)["id"] for _ in range(30)]
+    eventually(
+        lambda: [get_instance(client, i)["terminated"] for i in ids], all, timeout=30, what="30 instances to finish"
+    )
