@@ -21,7 +21,7 @@ serve: install
 
 lint: install-test
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy src
 
 test: install-test lint

@@ -44,7 +44,7 @@ def page_query(*, page_size: str | None, cursor: str | None, filters: dict[str, 
 def parse_page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or int(raw) >= 2**32:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**32:
         raise ValidationFailed("invalid 'pageSize' query param")
     size = int(raw)
     if size == 0:
