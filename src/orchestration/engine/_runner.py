@@ -70,7 +70,9 @@ def _unresolved_entry(raw: Any) -> tuple[str, dict[str, Any]]:
     return history_name(kind), body if isinstance(body, dict) else {}
 
 
-@DBOS.workflow(name=WORKFLOW_NAME)
+# No recovery limit: an instance is recovered once per restart of its worker, and
+# one waiting for months must outlive any number of deployments.
+@DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
 async def instance_workflow(instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
     """Run every stage; end the instance with the first stage error, if any."""
     finished: tuple[int, str | None] | None = None
