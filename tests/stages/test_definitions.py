@@ -15,7 +15,6 @@ from orchestration.stages import (
     STAGES,
     StageConfigError,
     StageDefinitionError,
-    StageFailure,
     check_definition,
     parse_stage,
     resolve_stage,
@@ -319,18 +318,3 @@ class NoWorld:
 
 async def test_run_stage_runs_noop() -> None:
     await run_stage(NoWorld(), resolve_stage("noop", {}, {}))
-
-
-@pytest.mark.parametrize(
-    ("kind", "raw"),
-    [
-        ("send", {"source": {"account": {"id": "a"}}, "destination": {"account": {"id": "b"}}}),
-        ("update", {"account": {"id": "a", "metadata": {}}}),
-    ],
-)
-async def test_stages_without_run_fail_with_a_clear_message(kind: str, raw: object) -> None:
-    with pytest.raises(StageFailure) as info:
-        await run_stage(NoWorld(), resolve_stage(kind, raw, {}))
-    assert info.value.message == (
-        f"the '{kind}' stage needs a Formance stack, which this server does not support yet"
-    )

@@ -1,7 +1,7 @@
 """Stage types: their configurations (spec §5, §6) and what they do when they run.
 
 One module per stage type; `STAGES` is the only name→module map. Each module exports `CONFIG`
-(its config dataclass) and, once it can run, `async def run(ctx, cfg) -> None`.
+(its config dataclass) and `async def run(ctx, cfg) -> None`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from orchestration.stages import _schema, delay, noop, send, update, wait_event
-from orchestration.stages._context import StageContext, StageFailure
+from orchestration.stages._context import ActivityFailed, StageContext, StageFailure
 from orchestration.stages._errors import StageConfigError, StageDefinitionError
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "StageContext",
     "StageDefinitionError",
     "StageFailure",
+    "ActivityFailed",
     "check_definition",
     "history_name",
     "parse_stage",
@@ -166,11 +167,7 @@ async def run_stage(ctx: StageContext, resolved: ResolvedStage) -> None:
         resolved: the output of `resolve_stage`.
 
     Raises:
-        StageFailure: the stage failed; also for a stage type that cannot run yet.
+        StageFailure: the stage failed (`ActivityFailed` when a call to the stack did).
     """
-    run: Callable[[StageContext, Any], Awaitable[None]] | None = getattr(STAGES[resolved.kind], "run", None)
-    if run is None:
-        raise StageFailure(
-            f"the '{resolved.kind}' stage needs a Formance stack, which this server does not support yet"
-        )
+    run: Callable[[StageContext, Any], Awaitable[None]] = STAGES[resolved.kind].run
     await run(ctx, resolved.config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class StageFailure(Exception):
@@ -12,6 +12,18 @@ class StageFailure(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ActivityFailed(StageFailure):
+    """An activity (a call to the Formance stack) failed for good: its error was not
+    retryable, or its retries ran out. `code` is the remote error code (`INSUFFICIENT_FUND`,
+    `VALIDATION`, `CONFLICT`, `NOT_FOUND`, ...; `INTERNAL` or `TRANSPORT` otherwise),
+    `message` the remote's own message."""
+
+    def __init__(self, activity: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.activity = activity
+        self.code = code
 
 
 class StageContext(Protocol):
@@ -33,3 +45,13 @@ class StageContext(Protocol):
 
     async def wait_event(self, name: str) -> None:
         """Wait until an event called `name` is sent to the instance, and consume it."""
+
+    async def call(self, activity: str, request: dict[str, Any]) -> Any:
+        """Run one activity of the catalogue (`CreateTransaction`, `GetWallet`, ...) durably.
+
+        `request` is the activity's input as stage history shows it (spec §7.3); the result
+        is its output as §7.3 shows it, or None for the activities that return nothing.
+        Retries are the engine's business; what reaches the stage is the final outcome:
+        a result, or `ActivityFailed`. Each call gets its own idempotency key, the same on
+        every retry and after a crash.
+        """

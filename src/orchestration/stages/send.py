@@ -1,6 +1,6 @@
 """The `send` stage (spec §6.5): move money between accounts, wallets and payments.
 
-Only the configuration lives here for now; running it needs the stack client.
+The configuration lives here; the flows that run it live in `_send_flows`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from orchestration.stages import _schema as schema
+from orchestration.stages._context import StageContext
+from orchestration.stages._send_flows import run_send
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,3 +99,16 @@ class SendConfig:
 
 
 CONFIG = SendConfig
+
+
+async def run(ctx: StageContext, cfg: SendConfig) -> None:
+    """Move the money: the flow is chosen by the kinds of source and destination (spec §6.5.3).
+
+    Args:
+        ctx: the running stage.
+        cfg: the resolved and validated config.
+
+    Raises:
+        StageFailure: the flow's own checks failed, or a call to the stack failed for good.
+    """
+    await run_send(ctx, cfg)

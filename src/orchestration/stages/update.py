@@ -1,7 +1,4 @@
-"""The `update` stage (spec §6.4): add metadata to a ledger account.
-
-Only the configuration lives here for now; running it needs the stack client.
-"""
+"""The `update` stage (spec §6.4): add metadata to a ledger account."""
 
 from __future__ import annotations
 
@@ -9,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from orchestration.stages import _schema as schema
+from orchestration.stages._context import StageContext, StageFailure
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,3 +30,22 @@ class UpdateConfig:
 
 
 CONFIG = UpdateConfig
+
+
+async def run(ctx: StageContext, cfg: UpdateConfig) -> None:
+    """Add the configured metadata to the account with one `AddAccountMetadata` call (spec §6.4, §7.3).
+
+    Args:
+        ctx: the running stage.
+        cfg: the resolved and validated config.
+
+    Raises:
+        StageFailure: the Ledger refused the metadata for good (its message), or the config names
+            no account (only possible if it skipped validation).
+    """
+    account = cfg.account
+    if account is None:
+        raise StageFailure("update: account must be specified")
+    # Q-26: the history input says `account`, not the OpenAPI's `id`.
+    request = {"ledger": account.ledger, "account": account.id, "metadata": dict(account.metadata or {})}
+    await ctx.call("AddAccountMetadata", request)
