@@ -1,0 +1,117 @@
+"""The activity catalogue (spec §7.2, §7.3): from an activity's input, as stage history
+shows it, to the HTTP call, and from the answer to the activity's output."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ._http import StackClient
+
+
+@dataclass(frozen=True)
+class ActivityKey:
+    """Where an activity sits: the same on every retry and after a crash (DESIGN §3)."""
+
+    instance_id: str
+    stage: int
+    sequence: int
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.instance_id}-{self.stage}-{self.sequence}"
+
+    @property
+    def transfer_reference(self) -> str:
+        # §7.1: Stripe transfers carry no idempotency key, this deterministic reference instead.
+        return f"{self.instance_id}-{self.stage}{self.sequence}"
+
+
+Activity = Callable[[StackClient, dict[str, Any], ActivityKey], Awaitable[Any]]
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe=":")
+
+
+async def get_account(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    # Ledger v1 read, as the original (§7.2).
+    path = f"/api/ledger/{_segment(request['ledger'])}/accounts/{_segment(request['id'])}"
+    answer = await client.request("GET", path)
+    return {"data": answer.get("data") if isinstance(answer, dict) else None}
+
+
+async def create_transaction(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    path = f"/api/ledger/v2/{_segment(request['Ledger'])}/transactions"
+    answer = await client.request("POST", path, body=request["Data"], idempotency_key=key.idempotency_key)
+    transaction = dict(answer["data"]) if isinstance(answer, dict) and isinstance(answer.get("data"), dict) else {}
+    # Q-25: shown in the Ledger v1 shape, a list with `txid`.
+    transaction.setdefault("txid", transaction.get("id"))
+    return {"data": [transaction]}
+
+
+async def add_account_metadata(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    path = f"/api/ledger/v2/{_segment(request['ledger'])}/accounts/{_segment(request['account'])}/metadata"
+    await client.request("POST", path, body=request["metadata"], idempotency_key=key.idempotency_key)
+    return None
+
+
+async def get_payment(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    answer = await client.request("GET", f"/api/payments/payments/{_segment(request['id'])}")
+    return {"data": answer.get("data") if isinstance(answer, dict) else None}
+
+
+async def stripe_transfer(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    body: dict[str, Any] = {
+        "amount": request["amount"],
+        "asset": request["asset"],
+        "description": "Stripe Transfer",
+        "destinationAccountID": request["destination"],
+        "provider": "STRIPE",
+        "reference": key.transfer_reference,
+        "scheduledAt": "0001-01-01T00:00:00Z",
+        "sourceAccountID": "",
+        "type": "TRANSFER",
+        "validated": not request.get("waitingValidation", False),
+    }
+    if request.get("connectorID"):
+        body["connectorID"] = request["connectorID"]
+    await client.request("POST", "/api/payments/transfer-initiations", body=body)
+    return None
+
+
+async def get_wallet(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    answer = await client.request("GET", f"/api/wallets/wallets/{_segment(request['id'])}")
+    return {"data": answer.get("data") if isinstance(answer, dict) else None}
+
+
+async def list_wallets(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    answer = await client.request("GET", "/api/wallets/wallets", params={"name": request["name"], "pageSize": "15"})
+    return {"cursor": answer.get("cursor") if isinstance(answer, dict) else None}
+
+
+async def credit_wallet(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    path = f"/api/wallets/wallets/{_segment(request['id'])}/credit"
+    await client.request("POST", path, body=request["data"], idempotency_key=key.idempotency_key)
+    return None
+
+
+async def debit_wallet(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    path = f"/api/wallets/wallets/{_segment(request['id'])}/debit"
+    await client.request("POST", path, body=request["data"], idempotency_key=key.idempotency_key)
+    return None  # Q-43 fixed: nothing to show, rather than a crash
+
+
+ACTIVITIES: dict[str, Activity] = {
+    "GetAccount": get_account,
+    "CreateTransaction": create_transaction,
+    "AddAccountMetadata": add_account_metadata,
+    "GetPayment": get_payment,
+    "StripeTransfer": stripe_transfer,
+    "GetWallet": get_wallet,
+    "ListWallets": list_wallets,
+    "CreditWallet": credit_wallet,
+    "DebitWallet": debit_wallet,
+}
