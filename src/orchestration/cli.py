@@ -44,6 +44,22 @@ def _engine_options(func: Any) -> Any:
             click.option("--stack-client-id", default="", help="OAuth2 client id for the gateway."),
             click.option("--stack-client-secret", default="", help="OAuth2 client secret for the gateway."),
             click.option(
+                "--stack-timeout", type=float, default=30.0, show_default=True,
+                help="Seconds one call to the gateway may take.",
+            ),
+            click.option(
+                "--activity-max-attempts", type=click.IntRange(min=1), default=15, show_default=True,
+                help="Attempts of one activity before its stage fails.",
+            ),
+            click.option(
+                "--activity-retry-initial", type=float, default=2.0, show_default=True,
+                help="Seconds to wait after a first failed attempt; the wait doubles.",
+            ),
+            click.option(
+                "--activity-retry-max", type=float, default=200.0, show_default=True,
+                help="Longest wait between two attempts, in seconds.",
+            ),
+            click.option(
                 "--signal-poll-interval", type=float, default=0.5, show_default=True,
                 help="Seconds between looks for events and aborts sent through other processes.",
             ),
@@ -76,6 +92,10 @@ def _settings(**options: Any) -> Settings:
         stack_url=options.get("stack_url", ""),
         stack_client_id=options.get("stack_client_id", ""),
         stack_client_secret=options.get("stack_client_secret", ""),
+        stack_timeout=timedelta(seconds=options.get("stack_timeout", 30.0)),
+        activity_max_attempts=options.get("activity_max_attempts", 15),
+        activity_retry_initial=timedelta(seconds=options.get("activity_retry_initial", 2.0)),
+        activity_retry_max=timedelta(seconds=options.get("activity_retry_max", 200.0)),
         wait_timeout=timedelta(seconds=options.get("wait_timeout", 60.0)),
         signal_poll_interval=timedelta(seconds=options.get("signal_poll_interval", 0.5)),
         heartbeat_interval=timedelta(seconds=options.get("heartbeat_interval", 2.0)),

@@ -32,6 +32,14 @@ class Settings:
     """--stack-client-id / STACK_CLIENT_ID: OAuth2 client for the gateway (none: no auth)."""
     stack_client_secret: str = ""
     """--stack-client-secret / STACK_CLIENT_SECRET."""
+    stack_timeout: timedelta = timedelta(seconds=30)
+    """--stack-timeout / STACK_TIMEOUT: the longest one call to the gateway may take."""
+    activity_max_attempts: int = 15
+    """--activity-max-attempts / ACTIVITY_MAX_ATTEMPTS: attempts of one activity before its stage fails."""
+    activity_retry_initial: timedelta = timedelta(seconds=2)
+    """--activity-retry-initial / ACTIVITY_RETRY_INITIAL: the wait after a first failed attempt; it doubles."""
+    activity_retry_max: timedelta = timedelta(seconds=200)
+    """--activity-retry-max / ACTIVITY_RETRY_MAX: the longest wait between two attempts."""
     wait_timeout: timedelta = timedelta(seconds=60)
     """--wait-timeout / WAIT_TIMEOUT: how long `?wait=true` waits before answering the current state."""
     wait_poll_interval: timedelta = timedelta(milliseconds=50)

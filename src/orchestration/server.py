@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from orchestration import __version__, storage
 from orchestration.api import create_app
 from orchestration.config import Settings
-from orchestration.engine import Engine, EngineClient, EngineConfig, migrate_engine
+from orchestration.engine import Engine, EngineClient, EngineConfig, RetryPolicy, migrate_engine
 from orchestration.service import InstanceService, Services, WorkflowService
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,15 @@ def _engine_config(settings: Settings) -> EngineConfig:
         signal_poll_interval=settings.signal_poll_interval,
         heartbeat_interval=settings.heartbeat_interval,
         takeover_after=settings.takeover_after,
+        stack_url=settings.stack_url,
+        stack_client_id=settings.stack_client_id,
+        stack_client_secret=settings.stack_client_secret,
+        stack_timeout=settings.stack_timeout,
+        retry=RetryPolicy(
+            max_attempts=settings.activity_max_attempts,
+            initial_interval=settings.activity_retry_initial,
+            max_interval=settings.activity_retry_max,
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestration.service import InstanceRow, Page, StageRow, WorkflowRow
+from orchestration.service import ActivityRow, InstanceRow, Page, StageRow, WorkflowRow
 
 
 def timestamp(value: datetime) -> str:
@@ -61,6 +61,25 @@ def stage_history(row: StageRow) -> dict[str, Any]:
     body["startedAt"] = timestamp(row.started_at)
     if row.terminated_at:
         body["terminatedAt"] = timestamp(row.terminated_at)
+    return body
+
+
+def activity_history(row: ActivityRow) -> dict[str, Any]:
+    """An activity (§3.5, §10.2): `lastFailure`/`nextExecution` only while it is pending."""
+    body: dict[str, Any] = {"name": row.name, "input": {row.name: row.input}}
+    if row.output is not None:
+        body["output"] = {row.name: row.output}
+    if row.error:
+        body["error"] = row.error
+    body["terminated"] = row.terminated_at is not None
+    body["startedAt"] = timestamp(row.started_at)
+    if row.terminated_at:
+        body["terminatedAt"] = timestamp(row.terminated_at)
+    if row.last_failure and row.terminated_at is None:
+        body["lastFailure"] = row.last_failure
+    body["attempt"] = row.attempt
+    if row.next_execution and row.terminated_at is None:
+        body["nextExecution"] = timestamp(row.next_execution)
     return body
 
 

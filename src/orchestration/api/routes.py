@@ -177,6 +177,7 @@ def build_router(version: int) -> APIRouter:
             stage = int(number)
         except ValueError:
             raise NotFound(f"stage number '{number}' is not an integer") from None  # Q-13, with a JSON body
-        return JSONResponse({"data": await svc.instances.stage_history(instanceId, stage)})
+        rows = await svc.instances.stage_history(instanceId, stage)
+        return JSONResponse({"data": [wire.activity_history(a) for a in rows]})
 
     return router

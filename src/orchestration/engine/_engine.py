@@ -7,7 +7,7 @@ import fcntl
 import logging
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,10 @@ from typing import Any
 from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID
 
 from orchestration import storage
+from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
+from ._retry import RetryPolicy
 from ._runner import WORKFLOW_NAME, instance_workflow
 from ._signals import Signals
 
@@ -41,6 +43,11 @@ class EngineConfig:
     signal_poll_interval: timedelta
     heartbeat_interval: timedelta = timedelta(seconds=2)
     takeover_after: timedelta = timedelta(seconds=10)
+    stack_url: str = ""
+    stack_client_id: str = ""
+    stack_client_secret: str = ""
+    stack_timeout: timedelta = timedelta(seconds=30)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def system_database_url(config: EngineConfig) -> str:
@@ -73,6 +80,16 @@ class Engine:
         self.signals = Signals()
         self._tasks: list[asyncio.Task[None]] = []
         self.executor_id = default_executor_id(config)
+        self._stack = (
+            StackClient(
+                config.stack_url,
+                client_id=config.stack_client_id,
+                client_secret=config.stack_client_secret,
+                timeout=config.stack_timeout,
+            )
+            if config.stack_url
+            else None
+        )
         dbos_config: DBOSConfig = {
             "name": APP_NAME,
             "system_database_url": system_database_url(config),
@@ -85,7 +102,9 @@ class Engine:
     async def launch(self) -> None:
         if not self._config.postgres_uri:
             self._lock_data_dir()
-        _runtime.bind(_runtime.Runtime(db=self._db, signals=self.signals))
+        _runtime.bind(
+            _runtime.Runtime(db=self._db, signals=self.signals, stack=self._stack, retry=self._config.retry)
+        )
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
@@ -129,6 +148,8 @@ class Engine:
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
         # After DBOS stopped running our instances: survivors may take them over now.
         await _takeover.release(self._db, self.executor_id)
+        if self._stack is not None:
+            await self._stack.aclose()
 
     async def _start_lost_instances(self) -> None:
         """Start instances whose row was written but whose workflow never was

@@ -14,6 +14,7 @@ from typing import Any
 from dbos import DBOS
 
 from orchestration.stages import (
+    ActivityFailed,
     StageConfigError,
     StageDefinitionError,
     StageFailure,
@@ -23,7 +24,7 @@ from orchestration.stages import (
     run_stage,
 )
 
-from . import _steps
+from . import _activity_steps, _steps
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class _Context:
         self.instance_id = instance_id
         self.stage = stage
         self._started_at = started_at
+        # Activities are numbered in call order: deterministic, so the same on replay.
+        self._next_sequence = 0
 
     @property
     def started_at(self) -> datetime:
@@ -58,6 +61,24 @@ class _Context:
     async def wait_event(self, name: str) -> None:
         if not await _steps.wait_event(self.instance_id, self.stage, name):
             raise InstanceAborted()
+
+    async def call(self, activity: str, request: dict[str, Any]) -> Any:
+        sequence, self._next_sequence = self._next_sequence, self._next_sequence + 1
+        attempt = 1
+        while True:
+            outcome = await _activity_steps.attempt_activity(
+                self.instance_id, self.stage, sequence, activity, request, attempt
+            )
+            if outcome.get("aborted"):
+                raise InstanceAborted()
+            if "output" in outcome:
+                return outcome["output"]
+            if outcome["final"]:
+                raise ActivityFailed(activity, outcome["error"]["code"], outcome["error"]["message"])
+            # The wait between attempts is durable and an abort cuts it short.
+            if not await _steps.sleep_until(self.instance_id, outcome["next_execution"]):
+                raise InstanceAborted()
+            attempt += 1
 
 
 def _unresolved_entry(raw: Any) -> tuple[str, dict[str, Any]]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestration import storage
+from orchestration.stack import StackClient
 
+from ._retry import RetryPolicy
 from ._signals import Signals
 
 
@@ -17,6 +19,8 @@ from ._signals import Signals
 class Runtime:
     db: storage.Database
     signals: Signals
+    stack: StackClient | None
+    retry: RetryPolicy
 
 
 _current: Runtime | None = None

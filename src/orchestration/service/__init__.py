@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from orchestration.storage import InstanceRow, StageRow, WorkflowRow
+from orchestration.storage import ActivityRow, InstanceRow, StageRow, WorkflowRow
 
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
 from .instances import InstanceService, InstanceStarter, InstanceView
@@ -18,6 +18,7 @@ class Services:
 
 
 __all__ = [
+    "ActivityRow",
     "InstanceRow",
     "StageRow",
     "WorkflowRow",

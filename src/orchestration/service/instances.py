@@ -115,12 +115,12 @@ class InstanceService:
                 raise InstanceNotFound()
             return await storage.list_stages(conn, instance_id)
 
-    async def stage_history(self, instance_id: str, stage: int) -> list[Any]:
-        """Activities of a stage; the stages without activities have none."""
+    async def stage_history(self, instance_id: str, stage: int) -> list[storage.ActivityRow]:
+        """Activities of a stage with their attempts; stages without activities have none."""
         async with self._db.begin() as conn:
             if await storage.get_stage(conn, instance_id, stage) is None:
                 raise NotFound("Instance not found")
-        return []
+            return await storage.list_activities(conn, instance_id, stage)
 
     async def _wait_for_end(self, instance_id: str) -> InstanceView:
         deadline = time.monotonic() + self._wait_timeout.total_seconds()

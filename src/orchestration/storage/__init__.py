@@ -4,6 +4,7 @@ Every query takes a connection opened by the caller (one use case, one transacti
 and returns frozen rows.
 """
 
+from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_activity, list_activities, schedule_retry
 from ._database import Database, database_url
 from ._events import consume_event, insert_event, instances_with_pending_events
 from ._executors import beat, claim_dead, release
@@ -23,10 +24,17 @@ from ._instances import (
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
-from ._rows import InstanceRow, StageRow, WorkflowRow
+from ._rows import ActivityRow, InstanceRow, StageRow, WorkflowRow
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
+    "ActivityRow",
+    "CANCELLED",
+    "begin_attempt",
+    "cancel_activities",
+    "finish_activity",
+    "list_activities",
+    "schedule_retry",
     "CANCELED",
     "Database",
     "InstanceRow",

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._activities import cancel_activities
 from ._rows import InstanceRow, StageRow
 from ._tables import stage_statuses, workflow_instances, workflows
 
@@ -161,6 +162,7 @@ async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datet
         .where(stage_statuses.c.instance_id == instance_id, stage_statuses.c.terminated_at.is_(None))
         .values(terminated_at=now, error=CANCELED)
     )
+    await cancel_activities(conn, instance_id, now)
     return True
 
 

@@ -38,3 +38,19 @@ class StageRow:
     error: str | None
     name: str
     input: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    instance_id: str
+    stage: int
+    sequence: int
+    name: str
+    input: dict[str, Any]
+    output: Any
+    error: str | None
+    started_at: datetime
+    terminated_at: datetime | None
+    attempt: int
+    last_failure: str | None
+    next_execution: datetime | None

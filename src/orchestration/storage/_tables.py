@@ -90,3 +90,21 @@ engine_executors = sa.Table(
     sa.Column("id", sa.String, primary_key=True),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
 )
+
+# One row per activity (call to the Formance stack) of a stage, updated at each attempt (§10.2).
+stage_activities = sa.Table(
+    "stage_activities",
+    metadata,
+    sa.Column("instance_id", sa.String, sa.ForeignKey("workflow_instances.id"), primary_key=True),
+    sa.Column("stage", sa.Integer, primary_key=True),
+    sa.Column("sequence", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("input", sa.JSON, nullable=False),
+    sa.Column("output", sa.JSON, nullable=True),
+    sa.Column("error", sa.String, nullable=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("terminated_at", UTCDateTime, nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("last_failure", sa.String, nullable=True),
+    sa.Column("next_execution", UTCDateTime, nullable=True),
+)

@@ -1,0 +1,110 @@
+"""Queries on the activities of stages and their attempts (spec §10.2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ._rows import ActivityRow
+from ._tables import stage_activities
+
+CANCELLED = "cancelled"  # Q-27: an activity is "cancelled", a stage "canceled"
+
+
+def _key(instance_id: str, stage: int, sequence: int) -> list[sa.ColumnElement[bool]]:
+    return [
+        stage_activities.c.instance_id == instance_id,
+        stage_activities.c.stage == stage,
+        stage_activities.c.sequence == sequence,
+    ]
+
+
+async def begin_attempt(
+    conn: AsyncConnection,
+    instance_id: str,
+    stage: int,
+    sequence: int,
+    *,
+    name: str,
+    input: dict[str, Any],
+    attempt: int,
+    now: datetime,
+) -> None:
+    """Record that an attempt runs now; the first one creates the activity."""
+    updated = await conn.execute(
+        sa.update(stage_activities)
+        .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
+        .values(attempt=attempt, next_execution=now)
+    )
+    if updated.rowcount:
+        return
+    exists = await conn.execute(sa.select(stage_activities.c.sequence).where(*_key(instance_id, stage, sequence)))
+    if exists.first() is None:
+        await conn.execute(
+            sa.insert(stage_activities).values(
+                instance_id=instance_id,
+                stage=stage,
+                sequence=sequence,
+                name=name,
+                input=input,
+                started_at=now,
+                attempt=attempt,
+                next_execution=now,
+            )
+        )
+
+
+async def finish_activity(
+    conn: AsyncConnection,
+    instance_id: str,
+    stage: int,
+    sequence: int,
+    *,
+    now: datetime,
+    attempt: int,
+    output: Any = None,
+    error: str | None = None,
+) -> None:
+    await conn.execute(
+        sa.update(stage_activities)
+        .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
+        .values(terminated_at=now, attempt=attempt, output=output, error=error, last_failure=None, next_execution=None)
+    )
+
+
+async def schedule_retry(
+    conn: AsyncConnection,
+    instance_id: str,
+    stage: int,
+    sequence: int,
+    *,
+    attempt: int,
+    last_failure: str,
+    next_execution: datetime,
+) -> None:
+    """After a failed attempt: `attempt` is the number of the next one, due at `next_execution`."""
+    await conn.execute(
+        sa.update(stage_activities)
+        .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
+        .values(attempt=attempt, last_failure=last_failure, next_execution=next_execution)
+    )
+
+
+async def cancel_activities(conn: AsyncConnection, instance_id: str, now: datetime) -> None:
+    await conn.execute(
+        sa.update(stage_activities)
+        .where(stage_activities.c.instance_id == instance_id, stage_activities.c.terminated_at.is_(None))
+        .values(terminated_at=now, error=CANCELLED, next_execution=None)
+    )
+
+
+async def list_activities(conn: AsyncConnection, instance_id: str, stage: int) -> list[ActivityRow]:
+    query = (
+        sa.select(stage_activities)
+        .where(stage_activities.c.instance_id == instance_id, stage_activities.c.stage == stage)
+        .order_by(stage_activities.c.sequence)
+    )
+    return [ActivityRow(**r._mapping) for r in await conn.execute(query)]
