@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.testing.fake_stack import FakeStack
 from tests.testing.postgres import PostgresServer, require_pg_bin
 from tests.testing.server import ServerProcess
 
@@ -49,6 +50,40 @@ def api_server(
     if backend == "postgres":
         uri = request.getfixturevalue("postgres").create_database(f"api_{uuid.uuid4().hex[:8]}")
     server = ServerProcess(data_dir=tmp_path_factory.mktemp(f"api-{backend}"), postgres_uri=uri)
+    server.start()
+    yield server
+    server.stop()
+
+
+# Short retries so that a test sees every attempt of an activity in well under a second.
+FAST_RETRIES = [
+    "--activity-retry-initial", "0.05", "--activity-retry-max", "0.2", "--activity-max-attempts", "4",
+    "--stack-timeout", "2",
+]
+
+
+@pytest.fixture(scope="session")
+def fake_stack() -> Iterator[FakeStack]:
+    with FakeStack() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def money_server(
+    backend: str, fake_stack: FakeStack, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server connected to the fake gateway, one per backend."""
+    uri = None
+    if backend == "postgres":
+        uri = request.getfixturevalue("postgres").create_database(f"money_{uuid.uuid4().hex[:8]}")
+    server = ServerProcess(
+        data_dir=tmp_path_factory.mktemp(f"money-{backend}"),
+        postgres_uri=uri,
+        extra_args=[
+            "--stack-url", fake_stack.url, "--stack-client-id", "orchestration", "--stack-client-secret", "secret",
+            *FAST_RETRIES,
+        ],
+    )
     server.start()
     yield server
     server.stop()
