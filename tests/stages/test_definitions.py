@@ -25,6 +25,7 @@ from orchestration.stages.delay import DelayConfig
 from orchestration.stages.send import SendConfig
 from orchestration.stages.update import UpdateConfig
 from orchestration.stages.wait_event import WaitEventConfig
+from tests.stages.fake_context import FakeContext
 from tests.testing.shared import shared_dir
 
 UTC = UTC
@@ -299,22 +300,7 @@ def test_wait_event_vectors() -> None:
 # run_stage
 
 
-class NoWorld:
-    """A context whose durable operations must not be used."""
-
-    instance_id = "instance"
-    stage = 0
-
-    @property
-    def started_at(self) -> datetime:
-        return datetime(2024, 1, 1, tzinfo=UTC)
-
-    async def sleep_until(self, deadline: datetime) -> None:
-        raise AssertionError("unexpected sleep")
-
-    async def wait_event(self, name: str) -> None:
-        raise AssertionError("unexpected wait")
-
-
 async def test_run_stage_runs_noop() -> None:
-    await run_stage(NoWorld(), resolve_stage("noop", {}, {}))
+    ctx = FakeContext()
+    await run_stage(ctx, resolve_stage("noop", {}, {}))
+    assert not ctx.touched_the_world

@@ -8,31 +8,7 @@ import pytest
 
 from orchestration.stages import resolve_stage, run_stage
 from orchestration.stages.delay import DelayConfig, run
-
-UTC = UTC
-STARTED = datetime(2024, 5, 2, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeContext:
-    """Records the durable calls a stage makes."""
-
-    instance_id = "instance"
-    stage = 0
-
-    def __init__(self, started_at: datetime = STARTED) -> None:
-        self._started_at = started_at
-        self.sleeps: list[datetime] = []
-        self.waits: list[str] = []
-
-    @property
-    def started_at(self) -> datetime:
-        return self._started_at
-
-    async def sleep_until(self, deadline: datetime) -> None:
-        self.sleeps.append(deadline)
-
-    async def wait_event(self, name: str) -> None:
-        self.waits.append(name)
+from tests.stages.fake_context import STARTED, FakeContext
 
 
 async def run_delay(raw: object, variables: dict[str, str] | None = None) -> FakeContext:

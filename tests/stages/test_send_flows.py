@@ -6,62 +6,18 @@ that records each `ctx.call` and answers from a per-activity script.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from orchestration.stages import ActivityFailed, StageFailure, resolve_stage, run_stage
+from tests.stages.fake_context import FakeContext, transaction
 
 IL = "orchestration-000-internal"
 TO = "orchestration/move-to-ledger"
 FROM = "orchestration/move-from-ledger"
 Call = tuple[str, dict[str, Any]]
-
-
-class FakeContext:
-    """Records `(activity, request)` for each call; answers from a script, in order, per activity.
-
-    A scripted `ActivityFailed` is raised instead of answered. Unscripted writes answer as the
-    stack does (CreateTransaction: a transaction with the next id; the others: None); an
-    unscripted read is a test bug.
-    """
-
-    instance_id = "instance"
-    stage = 0
-
-    def __init__(self, **script: Sequence[object]) -> None:
-        self.calls: list[Call] = []
-        self._script = {activity: list(answers) for activity, answers in script.items()}
-        self._next_tx = 0
-
-    @property
-    def started_at(self) -> datetime:
-        return datetime(2024, 5, 2, tzinfo=UTC)
-
-    async def sleep_until(self, deadline: datetime) -> None:
-        raise AssertionError("send never sleeps")
-
-    async def wait_event(self, name: str) -> None:
-        raise AssertionError("send never waits for events")
-
-    async def call(self, activity: str, request: dict[str, Any]) -> Any:
-        self.calls.append((activity, copy.deepcopy(request)))
-        queue = self._script.get(activity)
-        if queue:
-            answer = queue.pop(0)
-        elif activity == "CreateTransaction":
-            answer = transaction(self._next_tx)
-            self._next_tx += 1
-        elif activity in ("CreditWallet", "DebitWallet", "StripeTransfer"):
-            answer = None
-        else:
-            raise AssertionError(f"unscripted read {activity} {request}")
-        if isinstance(answer, ActivityFailed):
-            raise answer
-        return answer
 
 
 async def send(ctx: FakeContext, raw: Mapping[str, object], variables: Mapping[str, str] | None = None) -> None:
@@ -103,10 +59,6 @@ def flow(source: object, destination: object, amount: object = USD100, **more: o
     if amount is not None:
         raw["amount"] = amount
     return raw
-
-
-def transaction(tx_id: int) -> dict[str, object]:
-    return {"data": [{"id": tx_id, "txid": tx_id, "metadata": {}, "postings": [], "reverted": False}]}
 
 
 def a_wallet(wallet_id: str, ledger: str = "default", **metadata: str) -> dict[str, object]:

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from orchestration.stages import ActivityFailed, StageConfigError, StageFailure, resolve_stage, run_stage
-
-
-class FakeContext:
-    """Records `(activity, request)` for each call; raises `error` when one is given."""
-
-    instance_id = "instance"
-    stage = 0
-
-    def __init__(self, error: ActivityFailed | None = None) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self._error = error
-
-    @property
-    def started_at(self) -> datetime:
-        return datetime(2024, 5, 2, tzinfo=UTC)
-
-    async def sleep_until(self, deadline: datetime) -> None:
-        raise AssertionError("update never sleeps")
-
-    async def wait_event(self, name: str) -> None:
-        raise AssertionError("update never waits for events")
-
-    async def call(self, activity: str, request: dict[str, Any]) -> Any:
-        self.calls.append((activity, copy.deepcopy(request)))
-        if self._error is not None:
-            raise self._error
-        return None
+from tests.stages.fake_context import FakeContext
 
 
 async def update(ctx: FakeContext, raw: object, variables: Mapping[str, str] | None = None) -> None:
@@ -71,7 +42,8 @@ async def test_empty_metadata_is_still_sent() -> None:
 
 
 async def test_a_refusal_fails_the_stage_with_the_ledger_message() -> None:
-    ctx = FakeContext(ActivityFailed("AddAccountMetadata", "VALIDATION", "invalid account address"))
+    refusal = ActivityFailed("AddAccountMetadata", "VALIDATION", "invalid account address")
+    ctx = FakeContext(AddAccountMetadata=[refusal])
     with pytest.raises(StageFailure) as err:
         await update(ctx, {"account": {"id": "a", "metadata": {"k": "v"}}})
     assert err.value.message == "invalid account address"

@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from orchestration.stages import resolve_stage, run_stage
 from orchestration.stages.wait_event import WaitEventConfig, run
-
-STARTED = datetime(2024, 5, 2, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeContext:
-    """Records the durable calls a stage makes."""
-
-    instance_id = "instance"
-    stage = 0
-
-    def __init__(self) -> None:
-        self.sleeps: list[datetime] = []
-        self.waits: list[str] = []
-
-    @property
-    def started_at(self) -> datetime:
-        return STARTED
-
-    async def sleep_until(self, deadline: datetime) -> None:
-        self.sleeps.append(deadline)
-
-    async def wait_event(self, name: str) -> None:
-        self.waits.append(name)
+from tests.stages.fake_context import FakeContext
 
 
 async def test_waits_for_the_configured_event() -> None:
