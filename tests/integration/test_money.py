@@ -291,3 +291,18 @@ def test_wait_event_between_two_sends(client: httpx.Client, fake_stack: FakeStac
     assert "error" not in wait_terminated(client, inst)
     assert fake_stack.balance(ledger, "user", "USD/2") == 100 and fake_stack.balance(ledger, "tmp", "USD/2") == 0
     eventually(lambda: get_instance(client, inst)["status"], lambda s: len(s) == 3)
+
+
+def test_a_call_that_times_out_is_retried_and_posts_once(
+    client: httpx.Client, fake_stack: FakeStack, ledger: str
+) -> None:
+    # The Ledger answers after the client gave up (--stack-timeout 2): it did post, and the
+    # retry with the same key must not post again.
+    fake_stack.hang_next("POST", _transactions_path(ledger), seconds=2.5)
+    wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger))])
+    done = run(client, wf, wait="true")
+    assert "error" not in done, done
+    assert len(fake_stack.transactions(ledger)) == 1 and fake_stack.balance(ledger, "bank", "USD/2") == 100
+    calls = fake_stack.requests("POST", _transactions_path(ledger))
+    assert len(calls) == 2 and calls[0].idempotency_key == calls[1].idempotency_key
+    assert _stage_history(client, done["id"])[0]["attempt"] == 2
