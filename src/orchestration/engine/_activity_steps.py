@@ -11,18 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dbos import DBOS
-
 from orchestration import storage
 from orchestration.stack import ACTIVITIES, ActivityKey, StackError
 
 from . import _runtime
+from ._steps import durable_step
 
 NO_STACK = "no Formance stack is configured (--stack-url)"
 
 
-# DBOS retries the step only for what escapes it: database hiccups around the call.
-@DBOS.step(name="orchestration.activity_attempt", retries_allowed=True, max_attempts=5, interval_seconds=1.0)
+# What escapes the step is database trouble around the call: running the attempt again
+# is safe, the call carries the same idempotency key.
+@durable_step("orchestration.activity_attempt")
 async def attempt_activity(
     instance_id: str, stage: int, sequence: int, name: str, request: dict[str, Any], attempt: int
 ) -> dict[str, Any]:

@@ -108,7 +108,7 @@ class Engine:
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
-        await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=0.2)
+        await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0)
         self._tasks.append(asyncio.create_task(self.signals.poll(self._db, self._config.signal_poll_interval)))
         self._tasks.append(
             asyncio.create_task(

@@ -58,7 +58,7 @@ class Signals:
                 continue
             try:
                 since = datetime.now(UTC) - _ABORT_LOOKBACK
-                async with db.begin() as conn:
+                async with db.read() as conn:
                     ids = await storage.instances_with_pending_events(conn)
                     ids += await storage.instances_terminated_since(conn, since)
             except Exception:  # the database may be briefly unreachable: try again next time

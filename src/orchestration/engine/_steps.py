@@ -7,24 +7,40 @@ crash (steps are at-least-once) changes nothing more.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from dbos import DBOS
+from sqlalchemy.exc import SQLAlchemyError
 
 from orchestration import storage
 
 from . import _runtime
 
-# Bookkeeping must outlive a short database outage; these retries are internal
-# (not activities of a stage), so they are not shown in stage history.
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@DBOS.step(name="orchestration.advance", retries_allowed=True, max_attempts=8, interval_seconds=0.5, backoff_rate=2.0)
+def durable_step(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """A step that rides out database trouble (a lost connection, a pool exhausted by
+    thousands of instances resumed at once) instead of failing its instance: retried
+    with a growing pause, for hours in all. Other exceptions are bugs and propagate."""
+    return DBOS.step(
+        name=name,
+        retries_allowed=True,
+        max_attempts=25,
+        interval_seconds=0.5,
+        backoff_rate=1.5,
+        should_retry=lambda exc: isinstance(exc, (SQLAlchemyError, OSError, TimeoutError)),
+    )
+
+
+@durable_step("orchestration.advance")
 async def advance(
     instance_id: str,
     *,
@@ -59,7 +75,7 @@ async def advance(
         return started.isoformat()
 
 
-@DBOS.step(name="orchestration.sleep_until")
+@durable_step("orchestration.sleep_until")
 async def sleep_until(instance_id: str, deadline_iso: str) -> bool:
     """Wait until the deadline; False if the instance was aborted first."""
     runtime = _runtime.current()
@@ -67,7 +83,7 @@ async def sleep_until(instance_id: str, deadline_iso: str) -> bool:
     with runtime.signals.subscribe(instance_id) as wake:
         while True:
             wake.clear()
-            async with runtime.db.begin() as conn:
+            async with runtime.db.read() as conn:
                 instance = await storage.get_instance(conn, instance_id)
             if instance is None or instance.terminated:
                 return False
@@ -80,17 +96,24 @@ async def sleep_until(instance_id: str, deadline_iso: str) -> bool:
                 pass
 
 
-@DBOS.step(name="orchestration.wait_event")
+@durable_step("orchestration.wait_event")
 async def wait_event(instance_id: str, stage: int, name: str) -> bool:
     """Wait for an event called `name` and consume it; False if the instance was aborted first."""
     runtime = _runtime.current()
     with runtime.signals.subscribe(instance_id) as wake:
         while True:
             wake.clear()
-            async with runtime.db.begin() as conn:
-                instance = await storage.lock_instance(conn, instance_id)
-                if instance is None or instance.terminated:
-                    return False
-                if await storage.consume_event(conn, instance_id, stage, name):
-                    return True
+            async with runtime.db.read() as conn:
+                instance = await storage.get_instance(conn, instance_id)
+                ready = instance is not None and await storage.event_ready(conn, instance_id, stage, name)
+            if instance is None or instance.terminated:
+                return False
+            if ready:
+                async with runtime.db.begin() as conn:
+                    instance = await storage.lock_instance(conn, instance_id)
+                    if instance is None or instance.terminated:
+                        return False
+                    if await storage.consume_event(conn, instance_id, stage, name):
+                        return True
+                continue
             await wake.wait()

@@ -69,14 +69,14 @@ class InstanceService:
         return await self._wait_for_end(instance.id)
 
     async def get(self, instance_id: str) -> InstanceView:
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             instance = await storage.get_instance(conn, instance_id)
             if instance is None:
                 raise InstanceNotFound()
             return InstanceView(instance, await storage.list_stages(conn, instance_id))
 
     async def list_all(self, *, workflow_id: str | None, running: bool) -> list[storage.InstanceRow]:
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             return await storage.list_instances(
                 conn, workflow_id=workflow_id, running=running, offset=0, limit=None
             )
@@ -84,7 +84,7 @@ class InstanceService:
     async def list_page(self, query: PageQuery) -> Page[storage.InstanceRow]:
         workflow_id = query.filters.get("WorkflowID") or None
         running = bool(query.filters.get("Running"))
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             rows = await storage.list_instances(
                 conn, workflow_id=workflow_id, running=running, offset=query.offset, limit=query.page_size + 1
             )
@@ -110,14 +110,14 @@ class InstanceService:
         self._engine.notify(instance_id)
 
     async def history(self, instance_id: str) -> list[storage.StageRow]:
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             if await storage.get_instance(conn, instance_id) is None:
                 raise InstanceNotFound()
             return await storage.list_stages(conn, instance_id)
 
     async def stage_history(self, instance_id: str, stage: int) -> list[storage.ActivityRow]:
         """Activities of a stage with their attempts; stages without activities have none."""
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             if await storage.get_stage(conn, instance_id, stage) is None:
                 raise NotFound("Instance not found")
             return await storage.list_activities(conn, instance_id, stage)

@@ -33,18 +33,18 @@ class WorkflowService:
 
     async def get(self, workflow_id: str) -> storage.WorkflowRow:
         """Deleted workflows are still readable (Q-10)."""
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             row = await storage.get_workflow(conn, workflow_id)
         if row is None:
             raise WorkflowNotFound()
         return row
 
     async def list_all(self) -> list[storage.WorkflowRow]:
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             return await storage.list_workflows(conn, offset=0, limit=None)
 
     async def list_page(self, query: PageQuery) -> Page[storage.WorkflowRow]:
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             rows = await storage.list_workflows(conn, offset=query.offset, limit=query.page_size + 1)
         return make_page(rows, query)
 

@@ -6,7 +6,7 @@ and returns frozen rows.
 
 from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_activity, list_activities, schedule_retry
 from ._database import Database, database_url
-from ._events import consume_event, insert_event, instances_with_pending_events
+from ._events import consume_event, event_ready, insert_event, instances_with_pending_events
 from ._executors import beat, claim_dead, release
 from ._instances import (
     CANCELED,
@@ -45,6 +45,7 @@ __all__ = [
     "claim_dead",
     "consume_event",
     "database_url",
+    "event_ready",
     "finish_stage",
     "get_instance",
     "get_stage",

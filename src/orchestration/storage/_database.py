@@ -12,6 +12,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_FILE = "orchestration.sqlite"
+_READ_ONLY = "orchestration_read_only"
+# A step waiting for a connection during a burst (thousands of instances resumed at
+# once) must wait its turn, not fail its instance.
+_POOL_TIMEOUT_SECONDS = 600
 
 
 def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> URL:
@@ -42,7 +46,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers (`Database.read`) do not queue on the write lock: WAL gives them a snapshot.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_sync_engine(url: URL) -> sa.Engine:
@@ -59,7 +64,7 @@ class Database:
     def __init__(self, url: URL) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"pool_timeout": _POOL_TIMEOUT_SECONDS}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -72,6 +77,14 @@ class Database:
         """A transaction, committed when the block exits normally."""
         async with self.engine.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction: on SQLite it does not take the write lock."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{_READ_ONLY: True})
+            async with conn.begin():
+                yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()

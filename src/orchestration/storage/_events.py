@@ -14,6 +14,22 @@ async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: 
     await conn.execute(sa.insert(instance_events).values(instance_id=instance_id, name=name, sent_at=now))
 
 
+async def event_ready(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
+    """Whether `consume_event` would succeed now (a cheap read before taking the write lock)."""
+    query = (
+        sa.select(instance_events.c.id)
+        .where(
+            instance_events.c.instance_id == instance_id,
+            sa.or_(
+                instance_events.c.consumed_by_stage == stage,
+                sa.and_(instance_events.c.name == name, instance_events.c.consumed_by_stage.is_(None)),
+            ),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
     """Give the oldest unconsumed event called `name` to `stage`; True once it has one.
 
