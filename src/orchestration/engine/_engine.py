@@ -6,7 +6,9 @@ import asyncio
 import fcntl
 import logging
 import socket
+import sqlite3
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -97,6 +99,8 @@ class Engine:
             "executor_id": self.executor_id,
             "log_level": "WARNING",
         }
+        if not config.postgres_uri:
+            _use_wal(config.data_dir / DBOS_SQLITE_FILE)
         self._dbos = DBOS(config=dbos_config)
 
     async def launch(self) -> None:
@@ -108,7 +112,10 @@ class Engine:
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
-        await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0)
+        if self._config.postgres_uri:
+            # Only API-only servers and takeovers enqueue, and both need PostgreSQL:
+            # an embedded server does not pay for polling a queue nobody fills.
+            await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0)
         self._tasks.append(asyncio.create_task(self.signals.poll(self._db, self._config.signal_poll_interval)))
         self._tasks.append(
             asyncio.create_task(
@@ -142,6 +149,7 @@ class Engine:
         self.signals.notify(instance_id)
 
     async def shutdown(self) -> None:
+        _runtime.current().stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -203,6 +211,14 @@ class EngineClient:
 
     async def shutdown(self) -> None:
         await asyncio.to_thread(self._client.destroy)
+
+
+def _use_wal(path: Path) -> None:
+    """Put the engine's SQLite file in WAL mode (a setting the file keeps): the API
+    reads while the engine writes, and a commit costs one sync instead of several."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

@@ -19,12 +19,13 @@ from orchestration.stages import (
     StageDefinitionError,
     StageFailure,
     history_name,
+    is_instant,
     parse_stage,
     resolve_stage,
     run_stage,
 )
 
-from . import _activity_steps, _steps
+from . import _activity_steps, _runtime, _steps
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +113,23 @@ async def instance_workflow(instance_id: str, stages: list[Any], variables: dict
                     instance_id, finish=finished, start=(number, name, input_, error), terminate=True, error=error
                 )
                 return
+            instant = is_instant(kind)
+            last = number == len(stages) - 1
             started = await _steps.advance(
                 instance_id,
                 finish=finished,
                 start=(number, resolved.history_name, resolved.history_input, None),
-                terminate=False,
+                start_ended=instant,
+                terminate=instant and last,
                 error=None,
             )
             if started is None:
                 return  # aborted between two stages
+            if instant:  # already recorded as ended, with the instance if it was the last stage
+                if last:
+                    return
+                finished = None
+                continue
             running = number
             try:
                 await run_stage(_Context(instance_id, number, datetime.fromisoformat(started)), resolved)
@@ -132,6 +141,8 @@ async def instance_workflow(instance_id: str, stages: list[Any], variables: dict
     except InstanceAborted:
         return
     except Exception as exc:  # a bug must still end the instance visibly, never leave it running
+        if _runtime.current().stopping:
+            raise  # interrupted by the shutdown, not failed: it resumes on the next start
         log.exception("instance %s failed unexpectedly", instance_id)
         error = f"internal error: {exc}"
         if running is not None:

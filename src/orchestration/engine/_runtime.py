@@ -21,6 +21,8 @@ class Runtime:
     signals: Signals
     stack: StackClient | None
     retry: RetryPolicy
+    stopping: bool = False
+    """Set when the process shuts down: the instances it runs are interrupted, not failed."""
 
 
 _current: Runtime | None = None

@@ -46,15 +46,16 @@ async def advance(
     *,
     finish: tuple[int, str | None] | None,
     start: tuple[int, str, dict[str, Any], str | None] | None,
+    start_ended: bool = False,
     terminate: bool,
     error: str | None,
 ) -> str | None:
     """Move an instance forward in one transaction.
 
     Ends stage `finish = (n, error)`, starts stage `start = (n, name, input,
-    config_error)` and/or terminates the instance with `error`. Returns the new
-    stage's start time (ISO), or None when the instance was aborted meanwhile:
-    the workflow must then stop.
+    config_error)` (already ended with `start_ended`) and/or terminates the instance
+    with `error`. Returns the new stage's start time (ISO), or None when the instance
+    was aborted meanwhile: the workflow must then stop.
     """
     now = _now()
     async with _runtime.current().db.begin() as conn:
@@ -66,10 +67,9 @@ async def advance(
         started = now
         if start is not None:
             number, name, input_, config_error = start
-            row = await storage.start_stage(
-                conn, instance_id, number, now=now, name=name, input=input_, error=config_error
+            started = await storage.start_stage(
+                conn, instance_id, number, now=now, name=name, input=input_, error=config_error, ended=start_ended
             )
-            started = row.started_at
         if terminate:
             await storage.terminate_instance(conn, instance_id, now=now, error=error)
         return started.isoformat()

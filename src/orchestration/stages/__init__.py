@@ -25,6 +25,7 @@ __all__ = [
     "ActivityFailed",
     "check_definition",
     "history_name",
+    "is_instant",
     "parse_stage",
     "resolve_stage",
     "run_stage",
@@ -55,6 +56,11 @@ class ResolvedStage:
 
 def _camel_case(kind: str) -> str:
     return "".join(part.capitalize() for part in kind.split("_"))
+
+
+def is_instant(kind: str) -> bool:
+    """Whether a stage type does nothing durable and cannot fail (its module says `INSTANT`)."""
+    return bool(getattr(STAGES[kind], "INSTANT", False))
 
 
 def history_name(kind: str) -> str:

@@ -14,6 +14,10 @@ class NoopConfig:
 
 CONFIG = NoopConfig
 
+INSTANT = True
+"""Nothing durable happens and nothing can fail: the engine records the stage started
+and ended at once, in one write."""
+
 
 async def run(ctx: StageContext, cfg: NoopConfig) -> None:
     """Succeed immediately."""

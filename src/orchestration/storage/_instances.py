@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._activities import cancel_activities
+from ._dialects import insert_or_ignore
 from ._rows import InstanceRow, StageRow
 from ._tables import stage_statuses, workflow_instances, workflows
 
@@ -116,26 +117,34 @@ async def start_stage(
     name: str,
     input: dict[str, Any],
     error: str | None = None,
-) -> StageRow:
-    """Insert the stage row, or hand back the one a crashed earlier attempt inserted.
+    ended: bool = False,
+) -> datetime:
+    """Insert the stage row, or keep the one a crashed earlier attempt inserted; its start time.
 
-    A stage that fails before it can run (bad configuration) is inserted already ended.
+    A stage that fails before it can run (bad configuration), or that has nothing to do
+    (`ended`), is inserted already ended.
     """
-    existing = await get_stage(conn, instance_id, stage)
-    if existing is not None:
-        return existing
     row = StageRow(
         instance_id=instance_id,
         stage=stage,
         temporal_run_id=instance_id,
         started_at=now,
-        terminated_at=now if error is not None else None,
+        terminated_at=now if error is not None or ended else None,
         error=error,
         name=name,
         input=input,
     )
-    await conn.execute(sa.insert(stage_statuses).values(**_stage_values(row)))
-    return row
+    inserted = await conn.execute(
+        insert_or_ignore(conn, stage_statuses, ["instance_id", "stage"])
+        .values(**_stage_values(row))
+        .returning(stage_statuses.c.started_at)
+    )
+    started: datetime | None = inserted.scalar_one_or_none()
+    if started is None:  # inserted before a crash: the recorded start time stands
+        existing = await get_stage(conn, instance_id, stage)
+        assert existing is not None
+        return existing.started_at
+    return started
 
 
 async def terminate_instance(

@@ -1,0 +1,14 @@
+"""What differs between SQLite and PostgreSQL, in one place (STYLE R6)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def insert_or_ignore(conn: AsyncConnection, table: sa.Table, key: list[str]) -> sqlite.Insert | postgresql.Insert:
+    """INSERT that does nothing when a row with the same `key` exists (both databases say
+    ON CONFLICT DO NOTHING, but SQLAlchemy builds it per dialect)."""
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=key)
