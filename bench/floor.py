@@ -1,0 +1,100 @@
+"""The engine's floor: bare DBOS async workflows of 3 trivial steps on SQLite.
+
+Run by `bench/core.py` in a subprocess of its own (DBOS is a process-wide
+singleton, and the server under test must not share a CPU-bound loop with it):
+
+    python bench/floor.py --count 2000 --concurrency 32 --data-dir /tmp/x
+
+It prints one JSON line: {"count", "concurrency", "wall_s", "per_s", "cpu_s", "latencies_ms": [...]}.
+Latency is from `DBOS.start_workflow_async` to `handle.get_result()` returning,
+the counterpart of the server's run-request-to-terminated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from dbos import DBOS, DBOSConfig
+
+
+@DBOS.step()
+async def step_one(n: int) -> int:
+    return n + 1
+
+
+@DBOS.step()
+async def step_two(n: int) -> int:
+    return n * 2
+
+
+@DBOS.step()
+async def step_three(n: int) -> int:
+    return n - 1
+
+
+@DBOS.workflow()
+async def three_steps(n: int) -> int:
+    """As close as DBOS gets to the server's 3-noop-stage instance, without its bookkeeping."""
+    return await step_three(await step_two(await step_one(n)))
+
+
+async def _run_one(n: int, gate: asyncio.Semaphore) -> float:
+    """Start one workflow and wait for its result; its latency in seconds."""
+    async with gate:
+        started = time.perf_counter()
+        handle = await DBOS.start_workflow_async(three_steps, n)
+        await handle.get_result()
+        return time.perf_counter() - started
+
+
+async def _run_many(count: int, concurrency: int) -> tuple[float, float, list[float]]:
+    """Wall seconds, CPU seconds (all threads of this process) and the latencies."""
+    gate = asyncio.Semaphore(concurrency)
+    started, cpu = time.perf_counter(), time.process_time()
+    latencies = await asyncio.gather(*(_run_one(n, gate) for n in range(count)))
+    return time.perf_counter() - started, time.process_time() - cpu, list(latencies)
+
+
+async def main(count: int, concurrency: int, warmup: int, data_dir: Path) -> dict[str, object]:
+    config: DBOSConfig = {
+        "name": "bench-floor",
+        "system_database_url": f"sqlite:///{(data_dir / 'floor.sqlite').resolve()}",
+        "application_version": "bench-floor-1",
+        "log_level": "WARNING",
+    }
+    DBOS(config=config)
+    # From the running loop, as the server does: async workflows then run on this loop.
+    DBOS.launch()
+    try:
+        if warmup:
+            await _run_many(warmup, concurrency)  # connections, caches: not part of the figure
+        wall, cpu, latencies = await _run_many(count, concurrency)
+    finally:
+        await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
+    return {
+        "count": count,
+        "concurrency": concurrency,
+        "wall_s": wall,
+        "per_s": count / wall,
+        "cpu_s": cpu,
+        "latencies_ms": [round(s * 1000, 3) for s in latencies],
+    }
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=0, help="workflows run first and not measured")
+    parser.add_argument("--data-dir", type=Path, required=True, help="where floor.sqlite is created")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = _parse_args()
+    result = asyncio.run(main(args.count, args.concurrency, args.warmup, args.data_dir))
+    print(json.dumps(result), flush=True)
