@@ -112,22 +112,20 @@ class Engine:
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
-        if self._config.postgres_uri:
-            # Only API-only servers and takeovers enqueue, and both need PostgreSQL:
-            # an embedded server does not pay for polling a queue nobody fills.
-            await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0)
         self._tasks.append(asyncio.create_task(self.signals.poll(self._db, self._config.signal_poll_interval)))
-        self._tasks.append(
-            asyncio.create_task(
-                _takeover.keep_alive(
-                    self._db,
-                    me=self.executor_id,
-                    queue=INSTANCE_QUEUE,
-                    every=self._config.heartbeat_interval,
-                    takeover_after=self._config.takeover_after,
-                )
+        if self._config.postgres_uri:
+            # Only API-only servers and takeovers enqueue, and several workers share the
+            # database: heartbeats and takeover. An embedded worker is alone (its data
+            # directory is locked) and recovers its own instances when it restarts.
+            await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0)
+            keep_alive = _takeover.keep_alive(
+                self._db,
+                me=self.executor_id,
+                queue=INSTANCE_QUEUE,
+                every=self._config.heartbeat_interval,
+                takeover_after=self._config.takeover_after,
             )
-        )
+            self._tasks.append(asyncio.create_task(keep_alive))
         await self._start_lost_instances()
 
     def _lock_data_dir(self) -> None:
@@ -154,8 +152,9 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
-        # After DBOS stopped running our instances: survivors may take them over now.
-        await _takeover.release(self._db, self.executor_id)
+        if self._config.postgres_uri:
+            # After DBOS stopped running our instances: survivors may take them over now.
+            await _takeover.release(self._db, self.executor_id)
         if self._stack is not None:
             await self._stack.aclose()
 
