@@ -1,0 +1,86 @@
+"""Record a data directory with instances parked mid-way, for `test_recorded.py`.
+
+    .venv/bin/python -m tests.engine.recorded.make_parked tests/engine/recorded/<release>_parked
+
+Run it with the release whose step sequence must stay resumable, before changing the
+instance workflow's steps (STYLE R12). It leaves, in an embedded data directory:
+  * `delay`: an instance sleeping in a 2 s delay, then a noop;
+  * `wait_event`: an instance waiting for the event `go`, then a noop;
+  * `retry`: an instance whose ledger call failed once and waits 3 s for its next attempt
+    (the gateway is gone after the recording, so only the recorded attempt exists).
+Their ids are written to `instances.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+
+from tests.testing.fake_stack import FakeStack
+from tests.testing.server import ServerProcess, eventually
+
+LEDGER = "recorded"
+
+
+def _run(client: httpx.Client, stages: list[object]) -> str:
+    workflow = client.post("/workflows", json={"stages": stages}).json()["data"]["id"]
+    return str(client.post(f"/workflows/{workflow}/instances").json()["data"]["id"])
+
+
+def main(target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=False)
+    with FakeStack() as stack:
+        stack.create_ledger(LEDGER)
+        stack.fail_next("POST", f"/api/ledger/v2/{LEDGER}/transactions", times=None, status=503, message="down")
+        server = ServerProcess(
+            data_dir=target,
+            extra_args=[
+                "--stack-url",
+                stack.url,
+                "--stack-client-id",
+                "orchestration",
+                "--stack-client-secret",
+                "secret",
+                "--activity-retry-initial",
+                "3",
+            ],
+        ).start()
+        client = server.client()
+        send = {
+            "send": {
+                "source": {"account": {"id": "world", "ledger": LEDGER}},
+                "destination": {"account": {"id": "bank", "ledger": LEDGER}},
+                "amount": {"amount": 100, "asset": "USD/2"},
+            }
+        }
+        ids = {
+            "delay": _run(client, [{"delay": {"duration": "2s"}}, {"noop": {}}]),
+            "wait_event": _run(client, [{"wait_event": {"event": "go"}}, {"noop": {}}]),
+            "retry": _run(client, [send]),
+        }
+        eventually(
+            lambda: client.get(f"/instances/{ids['retry']}/stages/0/history").json().get("data", []),
+            lambda history: bool(history) and "lastFailure" in history[0],
+        )
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGKILL)  # parked as a crash leaves them
+        server.proc.wait()
+    for log in target.glob("server-*.log"):
+        log.unlink()
+    for database in target.glob("*.sqlite"):
+        with closing(sqlite3.connect(database)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file each
+    for leftover in [*target.glob("*-wal"), *target.glob("*-shm"), target / "worker.lock"]:
+        leftover.unlink(missing_ok=True)
+    (target / "instances.json").write_text(json.dumps(ids, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
