@@ -161,7 +161,7 @@ class Engine:
     async def _start_lost_instances(self) -> None:
         """Start instances whose row was written but whose workflow never was
         (a crash between the two writes of a run request)."""
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             unfinished = await storage.list_unfinished_instance_ids(conn)
         for chunk in _chunks(unfinished, 500):
             known = await DBOS.list_workflows_async(workflow_ids=chunk, load_input=False, load_output=False)
@@ -171,7 +171,7 @@ class Engine:
                     await self._restart(instance_id)
 
     async def _restart(self, instance_id: str) -> None:
-        async with self._db.begin() as conn:
+        async with self._db.read() as conn:
             instance = await storage.get_instance(conn, instance_id)
             workflow = await storage.get_workflow(conn, instance.workflow_id) if instance else None
         if instance is None or workflow is None:

@@ -54,8 +54,6 @@ class _Context:
         return self._started_at
 
     async def sleep_until(self, deadline: datetime) -> None:
-        if deadline <= self._started_at:
-            return
         if not await _steps.sleep_until(self.instance_id, deadline.isoformat()):
             raise InstanceAborted()
 
