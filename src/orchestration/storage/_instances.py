@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -17,18 +18,7 @@ CANCELED = "canceled"
 
 
 async def insert_instance(conn: AsyncConnection, row: InstanceRow) -> None:
-    await conn.execute(
-        sa.insert(workflow_instances).values(
-            id=row.id,
-            workflow_id=row.workflow_id,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            terminated=row.terminated,
-            terminated_at=row.terminated_at,
-            error=row.error,
-            variables=row.variables,
-        )
-    )
+    await conn.execute(sa.insert(workflow_instances).values(**asdict(row)))
 
 
 async def get_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:
@@ -136,7 +126,7 @@ async def start_stage(
     )
     inserted = await conn.execute(
         insert_or_ignore(conn, stage_statuses, ["instance_id", "stage"])
-        .values(**_stage_values(row))
+        .values(**asdict(row))
         .returning(stage_statuses.c.started_at)
     )
     started: datetime | None = inserted.scalar_one_or_none()
@@ -178,16 +168,3 @@ async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datet
 async def instances_terminated_since(conn: AsyncConnection, since: datetime) -> list[str]:
     query = sa.select(workflow_instances.c.id).where(workflow_instances.c.terminated_at >= since)
     return list((await conn.execute(query)).scalars())
-
-
-def _stage_values(row: StageRow) -> dict[str, Any]:
-    return {
-        "instance_id": row.instance_id,
-        "stage": row.stage,
-        "temporal_run_id": row.temporal_run_id,
-        "started_at": row.started_at,
-        "terminated_at": row.terminated_at,
-        "error": row.error,
-        "name": row.name,
-        "input": row.input,
-    }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +13,7 @@ from ._tables import workflows
 
 
 async def insert_workflow(conn: AsyncConnection, row: WorkflowRow) -> None:
-    await conn.execute(sa.insert(workflows).values(**_values(row)))
+    await conn.execute(sa.insert(workflows).values(**asdict(row)))
 
 
 async def get_workflow(conn: AsyncConnection, workflow_id: str) -> WorkflowRow | None:
@@ -39,13 +39,3 @@ async def soft_delete_workflow(conn: AsyncConnection, workflow_id: str, now: dat
         sa.update(workflows).where(workflows.c.id == workflow_id).values(deleted_at=now)
     )
     return bool(result.rowcount)
-
-
-def _values(row: WorkflowRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "config": row.config,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "deleted_at": row.deleted_at,
-    }
