@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from orchestration import storage
 from tests.integration.helpers import create_workflow, get_instance, run, wait_stage, wait_terminated
+from tests.testing.peek import Peek
 from tests.testing.server import ServerProcess, eventually
 
 
@@ -44,6 +45,45 @@ def test_kill_during_delay_resumes_with_the_original_deadline(new_server: Server
         slept = (_ts(delay["terminatedAt"]) - _ts(delay["startedAt"])).total_seconds()
         # The deadline was recorded before the kill: no second full delay after restart.
         assert 3.0 <= slept < 5.5, slept
+
+
+def test_a_parked_delay_whose_deadline_passed_during_the_downtime_ends_at_restart(new_server: ServerProcess) -> None:
+    server = new_server.start()
+    client = server.client()
+    wf = create_workflow(client, [{"delay": {"duration": "6s"}}, {"noop": {}}])
+    ids = [run(client, wf)["id"] for _ in range(5)]
+    with Peek(server) as peek:
+        for inst in ids:
+            eventually(lambda inst=inst: peek.waits(inst), bool, what=f"{inst} to park")
+    server.kill()
+    time.sleep(7)
+    restarted = time.monotonic()
+    server.start()
+    client = server.client()
+    for inst in ids:
+        _assert_cleanly_finished(wait_terminated(client, inst, timeout=30), 2)
+    # Woken by the first poll after the start, not by a timer of the dead process.
+    assert time.monotonic() - restarted < 10
+
+
+def test_kill_during_a_continuation_finishes_it_once(new_server: ServerProcess) -> None:
+    server = new_server.start()
+    client = server.client()
+    wf = create_workflow(client, [{"wait_event": {"event": "go"}}, {"delay": {"duration": "2s"}}, {"noop": {}}])
+    ids = [run(client, wf)["id"] for _ in range(5)]
+    with Peek(server) as peek:
+        for inst in ids:
+            eventually(lambda inst=inst: peek.waits(inst), bool, what=f"{inst} to park")
+        for inst in ids:
+            assert client.post(f"/instances/{inst}/events", json={"name": "go"}).status_code == 204
+        for inst in ids:
+            wait_stage(client, inst, 1)  # the continuation runs: in the short delay, in memory
+        server.kill()
+        server.start()
+        client = server.client()
+        for inst in ids:
+            _assert_cleanly_finished(wait_terminated(client, inst, timeout=30), 3)
+            eventually(lambda inst=inst: peek.workflow_status(f"{inst}:0"), lambda s: s == "SUCCESS")
 
 
 def test_kill_during_wait_event_keeps_waiting_and_keeps_sent_events(new_server: ServerProcess) -> None:

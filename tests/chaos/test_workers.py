@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import create_workflow, get_instance, run, wait_terminated
+from tests.testing.peek import Peek
 from tests.testing.postgres import PostgresServer
 from tests.testing.server import ServerProcess, eventually
 
@@ -60,6 +61,22 @@ def test_instances_of_a_killed_worker_are_taken_over(cluster: tuple[ServerProces
         done = wait_terminated(client, inst, timeout=30)
         assert "error" not in done and [s["stage"] for s in done["status"]] == [0, 1]
         assert all("terminatedAt" in s for s in done["status"])
+
+
+def test_a_delay_parked_by_a_killed_worker_is_woken_by_another(
+    cluster: tuple[ServerProcess, list[ServerProcess]],
+) -> None:
+    api, workers = cluster
+    client = api.client()
+    wf = create_workflow(client, [{"delay": {"duration": "6s"}}, {"noop": {}}])
+    ids = [run(client, wf)["id"] for _ in range(10)]
+    with Peek(api) as peek:
+        for inst in ids:
+            eventually(lambda inst=inst: peek.waits(inst), bool, timeout=20, what=f"{inst} to park")
+    workers[0].kill()
+    for inst in ids:
+        done = wait_terminated(client, inst, timeout=30)
+        assert "error" not in done and [s["stage"] for s in done["status"]] == [0, 1]
 
 
 def test_abort_through_an_api_only_server_stops_a_worker_instance(

@@ -1,4 +1,4 @@
-"""DBOS set-up and the engine's door: start instances, wake them, recover lost starts."""
+"""DBOS set-up and the engine's door: start instances, wake them, continue parked ones, recover lost starts."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
 from ._retry import RetryPolicy
-from ._runner import WORKFLOW_NAME, instance_workflow
+from ._runner import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
 from ._signals import Signals
+from ._waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class Engine:
         self._config = config
         self._db = db
         self.signals = Signals()
+        self._waker = Waker(db, self._continue_instance)
         self._tasks: list[asyncio.Task[None]] = []
         self.executor_id = default_executor_id(config)
         self._stack = (
@@ -107,12 +109,14 @@ class Engine:
         if not self._config.postgres_uri:
             self._lock_data_dir()
         _runtime.bind(
-            _runtime.Runtime(db=self._db, signals=self.signals, stack=self._stack, retry=self._config.retry)
+            _runtime.Runtime(
+                db=self._db, signals=self.signals, waker=self._waker, stack=self._stack, retry=self._config.retry
+            )
         )
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
-        self._tasks.append(asyncio.create_task(self.signals.poll(self._db, self._config.signal_poll_interval)))
+        self._tasks.append(asyncio.create_task(self._watch()))
         if self._config.postgres_uri:
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
@@ -145,9 +149,35 @@ class Engine:
 
     def notify(self, instance_id: str) -> None:
         self.signals.notify(instance_id)
+        self._waker.check_soon(instance_id)
+
+    async def _watch(self) -> None:
+        """Forever: notice what other processes changed (events, aborts) and the
+        deadlines of parked instances."""
+        interval = self._config.signal_poll_interval.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.signals.poll_once(self._db)
+                await self._waker.wake_due()
+            except Exception:  # the database may be briefly unreachable: try again next time
+                log.exception("watching for instance changes failed")
+
+    async def _continue_instance(self, wait: storage.DueWaitRow) -> None:
+        """Start the continuation of a parked instance whose wait is over (once, whoever asks)."""
+        with SetWorkflowID(continuation_id(wait.instance_id, wait.stage)):
+            await DBOS.start_workflow_async(
+                continued_instance_workflow,
+                wait.instance_id,
+                wait.config.get("stages") or [],
+                wait.variables,
+                wait.stage,
+                wait.started_at.isoformat(),
+            )
 
     async def shutdown(self) -> None:
         _runtime.current().stopping = True
+        await self._waker.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -30,6 +30,13 @@ from . import _activity_steps, _runtime, _steps
 log = logging.getLogger(__name__)
 
 WORKFLOW_NAME = "orchestration.instance"
+CONTINUATION_NAME = "orchestration.instance.continued"
+
+
+def continuation_id(instance_id: str, stage: int) -> str:
+    """The workflow id of the continuation of an instance parked in `stage`: a stage
+    parks at most once, so starting it twice runs it once."""
+    return f"{instance_id}:{stage}"
 
 
 class InstanceAborted(BaseException):
@@ -39,27 +46,37 @@ class InstanceAborted(BaseException):
     """
 
 
+class InstanceParked(BaseException):
+    """The instance parked in a long wait: this workflow ends, a continuation takes over."""
+
+
 class _Context:
     """The engine's `StageContext`: durable waits keyed by the instance and stage."""
 
-    def __init__(self, instance_id: str, stage: int, started_at: datetime) -> None:
+    def __init__(self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False) -> None:
         self.instance_id = instance_id
         self.stage = stage
         self._started_at = started_at
         # Activities are numbered in call order: deterministic, so the same on replay.
         self._next_sequence = 0
+        # The first wait of a stage may park; a continuation (woken) waits in memory,
+        # so that a stage parks at most once (see `continuation_id`).
+        self._may_park = not woken
 
     @property
     def started_at(self) -> datetime:
         return self._started_at
 
     async def sleep_until(self, deadline: datetime) -> None:
-        if not await _steps.sleep_until(self.instance_id, deadline.isoformat()):
-            raise InstanceAborted()
+        park_stage = self.stage if self._take_parking() else None
+        _check(await _steps.sleep_until(self.instance_id, deadline.isoformat(), park_stage))
 
     async def wait_event(self, name: str) -> None:
-        if not await _steps.wait_event(self.instance_id, self.stage, name):
-            raise InstanceAborted()
+        _check(await _steps.wait_event(self.instance_id, self.stage, name, self._take_parking()))
+
+    def _take_parking(self) -> bool:
+        may_park, self._may_park = self._may_park, False
+        return may_park
 
     async def call(self, activity: str, request: dict[str, Any]) -> Any:
         sequence, self._next_sequence = self._next_sequence, self._next_sequence + 1
@@ -80,6 +97,14 @@ class _Context:
             attempt += 1
 
 
+def _check(waited: bool | None) -> None:
+    """Go on after a wait step: True, the wait is over; False, aborted; None, parked."""
+    if waited is None:
+        raise InstanceParked()
+    if not waited:
+        raise InstanceAborted()
+
+
 def _unresolved_entry(raw: Any) -> tuple[str, dict[str, Any]]:
     """History name and input of a stage whose configuration could not be resolved:
     the configuration as written, since there is no resolved one."""
@@ -95,11 +120,28 @@ def _unresolved_entry(raw: Any) -> tuple[str, dict[str, Any]]:
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
 async def instance_workflow(instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
     """Run every stage; end the instance with the first stage error, if any."""
+    await _run_stages(instance_id, stages, variables)
+
+
+@DBOS.workflow(name=CONTINUATION_NAME, max_recovery_attempts=None)
+async def continued_instance_workflow(
+    instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str
+) -> None:
+    """The rest of an instance parked in `stage` (started at `started_at`), once its wait is over."""
+    await _run_stages(instance_id, stages, variables, woken=(stage, started_at))
+
+
+async def _run_stages(
+    instance_id: str, stages: list[Any], variables: dict[str, str], woken: tuple[int, str] | None = None
+) -> None:
+    """Run the stages from the first, or from `woken = (stage, its start time)`, that
+    of a parked stage whose wait is over."""
+    first = woken[0] if woken else 0
     finished: tuple[int, str | None] | None = None
     running: int | None = None
     error: str | None = None
     try:
-        for number, raw in enumerate(stages):
+        for number, raw in enumerate(stages[first:], start=first):
             try:
                 kind, body = parse_stage(raw)
                 resolved = resolve_stage(kind, body, variables)
@@ -111,32 +153,38 @@ async def instance_workflow(instance_id: str, stages: list[Any], variables: dict
                     instance_id, finish=finished, start=(number, name, input_, error), terminate=True, error=error
                 )
                 return
-            instant = is_instant(kind)
-            last = number == len(stages) - 1
-            started = await _steps.advance(
-                instance_id,
-                finish=finished,
-                start=(number, resolved.history_name, resolved.history_input, None),
-                start_ended=instant,
-                terminate=instant and last,
-                error=None,
-            )
-            if started is None:
-                return  # aborted between two stages
-            if instant:  # already recorded as ended, with the instance if it was the last stage
-                if last:
-                    return
-                finished = None
-                continue
+            started: str | None
+            if woken is not None and number == first:
+                started, resuming = woken[1], True  # started by the workflow that parked
+            else:
+                resuming = False
+                instant = is_instant(kind)
+                last = number == len(stages) - 1
+                started = await _steps.advance(
+                    instance_id,
+                    finish=finished,
+                    start=(number, resolved.history_name, resolved.history_input, None),
+                    start_ended=instant,
+                    terminate=instant and last,
+                    error=None,
+                )
+                if started is None:
+                    return  # aborted between two stages
+                if instant:  # already recorded as ended, with the instance if it was the last stage
+                    if last:
+                        return
+                    finished = None
+                    continue
             running = number
+            context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming)
             try:
-                await run_stage(_Context(instance_id, number, datetime.fromisoformat(started)), resolved)
+                await run_stage(context, resolved)
             except StageFailure as exc:
                 error = exc.message
                 finished, running = (number, error), None
                 break
             finished, running = (number, None), None
-    except InstanceAborted:
+    except (InstanceAborted, InstanceParked):
         return
     except Exception as exc:  # a bug must still end the instance visibly, never leave it running
         if _runtime.current().stopping:

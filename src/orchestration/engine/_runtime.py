@@ -13,12 +13,14 @@ from orchestration.stack import StackClient
 
 from ._retry import RetryPolicy
 from ._signals import Signals
+from ._waker import Waker
 
 
 @dataclass
 class Runtime:
     db: storage.Database
     signals: Signals
+    waker: Waker
     stack: StackClient | None
     retry: RetryPolicy
     stopping: bool = False

@@ -5,19 +5,19 @@ waits: it sleeps on an in-memory event. Whoever changes what it waits for (an
 event sent, an abort) wakes it directly when in this process; a single poller
 wakes the waiters for changes made by other processes (API-only servers, other
 workers), with two queries per interval whatever the number of waiters.
+
+Only short waits wait here (retry pauses, short delays, a continuation taking
+the event it was woken for); long ones park (`_waker`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from orchestration import storage
-
-log = logging.getLogger(__name__)
 
 # Terminations are looked for this far back, so that a clock skew between
 # processes cannot hide an abort; waking a waiter twice is harmless.
@@ -50,19 +50,13 @@ class Signals:
     def waiting(self) -> int:
         return len(self._waiters)
 
-    async def poll(self, db: storage.Database, interval: timedelta) -> None:
-        """Forever: wake local waiters concerned by changes of other processes."""
-        while True:
-            await asyncio.sleep(interval.total_seconds())
-            if not self._waiters:
-                continue
-            try:
-                since = datetime.now(UTC) - _ABORT_LOOKBACK
-                async with db.read() as conn:
-                    ids = await storage.instances_with_pending_events(conn)
-                    ids += await storage.instances_terminated_since(conn, since)
-            except Exception:  # the database may be briefly unreachable: try again next time
-                log.exception("polling for instance signals failed")
-                continue
-            for instance_id in ids:
-                self.notify(instance_id)
+    async def poll_once(self, db: storage.Database) -> None:
+        """Wake the local waiters concerned by changes of other processes."""
+        if not self._waiters:
+            return
+        since = datetime.now(UTC) - _ABORT_LOOKBACK
+        async with db.read() as conn:
+            ids = await storage.instances_with_pending_events(conn)
+            ids += await storage.instances_terminated_since(conn, since)
+        for instance_id in ids:
+            self.notify(instance_id)

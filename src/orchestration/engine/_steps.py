@@ -7,9 +7,10 @@ crash (steps are at-least-once) changes nothing more.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from dbos import DBOS
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +21,10 @@ from . import _runtime
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Waits shorter than this happen in memory (a delay known to be short, an event that
+# comes soon): parking and waking cost more than they save.
+PARK_AFTER = timedelta(seconds=5)
 
 
 def _now() -> datetime:
@@ -75,11 +80,54 @@ async def advance(
         return started.isoformat()
 
 
+Parking = Literal["parked", "ended", "ready"]
+
+
+async def _park(instance_id: str, stage: int, *, event: str | None = None, wake_at: datetime | None = None) -> Parking:
+    """Park the instance in `stage` unless its wait is (almost) over: "ready" then.
+
+    "parked" also when an earlier run of the same step parked it (a crash before
+    the step's result was recorded): a continuation takes over from there, maybe
+    already, so this workflow must stop.
+    """
+    db = _runtime.current().db
+    if wake_at is not None and wake_at - _now() <= PARK_AFTER:
+        async with db.read() as conn:  # too short to park: no write lock needed
+            instance = await storage.get_instance(conn, instance_id)
+            parked = await storage.get_wait(conn, instance_id, stage) is not None
+        if instance is None or instance.terminated:
+            return "ended"
+        return "parked" if parked else "ready"
+    async with db.begin() as conn:
+        instance = await storage.lock_instance(conn, instance_id)
+        if instance is None or instance.terminated:
+            return "ended"
+        if await storage.get_wait(conn, instance_id, stage) is not None:
+            return "parked"
+        if event is not None and await storage.consume_event(conn, instance_id, stage, event):
+            return "ready"
+        await storage.park(
+            conn, storage.WaitRow(instance_id=instance_id, stage=stage, event=event, wake_at=wake_at, parked_at=_now())
+        )
+    return "parked"
+
+
 @durable_step("orchestration.sleep_until")
-async def sleep_until(instance_id: str, deadline_iso: str) -> bool:
-    """Wait until the deadline; False if the instance was aborted first."""
+async def sleep_until(instance_id: str, deadline_iso: str, park_stage: int | None = None) -> bool | None:
+    """Wait until the deadline; False if the instance was aborted first.
+
+    With `park_stage`, a long wait parks the instance in that stage instead and
+    returns None: the workflow must end, the waker continues it at the deadline.
+    """
     runtime = _runtime.current()
     deadline = datetime.fromisoformat(deadline_iso)
+    if park_stage is not None:
+        parking = await _park(instance_id, park_stage, wake_at=deadline)
+        if parking == "ended":
+            return False
+        if parking == "parked":
+            runtime.waker.remind(instance_id, deadline)
+            return None
     with runtime.signals.subscribe(instance_id) as wake:
         while True:
             wake.clear()
@@ -97,23 +145,44 @@ async def sleep_until(instance_id: str, deadline_iso: str) -> bool:
 
 
 @durable_step("orchestration.wait_event")
-async def wait_event(instance_id: str, stage: int, name: str) -> bool:
-    """Wait for an event called `name` and consume it; False if the instance was aborted first."""
+async def wait_event(instance_id: str, stage: int, name: str, park: bool = False) -> bool | None:
+    """Wait for an event called `name` and consume it; False if the instance was aborted first.
+
+    With `park`, a wait that lasts longer than PARK_AFTER parks the instance and
+    returns None: the workflow must end, the waker continues it when the event comes.
+    """
     runtime = _runtime.current()
+    loop = asyncio.get_running_loop()
+    patience = loop.time() + PARK_AFTER.total_seconds()
     with runtime.signals.subscribe(instance_id) as wake:
         while True:
             wake.clear()
             async with runtime.db.read() as conn:
                 instance = await storage.get_instance(conn, instance_id)
                 ready = instance is not None and await storage.event_ready(conn, instance_id, stage, name)
+                parked = park and await storage.get_wait(conn, instance_id, stage) is not None
             if instance is None or instance.terminated:
                 return False
+            if parked:
+                return None  # by an earlier run of this step: its continuation takes over
             if ready:
                 async with runtime.db.begin() as conn:
                     instance = await storage.lock_instance(conn, instance_id)
                     if instance is None or instance.terminated:
                         return False
                     if await storage.consume_event(conn, instance_id, stage, name):
+                        # A continuation takes the event its instance was woken for.
+                        await storage.mark_woken(conn, instance_id, stage, now=_now())
                         return True
                 continue
-            await wake.wait()
+            if not park:
+                await wake.wait()
+                continue
+            if loop.time() >= patience:
+                parking = await _park(instance_id, stage, event=name)
+                if parking == "parked":
+                    runtime.waker.check_soon(instance_id)  # an event sent while this step parked
+                    return None
+                return parking == "ready"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=patience - loop.time())

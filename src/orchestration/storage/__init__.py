@@ -24,7 +24,8 @@ from ._instances import (
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
-from ._rows import ActivityRow, InstanceRow, StageRow, WorkflowRow
+from ._rows import ActivityRow, DueWaitRow, InstanceRow, StageRow, WaitRow, WorkflowRow
+from ._waits import due_waits, get_wait, mark_woken, park
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
@@ -37,9 +38,15 @@ __all__ = [
     "schedule_retry",
     "CANCELED",
     "Database",
+    "DueWaitRow",
     "InstanceRow",
     "StageRow",
+    "WaitRow",
     "WorkflowRow",
+    "due_waits",
+    "get_wait",
+    "mark_woken",
+    "park",
     "beat",
     "cancel_instance",
     "claim_dead",

@@ -13,6 +13,7 @@ from ._activities import cancel_activities
 from ._dialects import insert_or_ignore
 from ._rows import InstanceRow, StageRow
 from ._tables import stage_statuses, workflow_instances, workflows
+from ._waits import forget_waits
 
 CANCELED = "canceled"
 
@@ -146,7 +147,10 @@ async def terminate_instance(
         .where(workflow_instances.c.id == instance_id, workflow_instances.c.terminated.is_(False))
         .values(terminated=True, terminated_at=now, error=error)
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    await forget_waits(conn, instance_id)
+    return True
 
 
 async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datetime) -> bool:

@@ -54,3 +54,25 @@ class ActivityRow:
     attempt: int
     last_failure: str | None
     next_execution: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRow:
+    instance_id: str
+    stage: int
+    event: str | None
+    wake_at: datetime | None
+    parked_at: datetime
+    woken_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueWaitRow:
+    """A parked instance whose wait is over, with what its continuation needs."""
+
+    instance_id: str
+    stage: int
+    event: str | None
+    started_at: datetime  # of the stage it is parked in
+    variables: dict[str, str]
+    config: dict[str, Any]  # of its workflow

@@ -81,6 +81,22 @@ instance_events = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.Column("consumed_by_stage", sa.Integer, nullable=True),
     sa.Index("instance_events_pending_idx", "instance_id", "consumed_by_stage"),
+    # The waker looks for unconsumed events of every instance at once.
+    sa.Index("instance_events_unconsumed_idx", "consumed_by_stage", "instance_id"),
+)
+
+# Instances parked in a long wait (delay, wait_event): no engine workflow runs for them
+# until the wait is over and a continuation is started. Deleted when the instance ends.
+instance_waits = sa.Table(
+    "instance_waits",
+    metadata,
+    sa.Column("instance_id", sa.String, sa.ForeignKey("workflow_instances.id"), primary_key=True),
+    sa.Column("stage", sa.Integer, primary_key=True),
+    sa.Column("event", sa.String, nullable=True),  # wait_event: the name waited for
+    sa.Column("wake_at", UTCDateTime, nullable=True),  # delay: the deadline
+    sa.Column("parked_at", UTCDateTime, nullable=False),
+    sa.Column("woken_at", UTCDateTime, nullable=True),  # when its continuation was started
+    sa.Index("instance_waits_due_idx", "woken_at", "wake_at"),
 )
 
 # One row per engine worker process, refreshed while it lives.

@@ -1,0 +1,90 @@
+"""Wakes parked instances: starts the continuation of each one whose wait is over.
+
+An instance in a long `delay` or `wait_event` is parked: its workflow ends, and a
+row says what it waits for. No coroutine, no memory and nothing for the engine to
+recover after a restart, whatever the number waiting and however long. The waker
+looks for parked instances whose deadline has passed or whose event has come:
+for one instance when something happens to it in this process (an event sent,
+a deadline this process set), and for all of them at every poll, which covers
+other processes and restarts. Starting a continuation is idempotent (its
+workflow id is derived from the instance and the stage), so two wakers, or one
+waking twice, run it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from orchestration import storage
+
+log = logging.getLogger(__name__)
+
+# Continuations started per pass: a backlog (a restart after a long stop) is taken
+# in bounded bites rather than thousands of workflows at once.
+_BATCH = 500
+# Deadlines closer than this get a timer in this process, for punctuality; later
+# ones are found by the poll (a timer for each wait of months would be memory for months).
+_TIMER_HORIZON = timedelta(minutes=10)
+
+Resume = Callable[[storage.DueWaitRow], Awaitable[None]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Waker:
+    def __init__(self, db: storage.Database, resume: Resume) -> None:
+        self._db = db
+        self._resume = resume
+        self._tasks: set[asyncio.Task[int]] = set()
+        self._closed = False
+
+    def check_soon(self, instance_id: str) -> None:
+        """Look at one instance now: something just happened to it."""
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._wake_logged(instance_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def remind(self, instance_id: str, deadline: datetime) -> None:
+        """Look at `instance_id` again at its deadline, rather than at the next poll after it."""
+        delay = (deadline - _now()).total_seconds()
+        if delay < _TIMER_HORIZON.total_seconds():
+            asyncio.get_running_loop().call_later(max(delay, 0.0), self.check_soon, instance_id)
+
+    async def wake_due(self, instance_id: str | None = None) -> int:
+        """Start the continuation of every parked instance (or only `instance_id`) whose
+        wait is over; the number started."""
+        async with self._db.read() as conn:
+            due = await storage.due_waits(conn, now=_now(), limit=_BATCH, instance_id=instance_id)
+        if not due:
+            return 0
+        for wait in due:
+            await self._resume(wait)
+        # A wait for an event is marked woken by its continuation, in the transaction that
+        # takes the event; a delay's here, after the starts (a crash in between starts
+        # them again, which is harmless).
+        delays = [wait for wait in due if wait.event is None]
+        if delays:
+            async with self._db.begin() as conn:
+                for wait in delays:
+                    await storage.mark_woken(conn, wait.instance_id, wait.stage, now=_now())
+        return len(due)
+
+    async def _wake_logged(self, instance_id: str) -> int:
+        try:
+            return await self.wake_due(instance_id)
+        except Exception:  # the poll will try again
+            log.exception("waking instance %s failed", instance_id)
+            return 0
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
