@@ -619,8 +619,8 @@ class DataDirReader:
         return count
 
     def waiting(self) -> int:
-        """Instances that reached their (only) stage."""
-        return self._count("SELECT count(*) FROM workflow_instance_stage_statuses WHERE stage = 0")
+        """Instances parked in their (only) stage, waiting for their event."""
+        return self._count("SELECT count(*) FROM instance_waits WHERE woken_at IS NULL")
 
     def terminated(self, instance_ids: list[str] | None = None) -> int:
         if instance_ids is None:
@@ -713,7 +713,7 @@ async def measure_waiting(work_dir: Path, sizes: Sizes) -> tuple[dict[str, Any],
             ids, start_rate = await start_waiting(client, sizes)
             say(f"started {len(ids)} waiting instances at {start_rate:.1f} runs/s")
             all_waiting = await wait_until(
-                lambda: reader.waiting() >= sizes.waiting, every=0.5, timeout=sizes.timeout_s, what="stage 0 rows"
+                lambda: reader.waiting() >= sizes.waiting, every=0.5, timeout=sizes.timeout_s, what="parked instances"
             )
             idle = await idle_window(first, settle_s=sizes.settle_s, window_s=sizes.window_s)
         idle.update(
@@ -852,24 +852,32 @@ def print_log_summary(name: str, summary: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- main
 
 
-async def main(sizes: Sizes, *, keep: bool, profile: bool) -> dict[str, Any]:
+async def main(sizes: Sizes, *, only: str | None, keep: bool, profile: bool) -> dict[str, Any]:
     work_dir = Path(tempfile.mkdtemp(prefix="orchestration-bench-"))
     say(f"work dir: {work_dir} ({os.cpu_count()} CPUs, {load()})")
+    summary: dict[str, Any] = {}
+    logs: dict[str, Any] = {}
     try:
-        throughput = await measure_throughput(work_dir, sizes, profile=profile)
-        floor = measure_floor(work_dir, sizes)
-        ratio = throughput["per_s"] / floor["per_s"]
-        say(f"ratio server/floor: {ratio:.2f} (target >= {TARGET_RATIO})")
-        idle, resume = await measure_waiting(work_dir, sizes)
+        if only in (None, "throughput"):
+            throughput = await measure_throughput(work_dir, sizes, profile=profile)
+            floor = measure_floor(work_dir, sizes)
+            ratio = throughput["per_s"] / floor["per_s"]
+            say(f"ratio server/floor: {ratio:.2f} (target >= {TARGET_RATIO})")
+            logs["throughput"] = throughput.pop("log")
+            summary.update(throughput=throughput, floor=floor, ratio=ratio)
+        if only in (None, "waiting"):
+            idle, resume = await measure_waiting(work_dir, sizes)
+            logs.update(waiting=idle.pop("log"), resumed=resume.pop("log"))
+            summary.update(idle=idle, resume=resume)
         say(f"== server logs (stderr; {load()})")
-        for name, part in (("throughput", throughput), ("waiting", idle), ("resumed", resume)):
-            print_log_summary(name, part.pop("log"))
+        for name, log in logs.items():
+            print_log_summary(name, log)
     finally:
         if keep:
             say(f"kept {work_dir}")
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
-    return {"throughput": throughput, "floor": floor, "ratio": ratio, "idle": idle, "resume": resume}
+    return summary
 
 
 def parse_args() -> argparse.Namespace:
@@ -878,6 +886,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (at most 99)")
     parser.add_argument("--waiting", type=int, help="W waiting instances (10000; 500 with --quick)")
     parser.add_argument("--quick", action="store_true", help="small sizes and short windows: a smoke run")
+    parser.add_argument(
+        "--only", choices=["throughput", "waiting"], help="measures 1-2 only, or 3-4 only (default: all four)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (data, server logs)")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the server during measure 1 (needs py-spy in the venv)"
@@ -898,5 +909,7 @@ def _interrupt(signum: int, _frame: Any) -> None:
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _interrupt)
     arguments = parse_args()
-    summary = asyncio.run(main(Sizes.from_args(arguments), keep=arguments.keep, profile=arguments.profile))
+    summary = asyncio.run(
+        main(Sizes.from_args(arguments), only=arguments.only, keep=arguments.keep, profile=arguments.profile)
+    )
     print(json.dumps({"summary": summary}, default=float), flush=True)
