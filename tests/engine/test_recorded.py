@@ -1,8 +1,9 @@
 """Instances parked by an earlier release resume on this one (STYLE R12).
 
 `recorded/<release>_parked` was made by `recorded/make_parked.py` with that release and
-left as a crash leaves it: a delay, a wait for an event, and a ledger call waiting for its
-second attempt. Changing the instance workflow's step sequence must keep this test green.
+left as a crash leaves it: a delay, a wait for an event, a ledger call waiting for its
+second attempt and, since 0.2.0, an instance continued after a parked wait. Changing the
+instance workflow's step sequence must keep this test green.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def test_parked_instances_of_a_recorded_release_finish(recorded: Path, tmp_path:
             client = server.client()
             assert get_instance(client, ids["wait_event"])["terminated"] is False
             assert client.post(f"/instances/{ids['wait_event']}/events", json={"name": "go"}).status_code == 204
-            for name in ("delay", "wait_event", "retry"):
+            for name in ids:
                 done = wait_terminated(client, ids[name], timeout=30)
                 assert "error" not in done, (name, done)
                 assert all("terminatedAt" in s and "error" not in s for s in done["status"]), (name, done)

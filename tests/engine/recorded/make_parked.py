@@ -4,11 +4,14 @@
 
 Run it with the release whose step sequence must stay resumable, before changing the
 instance workflow's steps (STYLE R12). It leaves, in an embedded data directory:
-  * `delay`: an instance sleeping in a 2 s delay, then a noop;
-  * `wait_event`: an instance waiting for the event `go`, then a noop;
+  * `delay`: an instance in a 6 s delay (parked), then a noop;
+  * `wait_event`: an instance waiting for the event `go` (parked), then a noop;
   * `retry`: an instance whose ledger call failed once and waits 3 s for its next attempt
-    (the gateway is gone after the recording, so only the recorded attempt exists).
-Their ids are written to `instances.json`.
+    (the gateway is gone after the recording, so only the recorded attempt exists);
+  * `continued`: an instance woken from its wait for `go`, whose continuation sleeps in a
+    3 s delay (in memory), then a noop.
+Their ids are written to `instances.json`; `test_recorded.py` sends `go` to `wait_event`.
+(0.1.0 had no parking and no `continued`: its delay was 2 s, waiting in memory.)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from tests.testing.fake_stack import FakeStack
+from tests.testing.peek import Peek
 from tests.testing.server import ServerProcess, eventually
 
 LEDGER = "recorded"
@@ -31,6 +35,10 @@ LEDGER = "recorded"
 def _run(client: httpx.Client, stages: list[object]) -> str:
     workflow = client.post("/workflows", json={"stages": stages}).json()["data"]["id"]
     return str(client.post(f"/workflows/{workflow}/instances").json()["data"]["id"])
+
+
+def _stages(client: httpx.Client, instance_id: str) -> list[object]:
+    return list(client.get(f"/instances/{instance_id}").json()["data"].get("status", []))
 
 
 def main(target: Path) -> None:
@@ -60,10 +68,16 @@ def main(target: Path) -> None:
             }
         }
         ids = {
-            "delay": _run(client, [{"delay": {"duration": "2s"}}, {"noop": {}}]),
+            "delay": _run(client, [{"delay": {"duration": "6s"}}, {"noop": {}}]),
             "wait_event": _run(client, [{"wait_event": {"event": "go"}}, {"noop": {}}]),
-            "retry": _run(client, [send]),
+            "continued": _run(client, [{"wait_event": {"event": "go"}}, {"delay": {"duration": "3s"}}, {"noop": {}}]),
         }
+        with Peek(server) as peek:
+            for instance_id in ids.values():
+                eventually(lambda instance_id=instance_id: peek.waits(instance_id), bool)
+        client.post(f"/instances/{ids['continued']}/events", json={"name": "go"})
+        eventually(lambda: _stages(client, ids["continued"]), lambda stages: len(stages) == 2)
+        ids["retry"] = _run(client, [send])
         eventually(
             lambda: client.get(f"/instances/{ids['retry']}/stages/0/history").json().get("data", []),
             lambda history: bool(history) and "lastFailure" in history[0],
