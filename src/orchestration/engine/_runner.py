@@ -134,8 +134,8 @@ async def continued_instance_workflow(
 async def _run_stages(
     instance_id: str, stages: list[Any], variables: dict[str, str], woken: tuple[int, str] | None = None
 ) -> None:
-    """Run the stages from the first, or from `woken = (stage, its start time)`, that
-    of a parked stage whose wait is over."""
+    """Run the stages in order: from the first, or in a continuation from `woken =
+    (stage, its start time)`, the stage that parked and whose wait is over."""
     first = woken[0] if woken else 0
     finished: tuple[int, str | None] | None = None
     running: int | None = None

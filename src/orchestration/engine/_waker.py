@@ -64,17 +64,23 @@ class Waker:
             due = await storage.due_waits(conn, now=_now(), limit=_BATCH, instance_id=instance_id)
         if not due:
             return 0
+        started = []
         for wait in due:
-            await self._resume(wait)
+            try:
+                await self._resume(wait)
+            except Exception:  # logged, and tried again at the next poll; the others go on
+                log.exception("starting the continuation of instance %s failed", wait.instance_id)
+                continue
+            started.append(wait)
         # A wait for an event is marked woken by its continuation, in the transaction that
         # takes the event; a delay's here, after the starts (a crash in between starts
         # them again, which is harmless).
-        delays = [wait for wait in due if wait.event is None]
+        delays = [wait for wait in started if wait.event is None]
         if delays:
             async with self._db.begin() as conn:
                 for wait in delays:
                     await storage.mark_woken(conn, wait.instance_id, wait.stage, now=_now())
-        return len(due)
+        return len(started)
 
     async def _wake_logged(self, instance_id: str) -> int:
         try:

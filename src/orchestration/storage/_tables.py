@@ -95,7 +95,7 @@ instance_waits = sa.Table(
     sa.Column("event", sa.String, nullable=True),  # wait_event: the name waited for
     sa.Column("wake_at", UTCDateTime, nullable=True),  # delay: the deadline
     sa.Column("parked_at", UTCDateTime, nullable=False),
-    sa.Column("woken_at", UTCDateTime, nullable=True),  # when its continuation was started
+    sa.Column("woken_at", UTCDateTime, nullable=True),  # when its continuation took over
     sa.Index("instance_waits_due_idx", "woken_at", "wake_at"),
 )
 
