@@ -122,7 +122,11 @@ def serve(**options: Any) -> None:
     """HTTP API, with the engine worker unless --worker=false."""
     from orchestration.server import serve as run
 
-    run(_settings(**options))
+    settings = _settings(**options)
+    if not settings.worker and not settings.postgres_uri:
+        # Embedded, one process runs everything: nothing would ever run what it starts.
+        raise click.UsageError("--worker=false needs --postgres-uri (API-only servers share a PostgreSQL database)")
+    run(settings)
 
 
 @main.command()

@@ -31,7 +31,7 @@ def test_migrate_creates_the_embedded_databases(tmp_path: Path) -> None:
 
 def test_flags_can_be_given_as_environment_variables(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "LISTEN": f"127.0.0.1:{port}", "DATA_DIR": str(tmp_path / "env-data"), "WORKER": "false"}
+    env = {**os.environ, "LISTEN": f"127.0.0.1:{port}", "DATA_DIR": str(tmp_path / "env-data"), "DEBUG": "true"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestration", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -41,6 +41,13 @@ def test_flags_can_be_given_as_environment_variables(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_an_api_only_server_needs_postgresql(tmp_path: Path) -> None:
+    # WORKER=false read from the environment, and refused: embedded, nothing would run its instances.
+    env = {**os.environ, "WORKER": "false", "DATA_DIR": str(tmp_path / "d")}
+    result = _orchestration("serve", env=env)
+    assert result.returncode == 2 and "--worker=false needs --postgres-uri" in result.stderr
 
 
 def test_a_second_embedded_worker_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
