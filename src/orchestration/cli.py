@@ -62,7 +62,7 @@ def _engine_options(func: Any) -> Any:
             click.option(
                 "--signal-poll-interval", type=float, default=0.5, show_default=True,
                 help="Seconds between looks for events and aborts sent through other processes, "
-                "and for parked instances whose wait is over.",
+                "and for parked instances whose wait is over (PostgreSQL).",
             ),
             click.option(
                 "--heartbeat-interval", type=float, default=2.0, show_default=True,

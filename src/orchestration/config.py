@@ -49,8 +49,8 @@ class Settings:
     takeover_after: timedelta = timedelta(seconds=10)
     """--takeover-after / TAKEOVER_AFTER: silence after which a worker's instances are resumed by others."""
     signal_poll_interval: timedelta = timedelta(milliseconds=500)
-    """--signal-poll-interval / SIGNAL_POLL_INTERVAL: how often a worker looks for events
-    and aborts sent through other processes."""
+    """--signal-poll-interval / SIGNAL_POLL_INTERVAL: how often a worker on PostgreSQL looks
+    for events and aborts sent through other processes and for deadlines they parked."""
 
     def listen_host_port(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")

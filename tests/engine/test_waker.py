@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -146,3 +148,45 @@ async def test_an_ended_instance_has_nothing_left_to_wake(db: storage.Database) 
         assert await storage.cancel_instance(conn, aborted, now=NOW)
     assert await _wait(db, aborted) is None
     assert await Waker(db, Starts()).wake_due() == 0
+
+
+async def test_a_look_ahead_wakes_what_is_due_and_sets_timers_for_what_comes_soon(db: storage.Database) -> None:
+    now = datetime.now(UTC)
+    due = await _parked(db, wake_at=now - timedelta(seconds=1))
+    soon = await _parked(db, wake_at=now + timedelta(seconds=1))
+    later = await _parked(db, wake_at=now + timedelta(hours=1))
+    starts = Starts()
+    waker = Waker(db, starts)
+    try:
+        await waker.look_ahead()
+        assert starts.ids == {due}
+        await asyncio.sleep(1.5)  # no other call: the timer set by the look-ahead
+        assert starts.ids == {due, soon}
+        assert later not in starts.ids
+    finally:
+        await waker.close()
+
+
+CALLER = contextvars.ContextVar[str]("CALLER")
+
+
+async def test_continuations_start_outside_the_context_of_whoever_asked(db: storage.Database) -> None:
+    # A step that parks calls `remind` or `check_soon` inside its workflow's context: the
+    # continuation must not start as that workflow's child.
+    soon = await _parked(db, wake_at=datetime.now(UTC) + timedelta(milliseconds=200))
+    sent = await _parked(db, event="go")
+    await _send(db, sent, "go")
+    contexts: dict[str, str | None] = {}
+
+    async def resume(wait: storage.DueWaitRow) -> None:
+        contexts[wait.instance_id] = CALLER.get(None)
+
+    waker = Waker(db, resume)
+    try:
+        CALLER.set("the parking workflow")
+        waker.remind(soon, datetime.now(UTC) + timedelta(milliseconds=200))
+        waker.check_soon(sent)
+        await asyncio.sleep(1.0)
+    finally:
+        await waker.close()
+    assert contexts == {soon: None, sent: None}

@@ -23,7 +23,7 @@ from . import _runtime, _takeover
 from ._retry import RetryPolicy
 from ._runner import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
 from ._signals import Signals
-from ._waker import Waker
+from ._waker import LOOK_AHEAD_INTERVAL, Waker
 
 log = logging.getLogger(__name__)
 
@@ -152,16 +152,26 @@ class Engine:
         self._waker.check_soon(instance_id)
 
     async def _watch(self) -> None:
-        """Forever: notice what other processes changed (events, aborts) and the
-        deadlines of parked instances."""
-        interval = self._config.signal_poll_interval.total_seconds()
+        """Forever: look for what this process was not told of.
+
+        Where several processes share the database (PostgreSQL), events and aborts
+        sent through the others and the deadlines they parked, every
+        `signal_poll_interval`. Embedded, every change goes through this process:
+        the deadlines of the next minutes, now and then. The first look, at once,
+        catches up with what came due while no worker ran.
+        """
+        shared = bool(self._config.postgres_uri)
+        interval = self._config.signal_poll_interval if shared else LOOK_AHEAD_INTERVAL
         while True:
-            await asyncio.sleep(interval)
             try:
-                await self.signals.poll_once(self._db)
-                await self._waker.wake_due()
+                if shared:
+                    await self.signals.poll_once(self._db)
+                    await self._waker.wake_due()
+                else:
+                    await self._waker.look_ahead()
             except Exception:  # the database may be briefly unreachable: try again next time
                 log.exception("watching for instance changes failed")
+            await asyncio.sleep(interval.total_seconds())
 
     async def _continue_instance(self, wait: storage.DueWaitRow) -> None:
         """Start the continuation of a parked instance whose wait is over (once, whoever asks)."""

@@ -2,9 +2,10 @@
 
 A waiting stage holds no database connection and issues no query while it
 waits: it sleeps on an in-memory event. Whoever changes what it waits for (an
-event sent, an abort) wakes it directly when in this process; a single poller
-wakes the waiters for changes made by other processes (API-only servers, other
-workers), with two queries per interval whatever the number of waiters.
+event sent, an abort) wakes it directly when in this process; where several
+processes share the database (PostgreSQL), a single poller wakes the waiters for
+changes made by the others (API-only servers, other workers), with two queries
+per interval whatever the number of waiters.
 
 Only short waits wait here (retry pauses, short delays, a continuation taking
 the event it was woken for); long ones park (`_waker`).

@@ -5,8 +5,8 @@ row says what it waits for. No coroutine, no memory and nothing for the engine t
 recover after a restart, whatever the number waiting and however long. The waker
 looks for parked instances whose deadline has passed or whose event has come:
 for one instance when something happens to it in this process (an event sent,
-a deadline this process set), and for all of them at every poll, which covers
-other processes and restarts. Starting a continuation is idempotent (its
+a deadline coming, on a timer), and for all of them at every poll where other
+processes share the database. Starting a continuation is idempotent (its
 workflow id is derived from the instance and the stage), so two wakers, or one
 waking twice, run it once.
 """
@@ -14,6 +14,7 @@ waking twice, run it once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,9 +26,11 @@ log = logging.getLogger(__name__)
 # Continuations started per pass: a backlog (a restart after a long stop) is taken
 # in bounded bites rather than thousands of workflows at once.
 _BATCH = 500
-# Deadlines closer than this get a timer in this process, for punctuality; later
-# ones are found by the poll (a timer for each wait of months would be memory for months).
-_TIMER_HORIZON = timedelta(minutes=10)
+# Deadlines closer than this get a timer in this process, for punctuality; later ones
+# get theirs from a look-ahead, or are found by the poll (a timer for each wait of
+# months would be memory for months).
+_TIMER_HORIZON = timedelta(minutes=2)
+LOOK_AHEAD_INTERVAL = _TIMER_HORIZON / 2
 
 Resume = Callable[[storage.DueWaitRow], Awaitable[None]]
 
@@ -41,21 +44,51 @@ class Waker:
         self._db = db
         self._resume = resume
         self._tasks: set[asyncio.Task[int]] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._closed = False
 
     def check_soon(self, instance_id: str) -> None:
         """Look at one instance now: something just happened to it."""
         if self._closed:
             return
-        task = asyncio.get_running_loop().create_task(self._wake_logged(instance_id))
+        # In a context of its own: called from a step, it must not start the continuation
+        # as a child of the workflow that parks (DBOS keeps the current workflow in a contextvar).
+        task = asyncio.get_running_loop().create_task(self._wake_logged(instance_id), context=contextvars.Context())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def remind(self, instance_id: str, deadline: datetime) -> None:
-        """Look at `instance_id` again at its deadline, rather than at the next poll after it."""
+        """Look at `instance_id` again at its deadline, if it is near."""
         delay = (deadline - _now()).total_seconds()
-        if delay < _TIMER_HORIZON.total_seconds():
-            asyncio.get_running_loop().call_later(max(delay, 0.0), self.check_soon, instance_id)
+        if self._closed or delay >= _TIMER_HORIZON.total_seconds():
+            return
+        previous = self._timers.pop(instance_id, None)
+        if previous is not None:
+            previous.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[instance_id] = loop.call_later(
+            max(delay, 0.0), self._on_deadline, instance_id, deadline, context=contextvars.Context()
+        )
+
+    def _on_deadline(self, instance_id: str, deadline: datetime) -> None:
+        self._timers.pop(instance_id, None)
+        if _now() < deadline:  # the event loop's clock ran ahead of the wall clock
+            self.remind(instance_id, deadline)
+        else:
+            self.check_soon(instance_id)
+
+    async def look_ahead(self) -> None:
+        """Wake every parked instance whose wait is over, and set timers for the deadlines
+        of the next minutes. Where this process alone parks instances and hears of their
+        events and aborts (embedded), this every LOOK_AHEAD_INTERVAL and its own notices
+        are all the waking there is: no poll."""
+        while await self.wake_due() == _BATCH:
+            pass
+        async with self._db.read() as conn:
+            upcoming = await storage.upcoming_deadlines(conn, until=_now() + _TIMER_HORIZON)
+        for instance_id, deadline in upcoming:
+            if instance_id not in self._timers:
+                self.remind(instance_id, deadline)
 
     async def wake_due(self, instance_id: str | None = None) -> int:
         """Start the continuation of every parked instance (or only `instance_id`) whose
@@ -91,6 +124,8 @@ class Waker:
 
     async def close(self) -> None:
         self._closed = True
+        for timer in self._timers.values():
+            timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -25,7 +25,7 @@ from ._instances import (
 )
 from ._migrate import migrate, pending_revisions
 from ._rows import ActivityRow, DueWaitRow, InstanceRow, StageRow, WaitRow, WorkflowRow
-from ._waits import due_waits, get_wait, mark_woken, park
+from ._waits import due_waits, get_wait, mark_woken, park, upcoming_deadlines
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
@@ -73,4 +73,5 @@ __all__ = [
     "soft_delete_workflow",
     "start_stage",
     "terminate_instance",
+    "upcoming_deadlines",
 ]

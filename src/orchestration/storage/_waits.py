@@ -66,6 +66,13 @@ async def due_waits(
     return [DueWaitRow(**row._mapping) for row in await conn.execute(query)]
 
 
+async def upcoming_deadlines(conn: AsyncConnection, *, until: datetime) -> list[tuple[str, datetime]]:
+    """(instance, deadline) of the parked delays not woken yet that end before `until`."""
+    waits = instance_waits.c
+    query = sa.select(waits.instance_id, waits.wake_at).where(waits.woken_at.is_(None), waits.wake_at <= until)
+    return [(row.instance_id, row.wake_at) for row in await conn.execute(query)]
+
+
 async def mark_woken(conn: AsyncConnection, instance_id: str, stage: int, *, now: datetime) -> None:
     await conn.execute(
         sa.update(instance_waits)
