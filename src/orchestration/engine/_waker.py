@@ -23,8 +23,8 @@ from orchestration import storage
 
 log = logging.getLogger(__name__)
 
-# Continuations started per pass: a backlog (a restart after a long stop) is taken
-# in bounded bites rather than thousands of workflows at once.
+# Parked instances read per query: a backlog (a restart after a long stop) is read
+# in bounded bites.
 _BATCH = 500
 # Deadlines closer than this get a timer in this process, for punctuality; later ones
 # get theirs from a look-ahead, or are found by the poll (a timer for each wait of
