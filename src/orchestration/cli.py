@@ -1,152 +1,194 @@
 """Command line: `orchestration serve | worker | migrate | version`.
 
-Every flag can also be given as an environment variable: upper case, `-` → `_`
-(`--postgres-uri` → `POSTGRES_URI`); flags win over the environment.
+The options of each command are generated from the declarations in `config.py`: every
+setting is a flag and an environment variable (upper case, `-` → `_`: `--postgres-uri`
+↔ `POSTGRES_URI`); flags win over the environment. `--help` shows both, with defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import typing
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from orchestration import __version__, logs
-from orchestration.config import DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings
+from orchestration.config import Command, Flag, Settings, flag_of
+from orchestration.durations import format_go_duration, parse_go_duration
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _bool_option(name: str, default: bool, help: str) -> Callable[[Any], Any]:
-    # `--worker`, `--worker=false` and `WORKER=false` all work, as with the original's flags.
-    return click.option(name, type=click.BOOL, is_flag=False, flag_value=True, default=default, help=help)
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click's stubs only
+    """A Go duration (`500ms`, `1m30s`) or a number of seconds (`0.5`)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip()
+        try:
+            return timedelta(seconds=float(text))
+        except (ValueError, OverflowError):
+            pass
+        try:
+            parsed = parse_go_duration(text)
+        except ValueError as exc:
+            self.fail(f"{text!r} is neither a Go duration (500ms, 1m30s) nor a number of seconds: {exc}", param, ctx)
+        if parsed < timedelta(0):
+            self.fail(f"{text!r} is negative", param, ctx)
+        return parsed
 
 
-def _storage_options(func: Any) -> Any:
-    for option in reversed(
-        [
-            click.option("--postgres-uri", default=None, help="PostgreSQL URI; without it, embedded SQLite."),
-            click.option(
-                "--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
-                help="Directory of the embedded SQLite files.",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
+@dataclasses.dataclass(frozen=True)
+class _Declared:
+    """One setting as the command line sees it: where it lives in `Settings`, its type, its flag."""
+
+    group: str | None
+    """The `Settings` field holding it (`engine`, `stack`, …), None for a top-level setting."""
+    attribute: str
+    type: Any
+    default: Any
+    flag: Flag
+
+    @property
+    def param(self) -> str:
+        return self.flag.name.removeprefix("--").replace("-", "_")
 
 
-def _engine_options(func: Any) -> Any:
-    for option in reversed(
-        [
-            click.option("--executor-id", default=None, help="Engine name of this process (unique per process)."),
-            click.option("--stack-url", default="", help="Formance gateway URL (Ledger, Wallets, Payments)."),
-            click.option("--stack-client-id", default="", help="OAuth2 client id for the gateway."),
-            click.option("--stack-client-secret", default="", help="OAuth2 client secret for the gateway."),
-            click.option(
-                "--stack-timeout", type=float, default=30.0, show_default=True,
-                help="Seconds one call to the gateway may take.",
-            ),
-            click.option(
-                "--activity-max-attempts", type=click.IntRange(min=1), default=15, show_default=True,
-                help="Attempts of one activity before its stage fails.",
-            ),
-            click.option(
-                "--activity-retry-initial", type=float, default=2.0, show_default=True,
-                help="Seconds to wait after a first failed attempt; the wait doubles.",
-            ),
-            click.option(
-                "--activity-retry-max", type=float, default=200.0, show_default=True,
-                help="Longest wait between two attempts, in seconds.",
-            ),
-            click.option(
-                "--signal-poll-interval", type=float, default=0.5, show_default=True,
-                help="Seconds between looks for events and aborts sent through other processes, "
-                "and for parked instances whose wait is over (PostgreSQL).",
-            ),
-            click.option(
-                "--heartbeat-interval", type=float, default=2.0, show_default=True,
-                help="Seconds between two heartbeats of this worker.",
-            ),
-            click.option(
-                "--takeover-after", type=float, default=10.0, show_default=True,
-                help="Seconds of silence after which a worker's instances are resumed by the others.",
-            ),
-            _bool_option("--debug", False, "Debug logging."),
-            _bool_option("--json-formatting-logger", False, "JSON log lines."),
-        ]
-    ):
-        func = option(func)
-    return func
+def _declared(cls: type[Any], group: str | None = None) -> Iterator[_Declared]:
+    hints = typing.get_type_hints(cls)
+    for declared in dataclasses.fields(cls):
+        if "flag" in declared.metadata:
+            yield _Declared(group, declared.name, hints[declared.name], declared.default, flag_of(declared))
+        elif dataclasses.is_dataclass(hints[declared.name]):
+            yield from _declared(hints[declared.name], declared.name)
 
 
-def _settings(**options: Any) -> Settings:
-    logs.configure(debug=options.get("debug", False), json_format=options.get("json_formatting_logger", False))
-    return Settings(
-        listen=options.get("listen", DEFAULT_LISTEN),
-        postgres_uri=options.get("postgres_uri") or None,
-        data_dir=options.get("data_dir", DEFAULT_DATA_DIR),
-        worker=options.get("worker", True),
-        executor_id=options.get("executor_id") or None,
-        debug=options.get("debug", False),
-        json_logs=options.get("json_formatting_logger", False),
-        stack_url=options.get("stack_url", ""),
-        stack_client_id=options.get("stack_client_id", ""),
-        stack_client_secret=options.get("stack_client_secret", ""),
-        stack_timeout=timedelta(seconds=options.get("stack_timeout", 30.0)),
-        activity_max_attempts=options.get("activity_max_attempts", 15),
-        activity_retry_initial=timedelta(seconds=options.get("activity_retry_initial", 2.0)),
-        activity_retry_max=timedelta(seconds=options.get("activity_retry_max", 200.0)),
-        wait_timeout=timedelta(seconds=options.get("wait_timeout", 60.0)),
-        signal_poll_interval=timedelta(seconds=options.get("signal_poll_interval", 0.5)),
-        heartbeat_interval=timedelta(seconds=options.get("heartbeat_interval", 2.0)),
-        takeover_after=timedelta(seconds=options.get("takeover_after", 10.0)),
+SETTINGS = tuple(_declared(Settings))
+
+
+def _click_option(setting: _Declared) -> Callable[[F], F]:
+    flag, kind, default = setting.flag, setting.type, setting.default
+    extra: dict[str, Any] = {}
+    if kind is bool:
+        # `--worker`, `--worker=false` and `WORKER=false` all work, as with the original's flags.
+        extra = {"type": click.BOOL, "is_flag": False, "flag_value": True}
+    elif kind is int:
+        extra = {"type": click.IntRange(min=flag.minimum)}
+    elif kind is timedelta:
+        extra = {"type": Duration(), "show_default": format_go_duration(default)}
+    elif kind is Path:
+        extra = {"type": click.Path(path_type=Path)}
+    return click.option(
+        flag.name,
+        setting.param,
+        default=default,
+        help=flag.help,
+        envvar=flag.envvar,
+        show_envvar=True,
+        show_default=extra.pop("show_default", not flag.secret and default not in (None, "")),
+        **extra,
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def settings_options(command: Command) -> Callable[[F], F]:
+    """Decorate a command with the options of every setting it takes."""
+
+    def decorate(func: F) -> F:
+        for setting in reversed(SETTINGS):
+            if command in setting.flag.commands:
+                func = _click_option(setting)(func)
+        return func
+
+    return decorate
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    """The `Settings` of parsed options; settings a command does not take keep their default."""
+    top: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for setting in SETTINGS:
+        if setting.param not in options:
+            continue
+        value = options[setting.param]
+        if setting.type == (str | None) and value == "":
+            value = None  # `POSTGRES_URI=` means unset
+        if setting.group is None:
+            top[setting.attribute] = value
+        else:
+            groups.setdefault(setting.group, {})[setting.attribute] = value
+    hints = typing.get_type_hints(Settings)
+    for group, values in groups.items():
+        top[group] = hints[group](**values)
+    settings = Settings(**top)
+    logs.configure(debug=settings.logs.debug, json_format=settings.logs.json)
+    return settings
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, as the README shows them (a test keeps the two equal)."""
+    rows = ["| flag | env | default | commands | meaning |", "|---|---|---|---|---|"]
+    for setting in SETTINGS:
+        flag, default = setting.flag, setting.default
+        if isinstance(default, timedelta):
+            shown = f"`{format_go_duration(default)}`"
+        elif default is None or default == "":
+            shown = "—"
+        else:
+            shown = f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        commands = ", ".join(sorted(flag.commands))
+        rows.append(f"| `{flag.name}` | `{flag.envvar}` | {shown} | {commands} | {flag.help} |")
+    return "\n".join(rows) + "\n"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+@click.version_option(__version__, "--version", "-v", prog_name="orchestration", message="Version: %(version)s")
 def main() -> None:
     """Formance Orchestration (Flows) API v1/v2 on a durable engine."""
 
 
 @main.command()
-@click.option("--listen", default=DEFAULT_LISTEN, show_default=True, help="HTTP listen address host:port.")
-@_bool_option("--worker", True, "Also run the engine worker in this process.")
-@click.option(
-    "--wait-timeout", type=float, default=60.0, show_default=True,
-    help="Seconds `?wait=true` waits for the end of an instance.",
-)
-@_storage_options
-@_engine_options
+@settings_options(Command.SERVE)
 def serve(**options: Any) -> None:
     """HTTP API, with the engine worker unless --worker=false."""
+    from orchestration.server import StartupError
     from orchestration.server import serve as run
 
-    settings = _settings(**options)
-    if not settings.worker and not settings.postgres_uri:
+    settings = settings_from(options)
+    if not settings.worker and settings.storage.embedded:
         # Embedded, one process runs everything: nothing would ever run what it starts.
         raise click.UsageError("--worker=false needs --postgres-uri (API-only servers share a PostgreSQL database)")
-    run(settings)
+    try:
+        run(settings)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
-@_storage_options
-@_engine_options
+@settings_options(Command.WORKER)
 def worker(**options: Any) -> None:
     """Engine worker only (no HTTP), for scale-out on PostgreSQL."""
-    from orchestration.server import run_worker
+    from orchestration.server import StartupError, run_worker
 
-    run_worker(_settings(**options))
+    try:
+        run_worker(settings_from(options))
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
-@_storage_options
-@_bool_option("--debug", False, "Debug logging.")
+@settings_options(Command.MIGRATE)
 def migrate(**options: Any) -> None:
     """Apply the database migrations and exit."""
     from orchestration.server import migrate_all
 
-    migrate_all(_settings(**options))
+    migrate_all(settings_from(options))
     click.echo("database is up to date")
 
 
@@ -154,15 +196,3 @@ def migrate(**options: Any) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"Version: {__version__}")
-
-
-def _auto_envvars() -> None:
-    """`--postgres-uri` ↔ POSTGRES_URI: click's prefix rule gives `_POSTGRES_URI` with an
-    empty prefix, so name each option's variable explicitly."""
-    for command in main.commands.values():
-        for param in command.params:
-            if isinstance(param, click.Option) and param.envvar is None:
-                param.envvar = param.name.upper() if param.name else None
-
-
-_auto_envvars()

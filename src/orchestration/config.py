@@ -1,57 +1,196 @@
-"""Settings of a server or worker process, built once from flags and environment (STYLE R8)."""
+"""Settings of a server or worker process: one declaration per setting (STYLE R8).
+
+Each field below is the only place its name, type, default, help text and flag live.
+`orchestration.cli` derives the command-line options and their environment variables
+from these declarations, and the resulting frozen `Settings` is handed down as it is:
+the engine reads `settings.engine`, `settings.retry` and `settings.stack`, the HTTP app
+`settings.http`. Nothing else reads flags or the environment.
+
+Why click options generated from dataclasses rather than pydantic-settings: the
+command line is click's already (sub-commands, `--flag=false` as the original's Go
+flags accept it), the objects handed down stay plain frozen dataclasses, and one
+parser reads both flags and environment, so they cannot disagree.
+
+Durations are `timedelta` here; at the edge they are Go durations (`500ms`, `1m30s`)
+or plain seconds.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-DEFAULT_LISTEN = "0.0.0.0:8080"
-DEFAULT_DATA_DIR = Path("orchestration-data")
+
+class Command(StrEnum):
+    """The sub-commands that take settings."""
+
+    SERVE = "serve"
+    WORKER = "worker"
+    MIGRATE = "migrate"
+
+
+_ALL = frozenset(Command)
+_RUNNERS = frozenset({Command.SERVE, Command.WORKER})  # processes that may run the engine
+_SERVE = frozenset({Command.SERVE})
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How a setting appears on the command line and in the environment."""
+
+    name: str
+    """The long option, e.g. `--postgres-uri`; its environment variable is `POSTGRES_URI`."""
+    help: str
+    commands: frozenset[Command]
+    minimum: int | None = None
+    """For integers: the smallest value accepted."""
+    secret: bool = False
+    """Never shown: no default in `--help`."""
+
+    @property
+    def envvar(self) -> str:
+        return self.name.removeprefix("--").replace("-", "_").upper()
+
+
+def setting(default: Any, flag: str, help: str, *, commands: frozenset[Command] = _RUNNERS, **extra: Any) -> Any:
+    """A dataclass field carrying its flag: the declaration of one setting."""
+    return field(default=default, metadata={"flag": Flag(flag, help, commands, **extra)})
+
+
+def flag_of(declared: Any) -> Flag:
+    """The flag of a dataclass field declared with `setting`."""
+    flag: Flag = declared.metadata["flag"]
+    return flag
+
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings:
+    """Where the data lives."""
+
+    postgres_uri: str | None = setting(
+        None, "--postgres-uri", "PostgreSQL URI; without it, embedded SQLite files under --data-dir.", commands=_ALL
+    )
+    data_dir: Path = setting(
+        Path("orchestration-data"), "--data-dir", "Directory of the embedded SQLite files.", commands=_ALL
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return not self.postgres_uri
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpSettings:
+    """The HTTP API (`serve`)."""
+
+    listen: str = setting(
+        "0.0.0.0:8080", "--listen", "HTTP listen address host:port (`:8080`: every interface).", commands=_SERVE
+    )
+    wait_timeout: timedelta = setting(
+        timedelta(seconds=60), "--wait-timeout", "How long `?wait=true` waits for the end of an instance.",
+        commands=_SERVE,
+    )
+    wait_poll_interval: timedelta = setting(
+        timedelta(milliseconds=50), "--wait-poll-interval", "How often `?wait=true` looks at the instance.",
+        commands=_SERVE,
+    )
+    max_body_size: int = setting(
+        4 * MiB, "--max-body-size", "Largest request body accepted, in bytes (413 beyond).", commands=_SERVE,
+        minimum=1,
+    )
+    access_log: bool = setting(True, "--access-log", "One log line per HTTP request.", commands=_SERVE)
+
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return (host or "0.0.0.0"), int(port)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
+    """The Formance stack that `send` and `update` stages call."""
+
+    url: str = setting("", "--stack-url", "Formance gateway URL (Ledger, Wallets, Payments).")
+    client_id: str = setting("", "--stack-client-id", "OAuth2 client id for the gateway (none: no auth).")
+    client_secret: str = setting("", "--stack-client-secret", "OAuth2 client secret for the gateway.", secret=True)
+    timeout: timedelta = setting(
+        timedelta(seconds=30), "--stack-timeout", "Longest time one call to the gateway may take."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrySettings:
+    """How failed calls to the stack are retried (DESIGN §3): bounded, with a growing durable wait."""
+
+    max_attempts: int = setting(
+        15, "--activity-max-attempts", "Attempts of one activity before its stage fails.", minimum=1
+    )
+    initial_interval: timedelta = setting(
+        timedelta(seconds=2), "--activity-retry-initial", "Wait after a first failed attempt; it doubles."
+    )
+    max_interval: timedelta = setting(
+        timedelta(seconds=200), "--activity-retry-max", "Longest wait between two attempts."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSettings:
+    """The durable engine of a worker."""
+
+    executor_id: str | None = setting(
+        None, "--executor-id", "Engine name of this process, unique per process (default: generated)."
+    )
+    signal_poll_interval: timedelta = setting(
+        timedelta(milliseconds=500), "--signal-poll-interval",
+        "How often a worker on PostgreSQL looks for events and aborts sent through other processes "
+        "and for parked instances whose wait is over.",
+    )
+    heartbeat_interval: timedelta = setting(
+        timedelta(seconds=2), "--heartbeat-interval", "How often a worker on PostgreSQL says it is alive."
+    )
+    takeover_after: timedelta = setting(
+        timedelta(seconds=10), "--takeover-after",
+        "Silence after which a PostgreSQL worker's instances are resumed by the others.",
+    )
+    park_after: timedelta = setting(
+        timedelta(seconds=5), "--park-after",
+        "Waits longer than this park their instance (no memory held); shorter ones wait in memory.",
+    )
+    timer_horizon: timedelta = setting(
+        timedelta(minutes=2), "--timer-horizon",
+        "Deadlines of parked instances closer than this get a timer in this process; later ones are found by "
+        "the look-ahead.",
+    )
+    look_ahead_interval: timedelta = setting(
+        timedelta(minutes=1), "--look-ahead-interval",
+        "Embedded: how often to look for deadlines within --timer-horizon (keep it below the horizon).",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    """What the process logs, and how."""
+
+    debug: bool = setting(False, "--debug", "Debug logging.", commands=_ALL)
+    json: bool = setting(False, "--json-formatting-logger", "One JSON object per log line.", commands=_ALL)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    listen: str = DEFAULT_LISTEN
-    """--listen / LISTEN: HTTP address, `host:port` (`:8080` means every interface)."""
-    postgres_uri: str | None = None
-    """--postgres-uri / POSTGRES_URI. None: embedded SQLite files under `data_dir`."""
-    data_dir: Path = DEFAULT_DATA_DIR
-    """--data-dir / DATA_DIR: where the embedded SQLite files live."""
-    worker: bool = True
-    """--worker / WORKER (serve): also run the engine worker in this process."""
-    executor_id: str | None = None
-    """--executor-id / EXECUTOR_ID: the engine's name for this process; unique per process."""
-    debug: bool = False
-    """--debug / DEBUG: debug logging."""
-    json_logs: bool = False
-    """--json-formatting-logger / JSON_FORMATTING_LOGGER: one JSON object per log line."""
-    stack_url: str = ""
-    """--stack-url / STACK_URL: the Formance gateway (Ledger, Wallets, Payments)."""
-    stack_client_id: str = ""
-    """--stack-client-id / STACK_CLIENT_ID: OAuth2 client for the gateway (none: no auth)."""
-    stack_client_secret: str = ""
-    """--stack-client-secret / STACK_CLIENT_SECRET."""
-    stack_timeout: timedelta = timedelta(seconds=30)
-    """--stack-timeout / STACK_TIMEOUT: the longest one call to the gateway may take."""
-    activity_max_attempts: int = 15
-    """--activity-max-attempts / ACTIVITY_MAX_ATTEMPTS: attempts of one activity before its stage fails."""
-    activity_retry_initial: timedelta = timedelta(seconds=2)
-    """--activity-retry-initial / ACTIVITY_RETRY_INITIAL: the wait after a first failed attempt; it doubles."""
-    activity_retry_max: timedelta = timedelta(seconds=200)
-    """--activity-retry-max / ACTIVITY_RETRY_MAX: the longest wait between two attempts."""
-    wait_timeout: timedelta = timedelta(seconds=60)
-    """--wait-timeout / WAIT_TIMEOUT: how long `?wait=true` waits before answering the current state."""
-    wait_poll_interval: timedelta = timedelta(milliseconds=50)
-    """How often `?wait=true` looks at the instance."""
-    heartbeat_interval: timedelta = timedelta(seconds=2)
-    """--heartbeat-interval / HEARTBEAT_INTERVAL: how often a worker says it is alive."""
-    takeover_after: timedelta = timedelta(seconds=10)
-    """--takeover-after / TAKEOVER_AFTER: silence after which a worker's instances are resumed by others."""
-    signal_poll_interval: timedelta = timedelta(milliseconds=500)
-    """--signal-poll-interval / SIGNAL_POLL_INTERVAL: how often a worker on PostgreSQL looks
-    for events and aborts sent through other processes and for deadlines they parked."""
+    """Everything a process is configured with, built once by the command line."""
 
-    def listen_host_port(self) -> tuple[str, int]:
-        host, _, port = self.listen.rpartition(":")
-        return (host or "0.0.0.0"), int(port)
+    worker: bool = setting(
+        True, "--worker", "Also run the engine worker in this process (false: API only, needs PostgreSQL).",
+        commands=_SERVE,
+    )
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    stack: StackSettings = field(default_factory=StackSettings)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    logs: LogSettings = field(default_factory=LogSettings)

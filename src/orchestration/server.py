@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,18 +15,23 @@ from fastapi import FastAPI
 
 from orchestration import __version__, storage
 from orchestration.api import create_app
-from orchestration.config import Settings
-from orchestration.engine import Engine, EngineClient, EngineConfig, RetryPolicy, migrate_engine
+from orchestration.config import Settings, StorageSettings
+from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
 from orchestration.service import InstanceService, Services, WorkflowService
 
 log = logging.getLogger(__name__)
 
 
-def prepare_storage(settings: Settings) -> storage.Database:
+class StartupError(Exception):
+    """The process cannot start; the message says why, for a person (no traceback)."""
+
+
+def prepare_storage(settings: StorageSettings) -> storage.Database:
     """Create the data directory if embedded, apply migrations, open the pool."""
-    if not settings.postgres_uri:
+    if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    storage.migrate(storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir, driver="sync"))
+    url = storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir, driver="sync")
+    storage.migrate(url)
     return storage.Database(
         storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir, driver="async")
     )
@@ -33,32 +39,14 @@ def prepare_storage(settings: Settings) -> storage.Database:
 
 def migrate_all(settings: Settings) -> None:
     """Our tables and the engine's, then exit (`orchestration migrate`)."""
-    asyncio.run(prepare_storage(settings).dispose())
-    migrate_engine(_engine_config(settings))
-
-
-def _engine_config(settings: Settings) -> EngineConfig:
-    return EngineConfig(
-        postgres_uri=settings.postgres_uri,
-        data_dir=settings.data_dir,
-        executor_id=settings.executor_id,
-        signal_poll_interval=settings.signal_poll_interval,
-        heartbeat_interval=settings.heartbeat_interval,
-        takeover_after=settings.takeover_after,
-        stack_url=settings.stack_url,
-        stack_client_id=settings.stack_client_id,
-        stack_client_secret=settings.stack_client_secret,
-        stack_timeout=settings.stack_timeout,
-        retry=RetryPolicy(
-            max_attempts=settings.activity_max_attempts,
-            initial_interval=settings.activity_retry_initial,
-            max_interval=settings.activity_retry_max,
-        ),
-    )
+    asyncio.run(prepare_storage(settings.storage).dispose())
+    migrate_engine(settings.storage)
 
 
 @dataclass
-class Runtime:
+class Process:
+    """What one server or worker process holds while it runs."""
+
     db: storage.Database
     engine: Engine | EngineClient
     services: Services
@@ -68,54 +56,92 @@ class Runtime:
         await self.db.dispose()
 
 
-async def start_runtime(settings: Settings, *, worker: bool) -> Runtime:
-    db = prepare_storage(settings)
+async def start_process(settings: Settings, *, worker: bool) -> Process:
+    db = prepare_storage(settings.storage)
     engine: Engine | EngineClient
     if worker:
-        engine = Engine(_engine_config(settings), db)
+        engine = Engine(settings, db)
         await engine.launch()
     else:
-        engine = EngineClient(_engine_config(settings))
+        engine = EngineClient(settings.storage)
     services = Services(
         workflows=WorkflowService(db),
         instances=InstanceService(
-            db, engine, wait_timeout=settings.wait_timeout, wait_poll_interval=settings.wait_poll_interval
+            db, engine, wait_timeout=settings.http.wait_timeout, wait_poll_interval=settings.http.wait_poll_interval
         ),
     )
-    return Runtime(db, engine, services)
+    return Process(db, engine, services)
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The HTTP app; its lifespan starts and stops the runtime (and the worker, if any)."""
-    holder: dict[str, Runtime] = {}
+    """The HTTP app; its lifespan starts and stops the process's database and engine."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(settings, worker=settings.worker)
-        holder["runtime"] = runtime
-        app.state.services = runtime.services
-        log.info("orchestration %s ready (worker: %s)", __version__, settings.worker)
+        process = await start_process(settings, worker=settings.worker)
+        app.state.services = process.services
+        log.info("orchestration %s ready on %s (worker: %s)", __version__, settings.http.listen, settings.worker)
         try:
             yield
         finally:
-            await runtime.close()
+            await process.close()
 
-    return create_app(services=None, version=__version__, lifespan=lifespan)  # type: ignore[arg-type]
+    return create_app(
+        services=None,  # type: ignore[arg-type]  # set by the lifespan
+        version=__version__,
+        lifespan=lifespan,
+    )
+
+
+def _bind(settings: Settings) -> socket.socket:
+    """Take the listening socket before anything else, so that a busy port fails at once
+    instead of after migrations and a "ready" line."""
+    host, port = settings.http.host_port()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {settings.http.listen}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _lock(settings: Settings) -> DataDirLock | None:
+    """Embedded: one worker per data directory, checked before migrations touch it."""
+    if not (settings.storage.embedded and settings.worker):
+        return None
+    try:
+        return DataDirLock.acquire(settings.storage.data_dir)
+    except DataDirLock.Busy as exc:
+        raise StartupError(str(exc)) from None
 
 
 def serve(settings: Settings) -> None:
-    host, port = settings.listen_host_port()
+    """The HTTP API (and the worker, unless `--worker=false`) until SIGTERM or Ctrl-C."""
+    sock = _bind(settings)
+    lock = _lock(settings)
     config = uvicorn.Config(
-        build_app(settings), host=host, port=port, log_config=None, access_log=settings.debug, lifespan="on"
+        build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn already shut down cleanly; Ctrl-C is how a person stops it
+    finally:
+        sock.close()
+        if lock is not None:
+            lock.release()
 
 
 def run_worker(settings: Settings) -> None:
     """Engine worker only, until SIGTERM/SIGINT."""
+    lock = _lock(settings)
 
     async def main() -> None:
-        runtime = await start_runtime(settings, worker=True)
+        process = await start_process(settings, worker=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -124,6 +150,10 @@ def run_worker(settings: Settings) -> None:
         try:
             await stop.wait()
         finally:
-            await runtime.close()
+            await process.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if lock is not None:
+            lock.release()

@@ -15,6 +15,7 @@ from orchestration import storage
 from orchestration.engine._waker import Waker
 
 NOW = datetime.now(UTC)
+HORIZON = timedelta(minutes=2)
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ async def test_only_passed_deadlines_and_awaited_events_are_due(db: storage.Data
     await _send(db, sent, "go")
     await _send(db, other_name, "stop")
     starts = Starts()
-    assert await Waker(db, starts).wake_due() == 2
+    assert await Waker(db, starts, timer_horizon=HORIZON).wake_due() == 2
     assert starts.ids == {past, sent}
     [wait] = [w for w in starts.started if w.instance_id == sent]
     # What the continuation needs comes with it.
@@ -100,7 +101,7 @@ async def test_only_passed_deadlines_and_awaited_events_are_due(db: storage.Data
 async def test_a_started_delay_is_marked_and_not_started_again(db: storage.Database) -> None:
     due = await _parked(db, wake_at=NOW - timedelta(seconds=1))
     starts = Starts()
-    waker = Waker(db, starts)
+    waker = Waker(db, starts, timer_horizon=HORIZON)
     assert await waker.wake_due() == 1
     wait = await _wait(db, due)
     assert wait is not None and wait.woken_at is not None
@@ -111,7 +112,7 @@ async def test_an_event_wait_stays_due_until_its_continuation_takes_the_event(db
     sent = await _parked(db, event="go")
     await _send(db, sent, "go")
     starts = Starts()
-    waker = Waker(db, starts)
+    waker = Waker(db, starts, timer_horizon=HORIZON)
     await waker.wake_due()
     await waker.wake_due()  # started twice: the engine runs one (its workflow id is the same)
     assert [w.instance_id for w in starts.started] == [sent, sent]
@@ -125,7 +126,7 @@ async def test_a_failed_start_is_tried_again_and_does_not_stop_the_others(db: st
     failing = await _parked(db, wake_at=NOW - timedelta(seconds=2))
     fine = await _parked(db, wake_at=NOW - timedelta(seconds=1))
     starts = Starts(failing={failing})
-    waker = Waker(db, starts)
+    waker = Waker(db, starts, timer_horizon=HORIZON)
     assert await waker.wake_due() == 1 and starts.ids == {fine}
     failed = await _wait(db, failing)
     assert failed is not None and failed.woken_at is None
@@ -137,7 +138,7 @@ async def test_one_instance_can_be_looked_at_alone(db: storage.Database) -> None
     first = await _parked(db, wake_at=NOW - timedelta(seconds=1))
     second = await _parked(db, wake_at=NOW - timedelta(seconds=1))
     starts = Starts()
-    assert await Waker(db, starts).wake_due(second) == 1
+    assert await Waker(db, starts, timer_horizon=HORIZON).wake_due(second) == 1
     assert starts.ids == {second} and first != second
 
 
@@ -147,7 +148,7 @@ async def test_an_ended_instance_has_nothing_left_to_wake(db: storage.Database) 
     async with db.begin() as conn:
         assert await storage.cancel_instance(conn, aborted, now=NOW)
     assert await _wait(db, aborted) is None
-    assert await Waker(db, Starts()).wake_due() == 0
+    assert await Waker(db, Starts(), timer_horizon=HORIZON).wake_due() == 0
 
 
 async def test_a_look_ahead_wakes_what_is_due_and_sets_timers_for_what_comes_soon(db: storage.Database) -> None:
@@ -156,7 +157,7 @@ async def test_a_look_ahead_wakes_what_is_due_and_sets_timers_for_what_comes_soo
     soon = await _parked(db, wake_at=now + timedelta(seconds=1))
     later = await _parked(db, wake_at=now + timedelta(hours=1))
     starts = Starts()
-    waker = Waker(db, starts)
+    waker = Waker(db, starts, timer_horizon=HORIZON)
     try:
         await waker.look_ahead()
         assert starts.ids == {due}
@@ -181,7 +182,7 @@ async def test_continuations_start_outside_the_context_of_whoever_asked(db: stor
     async def resume(wait: storage.DueWaitRow) -> None:
         contexts[wait.instance_id] = CALLER.get(None)
 
-    waker = Waker(db, resume)
+    waker = Waker(db, resume, timer_horizon=HORIZON)
     try:
         CALLER.set("the parking workflow")
         waker.remind(soon, datetime.now(UTC) + timedelta(milliseconds=200))

@@ -8,50 +8,125 @@ did instead of moving money twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestration import storage
-from orchestration.stack import ACTIVITIES, ActivityKey, StackError
+from orchestration.stack import ACTIVITIES, ActivityKey, ActivityName, StackError
 
 from . import _runtime
 from ._steps import durable_step
 
+log = logging.getLogger(__name__)
+
 NO_STACK = "no Formance stack is configured (--stack-url)"
+
+
+@dataclass(frozen=True)
+class AttemptError:
+    """Why an attempt failed: the remote's error code and message."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one attempt of an activity came to."""
+
+    output: Any = None
+    """The activity's output, when it succeeded (None for the activities that return nothing)."""
+    error: AttemptError | None = None
+    """Set when it failed."""
+    next_execution: datetime | None = None
+    """When it failed and will be tried again: when. None with an error: it failed for good."""
+    aborted: bool = False
+    """The instance was aborted before the call: nothing was sent."""
+
+    # DBOS records a step's result; the record stays a plain dict, readable whatever
+    # this class becomes (instances recorded by earlier releases replay through it).
+    def to_record(self) -> dict[str, Any]:
+        if self.aborted:
+            return {"aborted": True}
+        if self.error is None:
+            return {"output": self.output}
+        return {
+            "error": {"code": self.error.code, "message": self.error.message},
+            "final": self.next_execution is None,
+            "next_execution": self.next_execution.isoformat() if self.next_execution else None,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> AttemptOutcome:
+        if record.get("aborted"):
+            return cls(aborted=True)
+        if "output" in record:
+            return cls(output=record["output"])
+        error = AttemptError(record["error"]["code"], record["error"]["message"])
+        next_execution = None if record["final"] else datetime.fromisoformat(record["next_execution"])
+        return cls(error=error, next_execution=next_execution)
+
+
+async def attempt(
+    instance_id: str,
+    stage: int,
+    sequence: int,
+    activity: ActivityName,
+    request: dict[str, Any],
+    number: int,
+    retry_in: timedelta | None,
+) -> AttemptOutcome:
+    """Run attempt `number` of an activity; `retry_in`: the wait before the next attempt
+    should this one fail with a retryable error (None: this is the last attempt)."""
+    record = await attempt_activity(instance_id, stage, sequence, activity, request, number, retry_in)
+    return AttemptOutcome.from_record(record)
 
 
 # What escapes the step is database trouble around the call: running the attempt again
 # is safe, the call carries the same idempotency key.
 @durable_step("orchestration.activity_attempt")
 async def attempt_activity(
-    instance_id: str, stage: int, sequence: int, name: str, request: dict[str, Any], attempt: int
+    instance_id: str,
+    stage: int,
+    sequence: int,
+    name: str,
+    request: dict[str, Any],
+    attempt: int,
+    retry_in: timedelta | None = None,
 ) -> dict[str, Any]:
-    """Run attempt number `attempt`; returns `{"output": ...}`, `{"aborted": True}` or
-    `{"error": {"code", "message"}, "final": bool, "next_execution": iso | None}`."""
+    """The step: an `AttemptOutcome` record (see `AttemptOutcome.to_record`)."""
     runtime = _runtime.current()
     key = ActivityKey(instance_id, stage, sequence)
     async with runtime.db.begin() as conn:
         instance = await storage.lock_instance(conn, instance_id)
         if instance is None or instance.terminated:
-            return {"aborted": True}  # aborted: no more calls to the stack
+            return AttemptOutcome(aborted=True).to_record()  # aborted: no more calls to the stack
         await storage.begin_attempt(
             conn, instance_id, stage, sequence, name=name, input=request, attempt=attempt, now=_now()
         )
     try:
         if runtime.stack is None:
             raise StackError(0, "VALIDATION", NO_STACK)
-        output = await ACTIVITIES[name](runtime.stack, request, key)
+        output = await ACTIVITIES[ActivityName(name)](runtime.stack, request, key)
     except StackError as exc:
-        return await _record_failure(runtime, key, attempt, exc)
+        return (await _record_failure(runtime, key, name, attempt, exc, retry_in)).to_record()
     async with runtime.db.begin() as conn:
         await storage.finish_activity(conn, instance_id, stage, sequence, now=_now(), attempt=attempt, output=output)
-    return {"output": output}
+    return AttemptOutcome(output=output).to_record()
 
 
-async def _record_failure(runtime: _runtime.Runtime, key: ActivityKey, attempt: int, exc: StackError) -> dict[str, Any]:
-    final = not exc.retryable or runtime.retry.gives_up_after(attempt)
+async def _record_failure(
+    runtime: _runtime.Runtime,
+    key: ActivityKey,
+    name: str,
+    attempt: int,
+    exc: StackError,
+    retry_in: timedelta | None,
+) -> AttemptOutcome:
     now = _now()
-    next_execution = None if final else now + runtime.retry.delay_after(attempt)
+    next_execution = now + retry_in if exc.retryable and retry_in is not None else None
     async with runtime.db.begin() as conn:
         if next_execution is None:
             await storage.finish_activity(
@@ -62,11 +137,17 @@ async def _record_failure(runtime: _runtime.Runtime, key: ActivityKey, attempt: 
                 conn, key.instance_id, key.stage, key.sequence,
                 attempt=attempt + 1, last_failure=exc.message, next_execution=next_execution,
             )
-    return {
-        "error": {"code": exc.code, "message": exc.message},
-        "final": final,
-        "next_execution": next_execution.isoformat() if next_execution else None,
-    }
+    if next_execution is None:
+        log.warning(
+            "instance %s stage %d: %s failed for good at attempt %d: %s",
+            key.instance_id, key.stage, name, attempt, exc,
+        )
+    else:
+        log.warning(
+            "instance %s stage %d: %s attempt %d failed, next attempt at %s: %s",
+            key.instance_id, key.stage, name, attempt, next_execution.isoformat(), exc,
+        )
+    return AttemptOutcome(error=AttemptError(exc.code, exc.message), next_execution=next_execution)
 
 
 def _now() -> datetime:

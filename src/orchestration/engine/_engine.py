@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import socket
 import sqlite3
 import uuid
 from contextlib import closing
-from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID
 
 from orchestration import storage
+from orchestration.config import Settings, StorageSettings
 from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
-from ._retry import RetryPolicy
-from ._runner import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
+from ._instance_workflow import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
 from ._signals import Signals
-from ._waker import LOOK_AHEAD_INTERVAL, Waker
+from ._waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -38,86 +35,78 @@ DBOS_SQLITE_FILE = "engine.sqlite"
 INSTANCE_QUEUE = "orchestration-instances"
 
 
-@dataclass(frozen=True, kw_only=True)
-class EngineConfig:
-    postgres_uri: str | None
-    data_dir: Path
-    executor_id: str | None
-    signal_poll_interval: timedelta
-    heartbeat_interval: timedelta = timedelta(seconds=2)
-    takeover_after: timedelta = timedelta(seconds=10)
-    stack_url: str = ""
-    stack_client_id: str = ""
-    stack_client_secret: str = ""
-    stack_timeout: timedelta = timedelta(seconds=30)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-def system_database_url(config: EngineConfig) -> str:
+def system_database_url(settings: StorageSettings) -> str:
     """DBOS's tables: schema `dbos` of our PostgreSQL database, or a SQLite file of their own.
 
     On SQLite, a file apart from ours keeps the engine's checkpoints and our
     bookkeeping from queueing on one write lock.
     """
-    if config.postgres_uri:
-        return config.postgres_uri
-    return f"sqlite:///{(config.data_dir / DBOS_SQLITE_FILE).resolve()}"
+    if settings.postgres_uri:
+        return settings.postgres_uri
+    return f"sqlite:///{(settings.data_dir / DBOS_SQLITE_FILE).resolve()}"
 
 
-def default_executor_id(config: EngineConfig) -> str:
+def default_executor_id(settings: Settings) -> str:
     """Stable for the embedded server (it recovers its own instances on restart);
     unique per process on PostgreSQL, where survivors take over the dead ones' work."""
-    if config.executor_id:
-        return config.executor_id
-    if not config.postgres_uri:
+    if settings.engine.executor_id:
+        return settings.engine.executor_id
+    if settings.storage.embedded:
         return "embedded"
     return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
 
 class Engine:
-    """Runs instance workflows in this process (a worker)."""
+    """Runs instance workflows in this process (a worker).
 
-    def __init__(self, config: EngineConfig, db: storage.Database) -> None:
-        self._config = config
+    Embedded, the caller holds the data directory's `DataDirLock` for the engine's life.
+    """
+
+    def __init__(self, settings: Settings, db: storage.Database) -> None:
+        self._settings = settings
+        self._shared = not settings.storage.embedded  # several processes share the database
         self._db = db
         self.signals = Signals()
-        self._waker = Waker(db, self._continue_instance)
+        self._waker = Waker(db, self._continue_instance, timer_horizon=settings.engine.timer_horizon)
         self._tasks: list[asyncio.Task[None]] = []
-        self.executor_id = default_executor_id(config)
+        self.executor_id = default_executor_id(settings)
+        stack = settings.stack
         self._stack = (
-            StackClient(
-                config.stack_url,
-                client_id=config.stack_client_id,
-                client_secret=config.stack_client_secret,
-                timeout=config.stack_timeout,
-            )
-            if config.stack_url
+            StackClient(stack.url, client_id=stack.client_id, client_secret=stack.client_secret, timeout=stack.timeout)
+            if stack.url
             else None
         )
         dbos_config: DBOSConfig = {
             "name": APP_NAME,
-            "system_database_url": system_database_url(config),
+            "system_database_url": system_database_url(settings.storage),
             "application_version": ENGINE_VERSION,
             "executor_id": self.executor_id,
             "log_level": "WARNING",
+            # DBOS's listener for its own notifications (we send none) sleeps this long
+            # between looks on SQLite, and stopping DBOS waits for it to wake: paced like
+            # our own polls, a stop takes one interval instead of DBOS's default second.
+            "notification_listener_polling_interval_sec": settings.engine.signal_poll_interval.total_seconds(),
         }
-        if not config.postgres_uri:
-            _use_wal(config.data_dir / DBOS_SQLITE_FILE)
+        if settings.storage.embedded:
+            _use_wal(settings.storage.data_dir / DBOS_SQLITE_FILE)
         self._dbos = DBOS(config=dbos_config)
 
     async def launch(self) -> None:
-        if not self._config.postgres_uri:
-            self._lock_data_dir()
         _runtime.bind(
             _runtime.Runtime(
-                db=self._db, signals=self.signals, waker=self._waker, stack=self._stack, retry=self._config.retry
+                db=self._db,
+                signals=self.signals,
+                waker=self._waker,
+                stack=self._stack,
+                settings=self._settings.engine,
+                retry=self._settings.retry,
             )
         )
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
         self._tasks.append(asyncio.create_task(self._watch()))
-        if self._config.postgres_uri:
+        if self._shared:
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
             # directory is locked) and recovers its own instances when it restarts.
@@ -126,22 +115,11 @@ class Engine:
                 self._db,
                 me=self.executor_id,
                 queue=INSTANCE_QUEUE,
-                every=self._config.heartbeat_interval,
-                takeover_after=self._config.takeover_after,
+                every=self._settings.engine.heartbeat_interval,
+                takeover_after=self._settings.engine.takeover_after,
             )
             self._tasks.append(asyncio.create_task(keep_alive))
         await self._start_lost_instances()
-
-    def _lock_data_dir(self) -> None:
-        """One embedded worker per data directory: two would both recover the same
-        instances (they share the executor id) and run them twice."""
-        self._lock_file = open(self._config.data_dir / "worker.lock", "a")  # noqa: SIM115 - held for life
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RuntimeError(
-                f"another worker is using {self._config.data_dir}; run several workers on PostgreSQL"
-            ) from None
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
         with SetWorkflowID(instance_id):
@@ -160,11 +138,11 @@ class Engine:
         the deadlines of the next minutes, now and then. The first look, at once,
         catches up with what came due while no worker ran.
         """
-        shared = bool(self._config.postgres_uri)
-        interval = self._config.signal_poll_interval if shared else LOOK_AHEAD_INTERVAL
+        engine = self._settings.engine
+        interval = engine.signal_poll_interval if self._shared else engine.look_ahead_interval
         while True:
             try:
-                if shared:
+                if self._shared:
                     await self.signals.poll_once(self._db)
                     await self._waker.wake_due()
                 else:
@@ -192,7 +170,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
-        if self._config.postgres_uri:
+        if self._shared:
             # After DBOS stopped running our instances: survivors may take them over now.
             await _takeover.release(self._db, self.executor_id)
         if self._stack is not None:
@@ -220,17 +198,17 @@ class Engine:
         await self.start_instance(instance_id, workflow.config.get("stages") or [], instance.variables)
 
 
-def migrate_engine(config: EngineConfig) -> None:
+def migrate_engine(settings: StorageSettings) -> None:
     """Create or upgrade DBOS's tables (a worker also does it when it launches)."""
-    DBOS.migrate(system_database_url(config))
+    DBOS.migrate(system_database_url(settings))
 
 
 class EngineClient:
     """Starts instances from a process without a worker (`serve --worker=false`)."""
 
-    def __init__(self, config: EngineConfig) -> None:
-        migrate_engine(config)
-        self._client = DBOSClient(system_database_url=system_database_url(config))
+    def __init__(self, settings: StorageSettings) -> None:
+        migrate_engine(settings)
+        self._client = DBOSClient(system_database_url=system_database_url(settings))
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
         await self._client.enqueue_async(

@@ -1,21 +1,54 @@
-"""How activities are retried (DESIGN §3): bounded, with a growing durable wait."""
+"""How activities are retried (DESIGN §3): the policy and the loop in one place.
+
+Bounded: at most `max_attempts`, waiting `initial_interval` after the first failure and
+doubling up to `max_interval`. Whether an error may be retried at all is decided where
+it is born (`StackError.retryable`, STYLE R5); this module only counts and waits.
+
+`call_activity` is workflow code: its only contact with the world is through steps,
+each attempt one, and the wait between attempts a durable sleep that an abort ends.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+from orchestration.config import RetrySettings
+from orchestration.stack import ActivityName
+from orchestration.stages import ActivityFailed
+
+from . import _activity_steps, _runtime, _steps
+from ._interrupts import InstanceAborted
 
 
-@dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    max_attempts: int = 15
-    initial_interval: timedelta = timedelta(seconds=2)
-    max_interval: timedelta = timedelta(seconds=200)
+def delay_after(policy: RetrySettings, attempt: int) -> timedelta:
+    """The wait after failed attempt number `attempt` (1-based): doubling, capped."""
+    grown: timedelta = policy.initial_interval * (2 ** (attempt - 1))
+    return min(grown, policy.max_interval)
 
-    def delay_after(self, attempt: int) -> timedelta:
-        """The wait after failed attempt number `attempt` (1-based): doubling, capped."""
-        grown: timedelta = self.initial_interval * (2 ** (attempt - 1))
-        return min(grown, self.max_interval)
 
-    def gives_up_after(self, attempt: int) -> bool:
-        return attempt >= self.max_attempts
+def next_delay(policy: RetrySettings, attempt: int) -> timedelta | None:
+    """The wait before the attempt after `attempt` if it fails, None when it is the last."""
+    return None if attempt >= policy.max_attempts else delay_after(policy, attempt)
+
+
+async def call_activity(instance_id: str, stage: int, sequence: int, activity: ActivityName, request: Any) -> Any:
+    """Run an activity until it succeeds, fails for good, or the instance is aborted.
+
+    Returns the activity's output; raises `ActivityFailed` or `InstanceAborted`.
+    """
+    attempt = 1
+    while True:
+        # Read at each attempt, not recorded: a restart with other settings applies them
+        # to the attempts still to come.
+        retry_in = next_delay(_runtime.current().retry, attempt)
+        outcome = await _activity_steps.attempt(instance_id, stage, sequence, activity, request, attempt, retry_in)
+        if outcome.aborted:
+            raise InstanceAborted()
+        if outcome.error is None:
+            return outcome.output
+        if outcome.next_execution is None:
+            raise ActivityFailed(activity, outcome.error.code, outcome.error.message)
+        if not await _steps.sleep_until(instance_id, outcome.next_execution.isoformat()):
+            raise InstanceAborted()
+        attempt += 1

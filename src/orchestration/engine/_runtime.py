@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestration import storage
+from orchestration.config import EngineSettings, RetrySettings
 from orchestration.stack import StackClient
 
-from ._retry import RetryPolicy
 from ._signals import Signals
 from ._waker import Waker
 
@@ -22,7 +22,8 @@ class Runtime:
     signals: Signals
     waker: Waker
     stack: StackClient | None
-    retry: RetryPolicy
+    settings: EngineSettings
+    retry: RetrySettings
     stopping: bool = False
     """Set when the process shuts down: the instances it runs are interrupted, not failed."""
 

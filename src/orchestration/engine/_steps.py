@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from dbos import DBOS
@@ -21,11 +22,6 @@ from . import _runtime
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Waits shorter than this happen in memory (a delay known to be short, an event that
-# comes soon): parking and waking cost more than they save.
-PARK_AFTER = timedelta(seconds=5)
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -45,22 +41,43 @@ def durable_step(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
     )
 
 
+@dataclass(frozen=True)
+class StageEnd:
+    """A stage that ended: its number and its error (None: it succeeded)."""
+
+    number: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StageStart:
+    """A stage to start, as its history shows it."""
+
+    number: int
+    name: str
+    """The history name (`RunSend`)."""
+    input: dict[str, Any] = field(default_factory=dict)
+    """The resolved configuration (or the raw one when it did not resolve)."""
+    config_error: str | None = None
+    """Why its configuration did not resolve: the stage is recorded ended with this error."""
+    ended: bool = False
+    """Recorded ended as it starts: an instant stage (noop), or one whose config failed."""
+
+
 @durable_step("orchestration.advance")
 async def advance(
     instance_id: str,
     *,
-    finish: tuple[int, str | None] | None,
-    start: tuple[int, str, dict[str, Any], str | None] | None,
-    start_ended: bool = False,
+    finish: StageEnd | None,
+    start: StageStart | None,
     terminate: bool,
     error: str | None,
 ) -> str | None:
     """Move an instance forward in one transaction.
 
-    Ends stage `finish = (n, error)`, starts stage `start = (n, name, input,
-    config_error)` (already ended with `start_ended`) and/or terminates the instance
-    with `error`. Returns the new stage's start time (ISO), or None when the instance
-    was aborted meanwhile: the workflow must then stop.
+    Ends stage `finish`, starts stage `start` and/or terminates the instance with
+    `error`. Returns the new stage's start time (ISO), or None when the instance was
+    aborted meanwhile: the workflow must then stop.
     """
     now = _now()
     async with _runtime.current().db.begin() as conn:
@@ -68,12 +85,12 @@ async def advance(
         if instance is None or instance.terminated:
             return None
         if finish is not None:
-            await storage.finish_stage(conn, instance_id, finish[0], now=now, error=finish[1])
+            await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
         started = now
         if start is not None:
-            number, name, input_, config_error = start
             started = await storage.start_stage(
-                conn, instance_id, number, now=now, name=name, input=input_, error=config_error, ended=start_ended
+                conn, instance_id, start.number, now=now, name=start.name, input=start.input,
+                error=start.config_error, ended=start.ended,
             )
         if terminate:
             await storage.terminate_instance(conn, instance_id, now=now, error=error)
@@ -90,8 +107,11 @@ async def _park(instance_id: str, stage: int, *, event: str | None = None, wake_
     the step's result was recorded): a continuation takes over from there, maybe
     already, so this workflow must stop.
     """
-    db = _runtime.current().db
-    if wake_at is not None and wake_at - _now() <= PARK_AFTER:
+    runtime = _runtime.current()
+    db = runtime.db
+    # Waits shorter than `park_after` happen in memory (a delay known to be short, an
+    # event that comes soon): parking and waking cost more than they save.
+    if wake_at is not None and wake_at - _now() <= runtime.settings.park_after:
         async with db.read() as conn:  # too short to park: no write lock needed
             instance = await storage.get_instance(conn, instance_id)
             parked = await storage.get_wait(conn, instance_id, stage) is not None
@@ -148,12 +168,12 @@ async def sleep_until(instance_id: str, deadline_iso: str, park_stage: int | Non
 async def wait_event(instance_id: str, stage: int, name: str, park: bool = False) -> bool | None:
     """Wait for an event called `name` and consume it; False if the instance was aborted first.
 
-    With `park`, a wait that lasts longer than PARK_AFTER parks the instance and
+    With `park`, a wait that lasts longer than `park_after` parks the instance and
     returns None: the workflow must end, the waker continues it when the event comes.
     """
     runtime = _runtime.current()
     loop = asyncio.get_running_loop()
-    patience = loop.time() + PARK_AFTER.total_seconds()
+    patience = loop.time() + runtime.settings.park_after.total_seconds()
     with runtime.signals.subscribe(instance_id) as wake:
         while True:
             wake.clear()

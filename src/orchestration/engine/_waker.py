@@ -26,11 +26,6 @@ log = logging.getLogger(__name__)
 # Parked instances read per query: a backlog (a restart after a long stop) is read
 # in bounded bites.
 _BATCH = 500
-# Deadlines closer than this get a timer in this process, for punctuality; later ones
-# get theirs from a look-ahead, or are found by the poll (a timer for each wait of
-# months would be memory for months).
-_TIMER_HORIZON = timedelta(minutes=2)
-LOOK_AHEAD_INTERVAL = _TIMER_HORIZON / 2
 
 Resume = Callable[[storage.DueWaitRow], Awaitable[None]]
 
@@ -40,9 +35,13 @@ def _now() -> datetime:
 
 
 class Waker:
-    def __init__(self, db: storage.Database, resume: Resume) -> None:
+    def __init__(self, db: storage.Database, resume: Resume, *, timer_horizon: timedelta) -> None:
         self._db = db
         self._resume = resume
+        # Deadlines closer than this get a timer in this process, for punctuality; later
+        # ones get theirs from a look-ahead, or are found by the poll (a timer for each
+        # wait of months would be memory for months).
+        self._timer_horizon = timer_horizon
         self._tasks: set[asyncio.Task[int]] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._closed = False
@@ -60,7 +59,7 @@ class Waker:
     def remind(self, instance_id: str, deadline: datetime) -> None:
         """Look at `instance_id` again at its deadline, if it is near."""
         delay = (deadline - _now()).total_seconds()
-        if self._closed or delay >= _TIMER_HORIZON.total_seconds():
+        if self._closed or delay >= self._timer_horizon.total_seconds():
             return
         previous = self._timers.pop(instance_id, None)
         if previous is not None:
@@ -80,12 +79,12 @@ class Waker:
     async def look_ahead(self) -> None:
         """Wake every parked instance whose wait is over, and set timers for the deadlines
         of the next minutes. Where this process alone parks instances and hears of their
-        events and aborts (embedded), this every LOOK_AHEAD_INTERVAL and its own notices
+        events and aborts (embedded), this every `look_ahead_interval` and its own notices
         are all the waking there is: no poll."""
         while await self.wake_due() == _BATCH:
             pass
         async with self._db.read() as conn:
-            upcoming = await storage.upcoming_deadlines(conn, until=_now() + _TIMER_HORIZON)
+            upcoming = await storage.upcoming_deadlines(conn, until=_now() + self._timer_horizon)
         for instance_id, deadline in upcoming:
             if instance_id not in self._timers:
                 self.remind(instance_id, deadline)

@@ -1,7 +1,7 @@
 """Calls to the Formance stack (Ledger, Wallets, Payments) through its gateway."""
 
-from ._activities import ACTIVITIES, Activity, ActivityKey
+from ._activities import ACTIVITIES, Activity, ActivityKey, ActivityName
 from ._errors import TRANSPORT, StackError
 from ._http import StackClient
 
-__all__ = ["ACTIVITIES", "TRANSPORT", "Activity", "ActivityKey", "StackClient", "StackError"]
+__all__ = ["ACTIVITIES", "TRANSPORT", "Activity", "ActivityKey", "ActivityName", "StackClient", "StackError"]

@@ -3,12 +3,27 @@ shows it, to the HTTP call, and from the answer to the activity's output."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 from ._http import StackClient
+
+
+class ActivityName(StrEnum):
+    """The activities of the catalogue, named as stage history shows them (spec §7.3)."""
+
+    GET_ACCOUNT = "GetAccount"
+    CREATE_TRANSACTION = "CreateTransaction"
+    ADD_ACCOUNT_METADATA = "AddAccountMetadata"
+    GET_PAYMENT = "GetPayment"
+    STRIPE_TRANSFER = "StripeTransfer"
+    GET_WALLET = "GetWallet"
+    LIST_WALLETS = "ListWallets"
+    CREDIT_WALLET = "CreditWallet"
+    DEBIT_WALLET = "DebitWallet"
 
 
 @dataclass(frozen=True)
@@ -104,14 +119,14 @@ async def debit_wallet(client: StackClient, request: dict[str, Any], key: Activi
     return None  # Q-43 fixed: nothing to show, rather than a crash
 
 
-ACTIVITIES: dict[str, Activity] = {
-    "GetAccount": get_account,
-    "CreateTransaction": create_transaction,
-    "AddAccountMetadata": add_account_metadata,
-    "GetPayment": get_payment,
-    "StripeTransfer": stripe_transfer,
-    "GetWallet": get_wallet,
-    "ListWallets": list_wallets,
-    "CreditWallet": credit_wallet,
-    "DebitWallet": debit_wallet,
+ACTIVITIES: Mapping[ActivityName, Activity] = {
+    ActivityName.GET_ACCOUNT: get_account,
+    ActivityName.CREATE_TRANSACTION: create_transaction,
+    ActivityName.ADD_ACCOUNT_METADATA: add_account_metadata,
+    ActivityName.GET_PAYMENT: get_payment,
+    ActivityName.STRIPE_TRANSFER: stripe_transfer,
+    ActivityName.GET_WALLET: get_wallet,
+    ActivityName.LIST_WALLETS: list_wallets,
+    ActivityName.CREDIT_WALLET: credit_wallet,
+    ActivityName.DEBIT_WALLET: debit_wallet,
 }

@@ -1,23 +1,26 @@
 """Stage types: their configurations (spec §5, §6) and what they do when they run.
 
-One module per stage type; `STAGES` is the only name→module map. Each module exports `CONFIG`
-(its config dataclass) and `async def run(ctx, cfg) -> None`.
+One module per stage type, exporting its `STAGE` (a `StageType`: config dataclass, `run`);
+`STAGES` is the only kind→type map.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any, Final
+from enum import StrEnum
+from typing import Final
 
 from orchestration.stages import _schema, delay, noop, send, update, wait_event
-from orchestration.stages._context import ActivityFailed, StageContext, StageFailure
-from orchestration.stages._errors import StageConfigError, StageDefinitionError
+from orchestration.stages._context import StageContext
+from orchestration.stages._errors import ActivityFailed, StageConfigError, StageDefinitionError, StageFailure
+from orchestration.stages._type import AnyStageType, StageType
 
 __all__ = [
     "STAGES",
     "ResolvedStage",
+    "StageKind",
+    "StageType",
     "StageConfigError",
     "StageContext",
     "StageDefinitionError",
@@ -25,18 +28,27 @@ __all__ = [
     "ActivityFailed",
     "check_definition",
     "history_name",
-    "is_instant",
     "parse_stage",
     "resolve_stage",
     "run_stage",
 ]
 
-STAGES: Final[Mapping[str, ModuleType]] = {
-    "noop": noop,
-    "delay": delay,
-    "wait_event": wait_event,
-    "update": update,
-    "send": send,
+class StageKind(StrEnum):
+    """The stage types, as workflow definitions name them."""
+
+    NOOP = "noop"
+    DELAY = "delay"
+    WAIT_EVENT = "wait_event"
+    UPDATE = "update"
+    SEND = "send"
+
+
+STAGES: Final[Mapping[StageKind, AnyStageType]] = {
+    StageKind.NOOP: noop.STAGE,
+    StageKind.DELAY: delay.STAGE,
+    StageKind.WAIT_EVENT: wait_event.STAGE,
+    StageKind.UPDATE: update.STAGE,
+    StageKind.SEND: send.STAGE,
 }
 
 
@@ -44,26 +56,25 @@ STAGES: Final[Mapping[str, ModuleType]] = {
 class ResolvedStage:
     """A stage configuration resolved with the run variables and checked, ready to run."""
 
-    kind: str
-    """The stage type (`send`, `delay`, …)."""
+    kind: StageKind
     config: object
-    """The typed config: an instance of the stage module's `CONFIG` class."""
+    """The typed config: an instance of the stage type's `config` class."""
     history_name: str
     """The name shown in instance history (`RunDelay`, `RunWaitEvent`, …)."""
     history_input: dict[str, object]
     """The resolved config as instance history shows it (spec §5.6)."""
+
+    @property
+    def instant(self) -> bool:
+        """Whether the stage does nothing durable and cannot fail (`StageType.instant`)."""
+        return STAGES[self.kind].instant
 
 
 def _camel_case(kind: str) -> str:
     return "".join(part.capitalize() for part in kind.split("_"))
 
 
-def is_instant(kind: str) -> bool:
-    """Whether a stage type does nothing durable and cannot fail (its module says `INSTANT`)."""
-    return bool(getattr(STAGES[kind], "INSTANT", False))
-
-
-def history_name(kind: str) -> str:
+def history_name(kind: StageKind) -> str:
     """The instance history name of a stage type: `"Run" + CamelCase(kind)` (`RunWaitEvent`)."""
     return "Run" + _camel_case(kind)
 
@@ -82,7 +93,7 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-def parse_stage(obj: object) -> tuple[str, object]:
+def parse_stage(obj: object) -> tuple[StageKind, object]:
     """Split one element of a workflow's `stages` list into its type and raw configuration.
 
     The configuration itself (which must be an object or null) is checked by resolution.
@@ -109,12 +120,7 @@ def parse_stage(obj: object) -> tuple[str, object]:
     ((kind, raw),) = obj.items()
     if not isinstance(kind, str) or kind not in STAGES:
         raise StageDefinitionError(f"unable to resolve schema {kind}")
-    return kind, raw
-
-
-def _config_class(kind: str) -> type[Any]:
-    config: type[Any] = STAGES[kind].CONFIG
-    return config
+    return StageKind(kind), raw
 
 
 def check_definition(stages: Sequence[object] | None) -> None:
@@ -136,12 +142,12 @@ def check_definition(stages: Sequence[object] | None) -> None:
         except StageDefinitionError as err:
             raise StageDefinitionError(f"stage {index}: {err.message}") from None
         try:
-            _schema.resolve(_config_class(kind), raw, {})
+            _schema.resolve(STAGES[kind].config, raw, {})
         except StageConfigError as err:
             raise StageDefinitionError(f"stage {index} ({kind}): {err.message}") from None
 
 
-def resolve_stage(kind: str, raw: object, variables: Mapping[str, str]) -> ResolvedStage:
+def resolve_stage(kind: StageKind | str, raw: object, variables: Mapping[str, str]) -> ResolvedStage:
     """Resolve a stage configuration with the run variables and check its requirements.
 
     Args:
@@ -158,7 +164,8 @@ def resolve_stage(kind: str, raw: object, variables: Mapping[str, str]) -> Resol
     """
     if kind not in STAGES:
         raise StageConfigError(f"unable to resolve schema {kind}")
-    config = _schema.resolve(_config_class(kind), raw, variables)
+    kind = StageKind(kind)
+    config = _schema.resolve(STAGES[kind].config, raw, variables)
     violations = _schema.validate(config, _camel_case(kind))
     if violations:
         raise StageConfigError("\n".join(violations))
@@ -175,5 +182,4 @@ async def run_stage(ctx: StageContext, resolved: ResolvedStage) -> None:
     Raises:
         StageFailure: the stage failed (`ActivityFailed` when a call to the stack did).
     """
-    run: Callable[[StageContext, Any], Awaitable[None]] = STAGES[resolved.kind].run
-    await run(ctx, resolved.config)
+    await STAGES[resolved.kind].run(ctx, resolved.config)

@@ -5,25 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-
-class StageFailure(Exception):
-    """The stage failed; `message` becomes the stage and instance `error`."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class ActivityFailed(StageFailure):
-    """An activity (a call to the Formance stack) failed for good: its error was not
-    retryable, or its retries ran out. `code` is the remote error code (`INSUFFICIENT_FUND`,
-    `VALIDATION`, `CONFLICT`, `NOT_FOUND`, ...; `INTERNAL` or `TRANSPORT` otherwise),
-    `message` the remote's own message."""
-
-    def __init__(self, activity: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.activity = activity
-        self.code = code
+from orchestration.stack import ActivityName
 
 
 class StageContext(Protocol):
@@ -46,7 +28,7 @@ class StageContext(Protocol):
     async def wait_event(self, name: str) -> None:
         """Wait until an event called `name` is sent to the instance, and consume it."""
 
-    async def call(self, activity: str, request: dict[str, Any]) -> Any:
+    async def call(self, activity: ActivityName, request: dict[str, Any]) -> Any:
         """Run one activity of the catalogue (`CreateTransaction`, `GetWallet`, ...) durably.
 
         `request` is the activity's input as stage history shows it (spec §7.3); the result

@@ -1,6 +1,8 @@
-"""Errors raised while reading stage definitions and configurations."""
+"""Errors of stages: a definition or configuration that does not hold, or a stage that failed."""
 
 from __future__ import annotations
+
+from orchestration.stack import ActivityName
 
 
 class StageDefinitionError(ValueError):
@@ -17,3 +19,23 @@ class StageConfigError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class StageFailure(Exception):
+    """The stage failed; `message` becomes the stage and instance `error`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ActivityFailed(StageFailure):
+    """An activity (a call to the Formance stack) failed for good: its error was not
+    retryable, or its retries ran out. `code` is the remote error code (`INSUFFICIENT_FUND`,
+    `VALIDATION`, `CONFLICT`, `NOT_FOUND`, ...; `INTERNAL` or `TRANSPORT` otherwise),
+    `message` the remote's own message."""
+
+    def __init__(self, activity: ActivityName, code: str, message: str) -> None:
+        super().__init__(message)
+        self.activity = activity
+        self.code = code

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from orchestration.stages._duration import format_go_duration, parse_go_duration
+from orchestration.durations import format_go_duration, parse_go_duration
 from orchestration.stages._errors import StageConfigError
 from orchestration.stages._interpolate import interpolate
 from orchestration.stages._timestamp import ZERO_TIME, format_rfc3339, parse_rfc3339

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from orchestration.stages import _schema as schema
 from orchestration.stages._context import StageContext
+from orchestration.stages._type import StageType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,8 +20,6 @@ class DelayConfig:
     duration: timedelta | None = schema.duration("Duration", optional=True, omit_empty=True)
     until: datetime | None = schema.timestamp("Until", optional=True, omit_empty=True)
 
-
-CONFIG = DelayConfig
 
 
 def deadline(cfg: DelayConfig, started_at: datetime) -> datetime | None:
@@ -49,3 +48,6 @@ async def run(ctx: StageContext, cfg: DelayConfig) -> None:
     end = deadline(cfg, ctx.started_at)
     if end is not None:
         await ctx.sleep_until(end)
+
+
+STAGE = StageType(DelayConfig, run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestration.stages._context import StageContext
+from orchestration.stages._type import StageType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -12,12 +13,8 @@ class NoopConfig:
     """No settings: any object (or `null`) is accepted and its keys are ignored."""
 
 
-CONFIG = NoopConfig
-
-INSTANT = True
-"""Nothing durable happens and nothing can fail: the engine records the stage started
-and ended at once, in one write."""
-
-
 async def run(ctx: StageContext, cfg: NoopConfig) -> None:
     """Succeed immediately."""
+
+
+STAGE = StageType(NoopConfig, run, instant=True)

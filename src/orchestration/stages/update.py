@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from orchestration.stack import ActivityName
 from orchestration.stages import _schema as schema
-from orchestration.stages._context import StageContext, StageFailure
+from orchestration.stages._context import StageContext
+from orchestration.stages._errors import StageFailure
+from orchestration.stages._type import StageType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,8 +32,6 @@ class UpdateConfig:
     account: UpdateAccount | None = schema.nested("Account", UpdateAccount, optional=True)
 
 
-CONFIG = UpdateConfig
-
 
 async def run(ctx: StageContext, cfg: UpdateConfig) -> None:
     """Add the configured metadata to the account with one `AddAccountMetadata` call (spec §6.4, §7.3).
@@ -48,4 +49,7 @@ async def run(ctx: StageContext, cfg: UpdateConfig) -> None:
         raise StageFailure("update: account must be specified")
     # Q-26: the history input says `account`, not the OpenAPI's `id`.
     request = {"ledger": account.ledger, "account": account.id, "metadata": dict(account.metadata or {})}
-    await ctx.call("AddAccountMetadata", request)
+    await ctx.call(ActivityName.ADD_ACCOUNT_METADATA, request)
+
+
+STAGE = StageType(UpdateConfig, run)

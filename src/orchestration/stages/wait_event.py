@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from orchestration.stages import _schema as schema
 from orchestration.stages._context import StageContext
+from orchestration.stages._type import StageType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -15,9 +16,10 @@ class WaitEventConfig:
     event: str = schema.string("Event", required=True)
 
 
-CONFIG = WaitEventConfig
-
 
 async def run(ctx: StageContext, cfg: WaitEventConfig) -> None:
     """Wait until an event with exactly this name (case-sensitive) arrives, and consume it."""
     await ctx.wait_event(cfg.event)
+
+
+STAGE = StageType(WaitEventConfig, run)

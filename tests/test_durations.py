@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestration.stages._duration import (
+from orchestration.durations import (
     format_go_duration,
     format_go_duration_ns,
     parse_go_duration,

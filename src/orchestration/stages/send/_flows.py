@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from orchestration.stages._context import ActivityFailed, StageContext, StageFailure
-from orchestration.stages._send_moves import (
+from orchestration.stages._context import StageContext
+from orchestration.stages._errors import ActivityFailed, StageFailure
+from orchestration.stages._timestamp import format_rfc3339
+from orchestration.stages.send._config import Amount, Destination, DestinationPayment, SendConfig, WalletRef
+from orchestration.stages.send._moves import (
     INTERNAL_LEDGER,
     MOVE_FROM_LEDGER,
     MOVE_TO_LEDGER,
@@ -42,18 +44,14 @@ from orchestration.stages._send_moves import (
     wallet_subject,
     with_entry,
 )
-from orchestration.stages._send_payments import (
+from orchestration.stages.send._payments import (
     connected_account,
     payment_account,
     read_account_metadata,
     require_stripe,
     save_payment,
 )
-from orchestration.stages._send_wallets import resolve_wallet
-from orchestration.stages._timestamp import format_rfc3339
-
-if TYPE_CHECKING:
-    from orchestration.stages.send import Amount, Destination, DestinationPayment, SendConfig, WalletRef
+from orchestration.stages.send._wallets import resolve_wallet
 
 AMOUNT_REQUIRED = "amount must be specified"
 EMPTY_AMOUNT = "amount.amount must be an integer but resolved to an empty value (undefined variable?)"

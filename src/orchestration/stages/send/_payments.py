@@ -12,8 +12,10 @@ import json
 import re
 from collections.abc import Mapping
 
-from orchestration.stages._context import ActivityFailed, StageContext, StageFailure
-from orchestration.stages._send_moves import INTERNAL_LEDGER, WORLD, Money, Move, create_transaction
+from orchestration.stack import ActivityName
+from orchestration.stages._context import StageContext
+from orchestration.stages._errors import ActivityFailed, StageFailure
+from orchestration.stages.send._moves import INTERNAL_LEDGER, WORLD, Money, Move, create_transaction
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -43,7 +45,7 @@ async def save_payment(ctx: StageContext, payment_id: str, metadata: Mapping[str
             Ledger's failure (other than `CONFLICT`) of the import.
     """
     try:
-        output = await ctx.call("GetPayment", {"id": payment_id})
+        output = await ctx.call(ActivityName.GET_PAYMENT, {"id": payment_id})
     except ActivityFailed as err:
         raise StageFailure(f"retrieving payment: {payment_id}: {err.message}") from err
     money = _initial_money(payment_id, output)
@@ -88,7 +90,7 @@ async def read_account_metadata(ctx: StageContext, ledger: str, address: str) ->
         StageFailure: `reading account: <address>: <reason>` when the Ledger refused the read.
     """
     try:
-        output = await ctx.call("GetAccount", {"ledger": ledger, "id": address})
+        output = await ctx.call(ActivityName.GET_ACCOUNT, {"ledger": ledger, "id": address})
     except ActivityFailed as err:
         raise StageFailure(f"reading account: {address}: {err.message}") from err
     account = output.get("data") if isinstance(output, Mapping) else None

@@ -13,19 +13,20 @@ from typing import Any
 
 from dbos import DBOS
 
+from orchestration.stack import ActivityName
 from orchestration.stages import (
-    ActivityFailed,
     StageConfigError,
     StageDefinitionError,
     StageFailure,
     history_name,
-    is_instant,
     parse_stage,
     resolve_stage,
     run_stage,
 )
 
-from . import _activity_steps, _runtime, _steps
+from . import _retry, _runtime, _steps
+from ._interrupts import InstanceAborted, InstanceParked
+from ._steps import StageEnd, StageStart
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +38,6 @@ def continuation_id(instance_id: str, stage: int) -> str:
     """The workflow id of the continuation of an instance parked in `stage`: a stage
     parks at most once, so starting it twice runs it once."""
     return f"{instance_id}:{stage}"
-
-
-class InstanceAborted(BaseException):
-    """The instance was aborted while a stage waited; its rows are already final.
-
-    A BaseException, so that no `except Exception` in stage code can swallow it.
-    """
-
-
-class InstanceParked(BaseException):
-    """The instance parked in a long wait: this workflow ends, a continuation takes over."""
 
 
 class _Context:
@@ -78,23 +68,9 @@ class _Context:
         may_park, self._may_park = self._may_park, False
         return may_park
 
-    async def call(self, activity: str, request: dict[str, Any]) -> Any:
+    async def call(self, activity: ActivityName, request: dict[str, Any]) -> Any:
         sequence, self._next_sequence = self._next_sequence, self._next_sequence + 1
-        attempt = 1
-        while True:
-            outcome = await _activity_steps.attempt_activity(
-                self.instance_id, self.stage, sequence, activity, request, attempt
-            )
-            if outcome.get("aborted"):
-                raise InstanceAborted()
-            if "output" in outcome:
-                return outcome["output"]
-            if outcome["final"]:
-                raise ActivityFailed(activity, outcome["error"]["code"], outcome["error"]["message"])
-            # The wait between attempts is durable and an abort cuts it short.
-            if not await _steps.sleep_until(self.instance_id, outcome["next_execution"]):
-                raise InstanceAborted()
-            attempt += 1
+        return await _retry.call_activity(self.instance_id, self.stage, sequence, activity, request)
 
 
 def _check(waited: bool | None) -> None:
@@ -105,14 +81,14 @@ def _check(waited: bool | None) -> None:
         raise InstanceAborted()
 
 
-def _unresolved_entry(raw: Any) -> tuple[str, dict[str, Any]]:
-    """History name and input of a stage whose configuration could not be resolved:
-    the configuration as written, since there is no resolved one."""
+def _unresolved_start(number: int, raw: Any, error: str) -> StageStart:
+    """The start of a stage whose configuration could not be resolved, ended with its
+    error; its history shows the configuration as written, since there is no resolved one."""
     try:
         kind, body = parse_stage(raw)
     except StageDefinitionError:
-        return "RunUnknown", {}
-    return history_name(kind), body if isinstance(body, dict) else {}
+        return StageStart(number, "RunUnknown", {}, config_error=error, ended=True)
+    return StageStart(number, history_name(kind), body if isinstance(body, dict) else {}, error, ended=True)
 
 
 # No recovery limit: an instance is recovered once per restart of its worker, and
@@ -137,7 +113,7 @@ async def _run_stages(
     """Run the stages in order: from the first, or in a continuation from `woken =
     (stage, its start time)`, the stage that parked and whose wait is over."""
     first = woken[0] if woken else 0
-    finished: tuple[int, str | None] | None = None
+    finished: StageEnd | None = None
     running: int | None = None
     error: str | None = None
     try:
@@ -148,23 +124,21 @@ async def _run_stages(
             except (StageDefinitionError, StageConfigError) as exc:
                 # Q-24 fixed: the stage gets a row and a history entry carrying its error.
                 error = str(exc)
-                name, input_ = _unresolved_entry(raw)
-                await _steps.advance(
-                    instance_id, finish=finished, start=(number, name, input_, error), terminate=True, error=error
-                )
+                start = _unresolved_start(number, raw, error)
+                await _steps.advance(instance_id, finish=finished, start=start, terminate=True, error=error)
+                log.warning("instance %s stage %d failed: %s", instance_id, number, error)
                 return
             started: str | None
             if woken is not None and number == first:
                 started, resuming = woken[1], True  # started by the workflow that parked
             else:
                 resuming = False
-                instant = is_instant(kind)
+                instant = resolved.instant
                 last = number == len(stages) - 1
                 started = await _steps.advance(
                     instance_id,
                     finish=finished,
-                    start=(number, resolved.history_name, resolved.history_input, None),
-                    start_ended=instant,
+                    start=StageStart(number, resolved.history_name, resolved.history_input, ended=instant),
                     terminate=instant and last,
                     error=None,
                 )
@@ -181,9 +155,10 @@ async def _run_stages(
                 await run_stage(context, resolved)
             except StageFailure as exc:
                 error = exc.message
-                finished, running = (number, error), None
+                finished, running = StageEnd(number, error), None
+                log.warning("instance %s stage %d failed: %s", instance_id, number, error)
                 break
-            finished, running = (number, None), None
+            finished, running = StageEnd(number), None
     except (InstanceAborted, InstanceParked):
         return
     except Exception as exc:  # a bug must still end the instance visibly, never leave it running
@@ -192,5 +167,5 @@ async def _run_stages(
         log.exception("instance %s failed unexpectedly", instance_id)
         error = f"internal error: {exc}"
         if running is not None:
-            finished = (running, error)
+            finished = StageEnd(running, error)
     await _steps.advance(instance_id, finish=finished, start=None, terminate=True, error=error)

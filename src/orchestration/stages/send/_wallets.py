@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.stages._context import StageContext, StageFailure
+from orchestration.stack import ActivityName
+from orchestration.stages._context import StageContext
+from orchestration.stages._errors import StageFailure
 
 WALLET_NOT_FOUND = "wallet not found"
 MULTIPLE_WALLETS = "found multiple wallets with the same name"
@@ -37,9 +39,9 @@ async def resolve_wallet(ctx: StageContext, wallet_id: str, name: str) -> Wallet
             `ActivityFailed` when Wallets refused the read for good.
     """
     if wallet_id != "":
-        output = await ctx.call("GetWallet", {"id": wallet_id})
+        output = await ctx.call(ActivityName.GET_WALLET, {"id": wallet_id})
         return _wallet(_member(output, "data"), "GetWallet")
-    output = await ctx.call("ListWallets", {"name": name})
+    output = await ctx.call(ActivityName.LIST_WALLETS, {"name": name})
     # Q-46: only the first page is looked at, and it must hold exactly one wallet.
     wallets = _member(_member(output, "cursor"), "data")
     if not isinstance(wallets, list) or not wallets:

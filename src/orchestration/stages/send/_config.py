@@ -1,7 +1,4 @@
-"""The `send` stage (spec §6.5): move money between accounts, wallets and payments.
-
-The configuration lives here; the flows that run it live in `_send_flows`.
-"""
+"""The configuration of the `send` stage (spec §6.5)."""
 
 from __future__ import annotations
 
@@ -10,8 +7,6 @@ from datetime import datetime
 from typing import ClassVar
 
 from orchestration.stages import _schema as schema
-from orchestration.stages._context import StageContext
-from orchestration.stages._send_flows import run_send
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,19 +91,3 @@ class SendConfig:
     amount: Amount | None = schema.nested("Amount", Amount, optional=True, omit_empty=True)
     metadata: dict[str, str] | None = schema.string_map("Metadata", omit_empty=True)
     timestamp: datetime | None = schema.timestamp("Timestamp", optional=True)
-
-
-CONFIG = SendConfig
-
-
-async def run(ctx: StageContext, cfg: SendConfig) -> None:
-    """Move the money: the flow is chosen by the kinds of source and destination (spec §6.5.3).
-
-    Args:
-        ctx: the running stage.
-        cfg: the resolved and validated config.
-
-    Raises:
-        StageFailure: the flow's own checks failed, or a call to the stack failed for good.
-    """
-    await run_send(ctx, cfg)

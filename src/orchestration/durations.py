@@ -1,9 +1,10 @@
 """Go duration syntax (spec §5.3): `time.ParseDuration` and `Duration.String()`.
 
-Workflow definitions written for the Go service use Go durations (`"5s"`, `"1m30s"`), and the
-stage history shows them back in Go's canonical form (`{"duration": "50ms"}`), so both directions
-follow Go exactly, including its overflow rules. Go durations are int64 nanoseconds; Python's
-`timedelta` stops at microseconds, so parsed values are rounded to the nearest microsecond.
+Workflow definitions and command-line flags written for the Go service use Go durations
+(`"5s"`, `"1m30s"`), and the stage history shows them back in Go's canonical form
+(`{"duration": "50ms"}`), so both directions follow Go exactly, including its overflow rules.
+Go durations are int64 nanoseconds; Python's `timedelta` stops at microseconds, so parsed values
+are rounded to the nearest microsecond.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestration.stack import ActivityName
 from orchestration.stages._context import StageContext
 
 INTERNAL_LEDGER = "orchestration-000-internal"
@@ -97,7 +98,7 @@ async def create_transaction(
     if move.timestamp is not None:
         data["timestamp"] = move.timestamp
     # the capitalised `Ledger` / `Data` keys of the original's history.
-    output = await ctx.call("CreateTransaction", {"Ledger": ledger, "Data": data})
+    output = await ctx.call(ActivityName.CREATE_TRANSACTION, {"Ledger": ledger, "Data": data})
     return _transaction_id(output)
 
 
@@ -130,7 +131,7 @@ async def credit_wallet(
         data["sources"] = sources
     if move.timestamp is not None:
         data["timestamp"] = move.timestamp
-    await ctx.call("CreditWallet", {"id": wallet_id, "data": data})
+    await ctx.call(ActivityName.CREDIT_WALLET, {"id": wallet_id, "data": data})
 
 
 async def debit_wallet(
@@ -153,7 +154,7 @@ async def debit_wallet(
     data["metadata"] = dict(metadata)
     if move.timestamp is not None:
         data["timestamp"] = move.timestamp
-    await ctx.call("DebitWallet", {"id": wallet_id, "data": data})
+    await ctx.call(ActivityName.DEBIT_WALLET, {"id": wallet_id, "data": data})
 
 
 async def stripe_transfer(
@@ -173,7 +174,7 @@ async def stripe_transfer(
     request["destination"] = connected_account
     request["metadata"] = dict(move.metadata)
     request["waitingValidation"] = waiting_validation
-    await ctx.call("StripeTransfer", request)
+    await ctx.call(ActivityName.STRIPE_TRANSFER, request)
 
 
 # --------------------------------------------------------------------------------------------
