@@ -1,9 +1,9 @@
 """The engine's floor: bare DBOS async workflows of 3 trivial steps on SQLite.
 
-Run by `bench/core.py` in a subprocess of its own (DBOS is a process-wide
+Run by `bench.core` in a subprocess of its own (DBOS is a process-wide
 singleton, and the server under test must not share a CPU-bound loop with it):
 
-    python bench/floor.py --count 2000 --concurrency 32 --data-dir /tmp/x
+    .venv/bin/python -m bench.floor --count 2000 --concurrency 32 --data-dir /tmp/x
 
 It prints one JSON line: {"count", "concurrency", "wall_s", "per_s", "cpu_s", "latencies_ms": [...]}.
 Latency is from `DBOS.start_workflow_async` to `handle.get_result()` returning,
@@ -86,7 +86,9 @@ async def main(count: int, concurrency: int, warmup: int, data_dir: Path) -> dic
 
 
 def _parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.floor", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=0, help="workflows run first and not measured")

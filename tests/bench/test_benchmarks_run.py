@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # `python -m bench.*` runs from here
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("script", ["core.py", "money.py"])
-def test_quick_benchmark_runs_to_its_summary(script: str) -> None:
+@pytest.mark.parametrize("module", ["bench.core", "bench.money"])
+def test_quick_benchmark_runs_to_its_summary(module: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCH / script), "--quick"], capture_output=True, text=True, timeout=280
+        [sys.executable, "-m", module, "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=280
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
