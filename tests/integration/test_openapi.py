@@ -76,3 +76,47 @@ def test_every_answer_matches_the_document(api_server: ServerProcess, document: 
 def test_info_matches_the_document(api_server: ServerProcess, document: dict[str, Any]) -> None:
     for path in ("/_info", "/v2/_info"):
         _validate(document, "GET", path, httpx.get(f"{api_server.url}{path}"))
+
+
+def test_every_operation_documents_its_errors_and_nothing_fastapi_does_not_answer(document: dict[str, Any]) -> None:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, f"{method} {path}"  # bad parameters are 400 or 404 here
+            if path != "/_healthcheck" and not path.endswith("/_info"):
+                assert {"400", "404", "413", "500"} <= set(responses), f"{method} {path}"
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_ids_are_documented_as_the_uuids_the_server_makes(document: dict[str, Any]) -> None:
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in ("workflowId", "instanceId"):
+                    assert parameter["schema"]["format"] == "uuid", path
+                    assert parameter["schema"]["pattern"].startswith("^[0-9a-f]{8}-"), path
+
+
+def test_request_bodies_allow_what_the_server_ignores(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    body = _request_schema(document, "POST", "/workflows", "application/yaml")
+    assert body.is_valid({"name": "n", "stages": [{"noop": {}}], "unknown": [1, {"a": None}]})
+    assert not body.is_valid({"stages": [{"noop": {}, "delay": {}}]})
+    assert not body.is_valid({"name": "a\x00"})
+    assert not body.is_valid({"stages": [{"noop": {}}] * 1001})
+    event = _request_schema(document, "POST", "/instances/{instanceId}/events", "application/json")
+    assert event.is_valid({"name": "go", "extra": True}) and not event.is_valid({"name": ""})
+    assert schemas["RunVariables"]["additionalProperties"]["type"] == "string"
+
+
+def test_interactive_docs_are_served_outside_the_document(api_server: ServerProcess, document: dict[str, Any]) -> None:
+    res = httpx.get(f"{api_server.url}/docs")
+    assert res.status_code == 200 and "swagger-ui" in res.text.lower()
+    assert not any(path.startswith("/docs") for path in document["paths"])
+
+
+def test_a_wrong_method_is_a_documented_kind_of_error(api_server: ServerProcess, document: dict[str, Any]) -> None:
+    res = httpx.request("PATCH", f"{api_server.url}/v2/workflows")
+    assert res.status_code == 405 and res.headers["allow"] == "GET, POST"
+    schema = {**document["components"]["schemas"]["Error"], "components": document["components"]}
+    assert Draft202012Validator(schema).is_valid(res.json())

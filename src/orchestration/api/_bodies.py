@@ -1,15 +1,24 @@
-"""Request bodies, parsed by hand to name each problem precisely (DESIGN §4, Q-4, Q-5)."""
+"""Request bodies, parsed by hand to name each problem precisely (DESIGN §4, Q-4, Q-5).
+
+Every body goes through the bounds of `_limits` before it reaches the service layer.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import yaml
+import re
+from typing import Any, Final
 
 from orchestration.errors import ValidationFailed
 
-YAML_MEDIA_TYPE = "text/vnd.yaml"
+from ._limits import check_json_nesting, check_storable, finite_float, may_hold_unstorable_text
+from ._yaml import load_yaml
+
+YAML_MEDIA_TYPES: Final = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/vnd.yaml")
+"""Q-36: the original knows `text/vnd.yaml` only; the others are what YAML tools send."""
+
+# The start of a YAML document that is not JSON: `---`, `key:` or `- item`.
+_LOOKS_LIKE_YAML = re.compile(rb"\s*(?:---|[\w.-]+[ \t]*:(?:\s|$)|-[ \t])")
 
 
 def _reject_constant(name: str) -> Any:
@@ -21,39 +30,36 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise ValidationFailed("unmarshalling json body: EOF")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # As `json.loads(bytes)` decodes: UTF-8, -16 or -32, surrogates let through to be named below.
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except UnicodeDecodeError as exc:
         raise ValidationFailed(f"unmarshalling json body: {exc}") from exc
+    check_json_nesting(text)
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=finite_float)
+    except ValueError as exc:
+        hint = ""
+        if _LOOKS_LIKE_YAML.match(raw):
+            hint = " (this looks like YAML: send it with Content-Type: application/yaml)"
+        raise ValidationFailed(f"unmarshalling json body: {exc}{hint}") from exc
+    # Nesting was checked above and numbers as they were parsed; only text is left to check.
+    if may_hold_unstorable_text(text):
+        check_storable(document)
+    return document
 
 
-class _JSONCompatibleLoader(yaml.SafeLoader):
-    """YAML that converts to JSON as the original does: dates stay strings."""
-
-
-_JSONCompatibleLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _stringify_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _stringify_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_stringify_keys(v) for v in value]
-    return value
+def is_yaml(content_type: str | None) -> bool:
+    """Q-36: the media type decides, whatever its parameters (`; charset=utf-8`)."""
+    return (content_type or "").split(";")[0].strip().lower() in YAML_MEDIA_TYPES
 
 
 def parse_workflow_body(raw: bytes, content_type: str | None) -> Any:
-    """A workflow definition as JSON, or YAML with `text/vnd.yaml` (parameters allowed, Q-36)."""
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    if media_type != YAML_MEDIA_TYPE:
+    """A workflow definition as JSON, or YAML with one of `YAML_MEDIA_TYPES`."""
+    if not is_yaml(content_type):
         return parse_json(raw)
-    try:
-        document = yaml.load(raw, Loader=_JSONCompatibleLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(f"unmarshalling yaml: {exc}") from exc
-    return _stringify_keys(document)
+    document = load_yaml(raw)
+    check_storable(document)
+    return document
 
 
 def parse_variables(raw: bytes) -> dict[str, str]:

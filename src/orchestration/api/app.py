@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -12,6 +13,8 @@ from fastapi.responses import JSONResponse
 from orchestration.service import Services
 
 from . import models
+from ._body_size import BodySizeLimit
+from ._contract import REQUEST_SCHEMAS
 from .errors import install_error_handlers
 from .routes import build_router
 
@@ -22,18 +25,28 @@ def create_app(
     *,
     services: Services,
     version: str,
+    max_body_size: int,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
+    """The HTTP API.
+
+    Args:
+        services: the use cases the routes call.
+        version: what `/_info` says.
+        max_body_size: largest request body accepted, in bytes; larger ones get 413.
+        lifespan: starts and stops what the services need.
+    """
     app = FastAPI(
         title="Formance Orchestration API",
         version=version,
         lifespan=lifespan,
         redirect_slashes=False,
-        docs_url=None,
+        docs_url="/docs",  # not part of the document it shows
         redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_body_size=max_body_size)
 
     async def info() -> JSONResponse:
         return JSONResponse({"version": version})
@@ -41,7 +54,9 @@ def create_app(
     async def healthcheck() -> JSONResponse:
         return JSONResponse({"default": "OK"})
 
-    app.add_api_route("/_healthcheck", healthcheck, methods=["GET"], tags=["health"])
+    app.add_api_route(
+        "/_healthcheck", healthcheck, methods=["GET"], tags=["health"], responses={200: {"model": models.Health}}
+    )
     for prefix in ("", GATEWAY_PREFIX):
         hidden = prefix == GATEWAY_PREFIX  # documented once, served twice
         app.add_api_route(
@@ -54,7 +69,29 @@ def create_app(
         )
         app.include_router(build_router(1), prefix=prefix, include_in_schema=not hidden)
         app.include_router(build_router(2), prefix=f"{prefix}/v2", include_in_schema=not hidden)
+    _complete_the_document(app)
     return app
+
+
+def _complete_the_document(app: FastAPI) -> None:
+    """Add the request schemas the routes refer to (`_contract`) to the generated document, and
+    take out FastAPI's 422 answers: parameters are read by hand, a bad one is a 400 or a 404."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document["paths"].values():
+                for operation in operations.values():
+                    operation["responses"].pop("422", None)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            schemas.update(REQUEST_SCHEMAS)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 __all__ = ["create_app"]

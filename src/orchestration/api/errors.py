@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from orchestration.errors import ErrorCode, OrchestrationError
 
@@ -20,9 +22,18 @@ STATUS_OF: dict[ErrorCode, int] = {
 }
 
 
-def error_response(code: ErrorCode, message: str, status: int | None = None) -> JSONResponse:
+def error_response(
+    code: ErrorCode, message: str, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
-        {"errorCode": code.value, "errorMessage": message}, status_code=status or STATUS_OF[code]
+        {"errorCode": code.value, "errorMessage": message}, status_code=status or STATUS_OF[code], headers=headers
+    )
+
+
+def body_too_large(limit: int) -> JSONResponse:
+    """413: the body is over `--max-body-size` (VALIDATION: the SDK knows no other code for it)."""
+    return error_response(
+        ErrorCode.VALIDATION, f"the request body is larger than the limit of {limit} bytes", status=413
     )
 
 
@@ -40,14 +51,33 @@ async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(ErrorCode.VALIDATION, "; ".join(problems) or "invalid request")
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return error_response(ErrorCode.NOT_FOUND, "404 page not found")
     if exc.status_code == 405:
-        return error_response(ErrorCode.VALIDATION, "method not allowed", status=405)
+        allowed = _allowed_methods(request)
+        return error_response(
+            ErrorCode.VALIDATION,
+            f"method {request.method} not allowed; this path accepts {', '.join(allowed)}",
+            status=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
     code = ErrorCode.VALIDATION if exc.status_code < 500 else ErrorCode.INTERNAL
-    return error_response(code, str(exc.detail), status=exc.status_code)
+    return error_response(code, str(exc.detail), status=exc.status_code, headers=exc.headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (the router's 405 names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -86,8 +86,8 @@ class ServerInfo(_Wire):
     version: str
 
 
-class RunEvent(_Wire):
-    name: str
+class Health(_Wire):
+    default: Literal["OK"]
 
 
 class Data(_Wire, Generic[T]):

@@ -8,35 +8,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeAlias
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from orchestration.errors import NotFound
 from orchestration.service import Services, page_query
 
+from . import _contract as contract
 from . import _serialize as wire
 from . import models
-from ._bodies import parse_event, parse_variables, parse_workflow_body
+from ._bodies import YAML_MEDIA_TYPES, parse_event, parse_variables, parse_workflow_body
+from ._params import (
+    Cursor,
+    Flag,
+    InstanceId,
+    PageSize,
+    StageNumber,
+    WaitFlag,
+    WorkflowFilter,
+    WorkflowId,
+    WorkflowIdPath,
+    truthy,
+)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": models.Error},
     404: {"model": models.Error},
+    413: {"model": models.Error, "description": "The body is larger than `--max-body-size`"},
     500: {"model": models.Error},
 }
-_VARIABLES_BODY = {
-    "requestBody": {
-        "required": False,
-        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}},
-    }
-}
 
 
-def _json_body(model: type[models._Wire], *, yaml: bool = False) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    content = {"application/json": {"schema": schema}}
-    if yaml:
-        content["text/vnd.yaml"] = {"schema": schema}
-    return {"requestBody": {"required": True, "content": content}}
+def _body(schema: str, *, required: bool = True, yaml: bool = False) -> dict[str, Any]:
+    media_types = ("application/json", *(YAML_MEDIA_TYPES if yaml else ()))
+    content = {media_type: {"schema": contract.ref(schema)} for media_type in media_types}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 def get_services(request: Request) -> Services:
@@ -45,11 +51,6 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep: TypeAlias = Annotated[Services, Depends(get_services)]
-QueryStr: TypeAlias = Annotated[str | None, Query()]
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("true", "1")
 
 
 def build_router(version: int) -> APIRouter:
@@ -73,33 +74,40 @@ def build_router(version: int) -> APIRouter:
     def list_of(item: type[models._Wire]) -> dict[int | str, dict[str, Any]]:
         return {200: {"model": models.CursorResponse[item] if paged else models.Data[list[item]]}}  # type: ignore[valid-type]
 
-    @route("/workflows", "GET", responses=list_of(models.Workflow))
-    async def list_workflows(
-        svc: ServicesDep, pageSize: QueryStr = None, cursor: QueryStr = None
-    ) -> JSONResponse:
-        if not paged:
+    # v1 lists are whole (no pageSize, no cursor: they would be ignored); v2 lists are pages.
+    if paged:
+
+        @route("/workflows", "GET", responses=list_of(models.Workflow))
+        async def list_workflows(svc: ServicesDep, pageSize: PageSize = None, cursor: Cursor = None) -> JSONResponse:
+            page = await svc.workflows.list_page(page_query(page_size=pageSize, cursor=cursor, filters={}))
+            return JSONResponse(wire.cursor(page, [wire.workflow(w) for w in page.items]))
+
+    else:
+
+        @route("/workflows", "GET", responses=list_of(models.Workflow))
+        async def list_workflows(svc: ServicesDep) -> JSONResponse:
             return JSONResponse({"data": [wire.workflow(w) for w in await svc.workflows.list_all()]})
-        page = await svc.workflows.list_page(page_query(page_size=pageSize, cursor=cursor, filters={}))
-        return JSONResponse(wire.cursor(page, [wire.workflow(w) for w in page.items]))
 
     @route(
         "/workflows",
         "POST",
         status_code=201,
         responses={201: {"model": models.Data[models.Workflow]}},
-        openapi_extra=_json_body(models.WorkflowConfig, yaml=True),
+        openapi_extra=_body("WorkflowDefinition", yaml=True),
     )
     async def create_workflow(request: Request, svc: ServicesDep) -> JSONResponse:
-        body = parse_workflow_body(await request.body(), request.headers.get("content-type"))
+        # Up to --max-body-size of YAML takes seconds to parse: off the event loop.
+        body = await run_in_threadpool(parse_workflow_body, await request.body(), request.headers.get("content-type"))
         row = await svc.workflows.create(body)
         return JSONResponse({"data": wire.workflow(row)}, status_code=201)
 
     @route("/workflows/{workflowId}", "GET", responses={200: {"model": models.Data[models.Workflow]}})
-    async def get_workflow(workflowId: str, svc: ServicesDep) -> JSONResponse:
+    async def get_workflow(workflowId: WorkflowId, svc: ServicesDep) -> JSONResponse:
         return JSONResponse({"data": wire.workflow(await svc.workflows.get(workflowId))})
 
     @route("/workflows/{workflowId}", "DELETE", status_code=204)
-    async def delete_workflow(workflowId: str, svc: ServicesDep) -> Response:
+    async def delete_workflow(workflowId: WorkflowIdPath, svc: ServicesDep) -> Response:
+        # the one route that checks the id's format, with a 400 (the service does).
         await svc.workflows.delete(workflowId)
         return Response(status_code=204)
 
@@ -108,51 +116,50 @@ def build_router(version: int) -> APIRouter:
         "POST",
         status_code=201,
         responses={201: {"model": models.Data[models.WorkflowInstance]}},
-        openapi_extra=_VARIABLES_BODY,
+        openapi_extra=_body("RunVariables", required=False),
     )
     async def run_workflow(
-        workflowId: str,
-        request: Request,
-        svc: ServicesDep,
-        wait: Annotated[str | None, Query(description="true or 1: answer once the instance has terminated")] = None,
+        workflowId: WorkflowId, request: Request, svc: ServicesDep, wait: WaitFlag = None
     ) -> JSONResponse:
         variables = parse_variables(await request.body())
-        view = await svc.instances.run(workflowId, variables, wait=_truthy(wait))
+        view = await svc.instances.run(workflowId, variables, wait=truthy(wait))
         return JSONResponse({"data": wire.instance(view.instance, view.stages)}, status_code=201)
 
-    @route("/instances", "GET", responses=list_of(models.WorkflowInstance))
-    async def list_instances(
-        svc: ServicesDep,
-        workflowID: QueryStr = None,
-        running: QueryStr = None,
-        pageSize: QueryStr = None,
-        cursor: QueryStr = None,
-    ) -> JSONResponse:
-        if not paged:
-            rows = await svc.instances.list_all(workflow_id=workflowID or None, running=_truthy(running))
+    if paged:
+
+        @route("/instances", "GET", responses=list_of(models.WorkflowInstance))
+        async def list_instances(
+            svc: ServicesDep,
+            workflowID: WorkflowFilter,
+            running: Flag = None,
+            pageSize: PageSize = None,
+            cursor: Cursor = None,
+        ) -> JSONResponse:
+            filters = {"WorkflowID": workflowID or "", "Running": truthy(running)}
+            page = await svc.instances.list_page(page_query(page_size=pageSize, cursor=cursor, filters=filters))
+            return JSONResponse(wire.cursor(page, [wire.instance(i) for i in page.items]))
+
+    else:
+
+        @route("/instances", "GET", responses=list_of(models.WorkflowInstance))
+        async def list_instances(svc: ServicesDep, workflowID: WorkflowFilter, running: Flag = None) -> JSONResponse:
+            rows = await svc.instances.list_all(workflow_id=workflowID, running=truthy(running))
             return JSONResponse({"data": [wire.instance(i) for i in rows]})
-        filters = {"WorkflowID": workflowID or "", "Running": _truthy(running)}
-        page = await svc.instances.list_page(page_query(page_size=pageSize, cursor=cursor, filters=filters))
-        return JSONResponse(wire.cursor(page, [wire.instance(i) for i in page.items]))
 
     @route("/instances/{instanceId}", "GET", responses={200: {"model": models.Data[models.WorkflowInstance]}})
-    async def get_instance(instanceId: str, svc: ServicesDep) -> JSONResponse:
+    async def get_instance(instanceId: InstanceId, svc: ServicesDep) -> JSONResponse:
         view = await svc.instances.get(instanceId)
         return JSONResponse({"data": wire.instance(view.instance, view.stages)})
 
     @route(
-        "/instances/{instanceId}/events",
-        "POST",
-        slash=False,
-        status_code=204,
-        openapi_extra=_json_body(models.RunEvent),
+        "/instances/{instanceId}/events", "POST", slash=False, status_code=204, openapi_extra=_body("EventRequest")
     )
-    async def send_event(instanceId: str, request: Request, svc: ServicesDep) -> Response:
+    async def send_event(instanceId: InstanceId, request: Request, svc: ServicesDep) -> Response:
         await svc.instances.send_event(instanceId, parse_event(await request.body()))
         return Response(status_code=204)
 
     @route("/instances/{instanceId}/abort", "PUT", slash=False, status_code=204)
-    async def cancel_event(instanceId: str, svc: ServicesDep) -> Response:
+    async def cancel_event(instanceId: InstanceId, svc: ServicesDep) -> Response:
         await svc.instances.abort(instanceId)
         return Response(status_code=204)
 
@@ -160,7 +167,7 @@ def build_router(version: int) -> APIRouter:
         "/instances/{instanceId}/history", "GET", slash=False,
         responses={200: {"model": models.Data[list[models.StageHistory]]}},
     )
-    async def get_instance_history(instanceId: str, svc: ServicesDep) -> JSONResponse:
+    async def get_instance_history(instanceId: InstanceId, svc: ServicesDep) -> JSONResponse:
         rows = await svc.instances.history(instanceId)
         return JSONResponse({"data": [wire.stage_history(s) for s in rows]})
 
@@ -170,14 +177,8 @@ def build_router(version: int) -> APIRouter:
         slash=False,
         responses={200: {"model": models.Data[list[models.ActivityHistory]]}},
     )
-    async def get_instance_stage_history(
-        instanceId: str, number: str, svc: ServicesDep
-    ) -> JSONResponse:
-        try:
-            stage = int(number)
-        except ValueError:
-            raise NotFound(f"stage number '{number}' is not an integer") from None  # Q-13, with a JSON body
-        rows = await svc.instances.stage_history(instanceId, stage)
+    async def get_instance_stage_history(instanceId: InstanceId, number: StageNumber, svc: ServicesDep) -> JSONResponse:
+        rows = await svc.instances.stage_history(instanceId, number)
         return JSONResponse({"data": [wire.activity_history(a) for a in rows]})
 
     return router

@@ -6,7 +6,7 @@ from orchestration.storage import ActivityRow, InstanceRow, StageRow, WorkflowRo
 
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
 from .instances import InstanceService, InstanceStarter, InstanceView
-from .workflows import WorkflowService
+from .workflows import MAX_STAGES, WorkflowService
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ __all__ = [
     "WorkflowRow",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "MAX_STAGES",
     "InstanceService",
     "InstanceStarter",
     "InstanceView",

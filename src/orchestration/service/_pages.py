@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**63 - 1
+"""Largest OFFSET both databases take (a 64-bit integer); a forged cursor may say more."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,12 @@ def page_query(*, page_size: str | None, cursor: str | None, filters: dict[str, 
 def parse_page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**32:
+    # An unsigned 32-bit integer, as the original parses it. Leading zeros go and the length is
+    # tested first, so that no value reaches Python's 4,300-digit conversion limit.
+    digits = raw.lstrip("0") or "0"
+    if not (raw.isascii() and raw.isdigit()) or len(digits) > 10 or int(digits) >= 2**32:
         raise ValidationFailed("invalid 'pageSize' query param")
-    size = int(raw)
+    size = int(digits)
     if size == 0:
         return DEFAULT_PAGE_SIZE
     return min(size, MAX_PAGE_SIZE)
@@ -79,6 +84,19 @@ def _decode_cursor(token: str) -> PageQuery:
         raise ValidationFailed("invalid 'cursor' query param") from exc
     if not (isinstance(offset, int) and isinstance(page_size, int) and isinstance(filters, dict)):
         raise ValidationFailed("invalid 'cursor' query param")
-    if offset < 0 or not 0 < page_size <= MAX_PAGE_SIZE:
+    if not 0 <= offset <= MAX_OFFSET or not 0 < page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed("invalid 'cursor' query param")
+    if not all(_is_filter_value(value) for value in filters.values()):
         raise ValidationFailed("invalid 'cursor' query param")
     return PageQuery(offset, page_size, filters)
+
+
+def _is_filter_value(value: object) -> bool:
+    """What the server itself puts in a cursor: text a query can carry, a flag, or nothing."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")  # a lone surrogate cannot be sent to the database
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value  # nor can NUL, on PostgreSQL
+    return value is None or isinstance(value, bool)

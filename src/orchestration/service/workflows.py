@@ -11,6 +11,10 @@ from orchestration.errors import ValidationFailed, WorkflowNotFound
 
 from ._pages import Page, PageQuery, make_page
 
+MAX_STAGES = 1_000
+"""Most stages one workflow may have. The whole list is resolved at creation and loaded at every
+start, and each stage run is a row: unbounded, one request could hold the server for seconds."""
+
 
 class WorkflowService:
     def __init__(self, db: storage.Database) -> None:
@@ -69,6 +73,8 @@ def _workflow_config(body: Any) -> dict[str, Any]:
     stage_list = body.get("stages")
     if stage_list is not None and not isinstance(stage_list, list):
         raise ValidationFailed("unmarshalling json body: 'stages' must be an array of stage objects")
+    if stage_list is not None and len(stage_list) > MAX_STAGES:
+        raise ValidationFailed(f"creating workflow: {len(stage_list)} stages; a workflow has at most {MAX_STAGES}")
     return {"name": name, "stages": stage_list}
 
 
