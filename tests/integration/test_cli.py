@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +24,31 @@ def _orchestration(*args: str, env: dict[str, str] | None = None) -> subprocess.
 def test_version_prints_the_version() -> None:
     result = _orchestration("version")
     assert result.returncode == 0 and result.stdout.startswith("Version: ")
+    flag = _orchestration("--version")
+    assert flag.returncode == 0 and flag.stdout == result.stdout
+
+
+def test_help_shows_every_setting_with_its_default_and_environment_variable() -> None:
+    from orchestration.cli import SETTINGS
+    from orchestration.config import Command
+
+    shown = _orchestration("serve", "--help").stdout
+    for setting in SETTINGS:
+        if Command.SERVE in setting.flag.commands:
+            assert setting.flag.name in shown and setting.flag.envvar in shown
+    assert "default: (2s)" in shown.replace("\n", " ")  # durations shown as Go durations
+    assert "--listen" not in _orchestration("worker", "--help").stdout
+
+
+def test_durations_are_go_durations_or_seconds(tmp_path: Path) -> None:
+    from orchestration.cli import Duration
+
+    assert Duration().convert("1m30s", None, None) == timedelta(seconds=90)
+    assert Duration().convert("0.25", None, None) == timedelta(milliseconds=250)
+    bad = _orchestration("migrate", "--data-dir", str(tmp_path), "--debug", "maybe")
+    assert bad.returncode == 2
+    bad = _orchestration("serve", "--data-dir", str(tmp_path), "--park-after", "soon")
+    assert bad.returncode == 2 and "neither a Go duration" in bad.stderr
 
 
 def test_migrate_creates_the_embedded_databases(tmp_path: Path) -> None:
@@ -53,11 +81,48 @@ def test_an_api_only_server_needs_postgresql(tmp_path: Path) -> None:
 def test_a_second_embedded_worker_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
     first = ServerProcess(data_dir=tmp_path / "shared").start()
     try:
-        second = _orchestration("worker", "--data-dir", str(tmp_path / "shared"))
-        assert second.returncode != 0
-        assert "another worker is using" in second.stderr
+        for command in (["worker"], ["serve", "--listen", f"127.0.0.1:{free_port()}"]):
+            second = _orchestration(*command, "--data-dir", str(tmp_path / "shared"))
+            assert second.returncode == 1
+            # One line that says what to do, not a traceback.
+            assert second.stderr.startswith("Error: another orchestration process is using"), second.stderr
+            assert "Traceback" not in second.stderr
     finally:
         first.stop()
+
+
+def test_a_busy_port_fails_at_once_without_touching_the_data(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _orchestration("serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert " ready on " not in result.stderr
+    assert not (tmp_path / "d" / "orchestration.sqlite").exists()  # no migration ran
+
+
+def test_ctrl_c_stops_the_server_cleanly_with_exit_code_0(tmp_path: Path) -> None:
+    server = ServerProcess(data_dir=tmp_path / "d").start()
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=30) == 0
+    server.stop()
+    log = server.log_path.read_text()
+    assert "Aborted" not in log and "Traceback" not in log
+
+
+def test_an_access_log_line_per_request(tmp_path: Path) -> None:
+    server = ServerProcess(data_dir=tmp_path / "d").start()
+    try:
+        httpx.get(f"{server.url}/v2/workflows?pageSize=3", timeout=10)
+        eventually(
+            lambda: server.log_path.read_text(), lambda log: "GET /v2/workflows?pageSize=3" in log, timeout=10,
+            what="an access log line",
+        )
+    finally:
+        server.stop()
 
 
 def _answers(url: str) -> bool:
@@ -65,3 +130,10 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_readme_lists_every_setting_as_declared() -> None:
+    from orchestration.cli import settings_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert settings_table() in readme, "README's settings table is stale: paste orchestration.cli.settings_table()"
