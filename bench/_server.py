@@ -4,20 +4,11 @@ to report its CPU and memory."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from typing import Any
-from unittest import mock
 
 from tests.testing.server import ServerProcess
 
 from ._harness import ProcStats, die_with_parent, say
-
-
-class _PopenDyingWithUs(subprocess.Popen[bytes]):
-    """`subprocess.Popen` whose child gets SIGKILLed when the bench dies (see `die_with_parent`)."""
-
-    def __init__(self, args: list[str], **kwargs: Any) -> None:
-        super().__init__(args, preexec_fn=die_with_parent, **kwargs)
 
 
 class BenchServer(ServerProcess):
@@ -31,18 +22,11 @@ class BenchServer(ServerProcess):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # Call start() from the main thread: the death signal is tied to the thread that forks.
+        super().__init__(preexec_fn=die_with_parent, **kwargs)
         # A line per request would be measured along with the engine: off, as a deployment
         # that collects metrics instead would have it.
         self.extra_args = ["--access-log=false", *self.extra_args]
-
-    def start(self, timeout: float = 60.0) -> BenchServer:
-        """Start and wait until /_healthcheck answers (polled every 50 ms), blocking the caller:
-        call it from the main thread (the death signal is tied to the thread that forks)."""
-        # ServerProcess has no hook for a preexec_fn: its Popen call is given ours while it starts.
-        with mock.patch.object(subprocess, "Popen", _PopenDyingWithUs):
-            super().start(timeout)
-        return self
 
     @property
     def pid(self) -> int:

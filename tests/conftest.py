@@ -1,4 +1,5 @@
-"""Shared fixtures: real servers on 127.0.0.1, on embedded SQLite and on PostgreSQL.
+"""Shared fixtures: an engine in the test's process (`engine`, `start_engine`) and real
+servers on 127.0.0.1, on embedded SQLite and on PostgreSQL.
 
 `ORCH_TEST_DB=sqlite` or `postgres` restricts the backends (both by default).
 """
@@ -7,16 +8,43 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from orchestration import storage
+from orchestration.config import StorageSettings
+from orchestration.engine import migrate_engine
+from tests.testing.engine import EngineHarness, fast_settings
 from tests.testing.fake_stack import FakeStack
 from tests.testing.postgres import PostgresServer, require_pg_bin
 from tests.testing.server import ServerProcess
 
 BACKENDS = [b for b in ("sqlite", "postgres") if os.environ.get("ORCH_TEST_DB", b) == b]
+
+# Modules whose tests share module-scoped servers (a crash staged once for several tests,
+# a cluster): each runs on one test worker, so that its servers start once.
+WHOLE_MODULES = ("tests/chaos/",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist (`-n`): every test goes to whichever worker is free, except those of
+    `WHOLE_MODULES`, sent module by module (biggest first, so that they start early).
+
+    xdist's own `--dist loadgroup` would do with `xdist_group` marks, but it tags a test
+    by rewriting its id, which pytest 9 no longer reads: the marks are silently ignored.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WholeModulesScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.startswith(WHOLE_MODULES) else nodeid
+
+    return WholeModulesScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +67,39 @@ def database_uri(backend: str, request: pytest.FixtureRequest) -> str | None:
         return None
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The name of a database holding our tables and the engine's, at their latest revision:
+    engine tests start from a copy of it instead of migrating a database of their own."""
+    name = "migrated_template"
+    uri = postgres.create_database(name)
+    storage.migrate(storage.database_url(postgres_uri=uri, data_dir=tmp_path_factory.mktemp("unused"), driver="sync"))
+    migrate_engine(StorageSettings(postgres_uri=uri))
+    return name
+
+
+@pytest.fixture
+def migrated_database_uri(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """Like `database_uri`, already migrated: None means embedded SQLite."""
+    if backend == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres")
+    template: str = request.getfixturevalue("migrated_template")
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=template)
+
+
+@pytest.fixture
+async def db(migrated_database_uri: str | None, tmp_path: Path) -> AsyncIterator[storage.Database]:
+    """Our tables, migrated, in a database of this test's own (no engine)."""
+    if migrated_database_uri is None:
+        storage.migrate(storage.database_url(postgres_uri=None, data_dir=tmp_path, driver="sync"))
+    database = storage.Database(
+        storage.database_url(postgres_uri=migrated_database_uri, data_dir=tmp_path, driver="async")
+    )
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +156,28 @@ def new_server(database_uri: str | None, tmp_path: Path) -> Iterator[ServerProce
     server = ServerProcess(data_dir=tmp_path / "data", postgres_uri=database_uri)
     yield server
     server.stop()
+
+
+StartEngine = Callable[..., Awaitable[EngineHarness]]
+
+
+@pytest.fixture
+async def start_engine(migrated_database_uri: str | None, tmp_path: Path) -> AsyncIterator[StartEngine]:
+    """Start an engine in this test's event loop on its fresh database: `await start_engine(**settings)`
+    with `fast_settings` keywords (`stack_url=`, `park_after=`, ...); stopped after the test."""
+    harnesses: list[EngineHarness] = []
+
+    async def start(**settings: Any) -> EngineHarness:
+        harness = EngineHarness(fast_settings(tmp_path / "data", postgres_uri=migrated_database_uri, **settings))
+        harnesses.append(harness)
+        return await harness.start()
+
+    yield start
+    for harness in reversed(harnesses):
+        await harness.stop()
+
+
+@pytest.fixture
+async def engine(start_engine: StartEngine) -> EngineHarness:
+    """An engine with the test settings (`tests.testing.engine.FAST_ENGINE`), no Formance stack."""
+    return await start_engine()

@@ -1,19 +1,30 @@
-"""SIGKILL the server at the durable points of an instance, restart it on the same
-data, and check every instance ends exactly once with consistent stage rows."""
+"""SIGKILL the server while instances sit at the durable points of their life, restart it on
+the same data, and check every instance ends exactly once with consistent stage rows.
+
+One kill serves several tests: the module's `crash` fixture puts instances in each state,
+kills the server, and starts it again; each test then checks one kind of instance.
+"""
 
 from __future__ import annotations
 
 import signal
-import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
+import pytest
 
-from orchestration import storage
 from tests.integration.helpers import create_workflow, get_instance, run, wait_stage, wait_terminated
 from tests.testing.peek import Peek
 from tests.testing.server import ServerProcess, eventually
+
+# Held in memory until the kill (--park-after is longer). The server comes back with a
+# --park-after of 100 ms: the recovered delay then parks, and its row shows the deadline
+# it sleeps to.
+DELAY = timedelta(hours=1)
+STEPS = 20
+IN_MEMORY, PARKING = ["--park-after", "7200"], ["--park-after", "0.1"]
 
 
 def _ts(value: str) -> datetime:
@@ -28,48 +39,88 @@ def _assert_cleanly_finished(instance: dict[str, object], stages: int) -> None:
     assert all("terminatedAt" in s and "error" not in s for s in statuses), statuses
 
 
-def test_kill_during_delay_resumes_with_the_original_deadline(new_server: ServerProcess) -> None:
-    server = new_server.start()
+@dataclass
+class Crash:
+    server: ServerProcess
+    sleeping: list[str]
+    """In a `DELAY` held in memory at the kill, parked after the restart."""
+    waiting: list[str]
+    """Waiting in memory for event "a" at the kill, with "b", for their next stage, already sent;
+    "a" is sent after the restart, at `a_sent`."""
+    stepping: list[str]
+    """Somewhere in their `STEPS` noops at the kill."""
+    a_sent: datetime
+
+
+@pytest.fixture(scope="module")
+def crash(backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crash]:
+    uri = None
+    if backend == "postgres":
+        uri = request.getfixturevalue("postgres").create_database(f"k_{uuid.uuid4().hex[:12]}")
+    server = ServerProcess(
+        data_dir=tmp_path_factory.mktemp(f"kill9-{backend}"), postgres_uri=uri, extra_args=IN_MEMORY
+    ).start()
     client = server.client()
-    wf = create_workflow(client, [{"delay": {"duration": "3s"}}, {"noop": {}}])
-    ids = [run(client, wf)["id"] for _ in range(5)]
-    for inst in ids:
+    sleep = create_workflow(client, [{"delay": {"duration": "1h"}}, {"noop": {}}])
+    wait = create_workflow(client, [{"wait_event": {"event": "a"}}, {"wait_event": {"event": "b"}}])
+    steps = create_workflow(client, [{"noop": {}}] * STEPS)
+    sleeping = [run(client, sleep)["id"] for _ in range(5)]
+    waiting = [run(client, wait)["id"] for _ in range(5)]
+    for inst in sleeping:
         wait_stage(client, inst, 0)
+    for inst in waiting:
+        wait_stage(client, inst, 0)
+        assert client.post(f"/instances/{inst}/events", json={"name": "b"}).status_code == 204
+    stepping = [run(client, steps)["id"] for _ in range(10)]
+    eventually(
+        lambda: [len(get_instance(client, i).get("status", [])) for i in stepping],
+        lambda counts: any(0 < c for c in counts),
+        what="an instance to be between stages",
+    )
     server.kill()
+    server.extra_args = PARKING
     server.start()
     client = server.client()
-    for inst in ids:
-        done = wait_terminated(client, inst, timeout=30)
-        _assert_cleanly_finished(done, 2)
-        delay = done["status"][0]
-        slept = (_ts(delay["terminatedAt"]) - _ts(delay["startedAt"])).total_seconds()
-        # The deadline was recorded before the kill: no second full delay after restart.
-        assert 3.0 <= slept < 5.5, slept
+    a_sent = datetime.now(UTC)
+    for inst in waiting:
+        assert client.post(f"/instances/{inst}/events", json={"name": "a"}).status_code == 204
+    yield Crash(server, sleeping, waiting, stepping, a_sent)
+    server.stop()
 
 
-def test_a_parked_delay_whose_deadline_passed_during_the_downtime_ends_at_restart(new_server: ServerProcess) -> None:
-    server = new_server.start()
-    client = server.client()
-    wf = create_workflow(client, [{"delay": {"duration": "6s"}}, {"noop": {}}])
-    ids = [run(client, wf)["id"] for _ in range(5)]
-    with Peek(server) as peek:
-        for inst in ids:
-            eventually(lambda inst=inst: peek.waits(inst), bool, what=f"{inst} to park")
-    server.kill()
-    time.sleep(7)
-    restarted = time.monotonic()
-    server.start()
-    client = server.client()
-    for inst in ids:
-        _assert_cleanly_finished(wait_terminated(client, inst, timeout=30), 2)
-    # Woken by the first poll after the start, not by a timer of the dead process.
-    assert time.monotonic() - restarted < 10
+def test_a_delay_sleeping_at_the_kill_keeps_its_original_deadline(crash: Crash) -> None:
+    client = crash.server.client()
+    with Peek(crash.server) as peek:
+        for inst in crash.sleeping:
+            [wait] = eventually(lambda inst=inst: peek.waits(inst), bool, what=f"{inst} to be recovered and park")
+            [delay] = get_instance(client, inst)["status"]
+            # The deadline recorded before the kill, not one counted again from the restart.
+            assert wait["wake_at"] == _ts(delay["startedAt"]) + DELAY
+            assert "terminatedAt" not in delay
+
+
+def test_a_wait_event_waiting_at_the_kill_keeps_waiting_and_keeps_sent_events(crash: Crash) -> None:
+    client = crash.server.client()
+    with Peek(crash.server) as peek:
+        for inst in crash.waiting:
+            done = wait_terminated(client, inst, timeout=30)
+            _assert_cleanly_finished(done, 2)
+            # Stage 0 waited through the restart for its own event; "b", kept, went to stage 1.
+            assert _ts(done["status"][0]["terminatedAt"]) >= crash.a_sent
+            assert peek.events(inst) == [("b", 1), ("a", 0)]
+
+
+def test_instances_between_stages_at_the_kill_finish_every_stage_once(crash: Crash) -> None:
+    client = crash.server.client()
+    for inst in crash.stepping:
+        _assert_cleanly_finished(wait_terminated(client, inst, timeout=60), STEPS)
 
 
 def test_kill_during_a_continuation_finishes_it_once(new_server: ServerProcess) -> None:
+    new_server.extra_args += ["--park-after", "1"]  # the wait parks after a second; the delay, shorter, does not
     server = new_server.start()
     client = server.client()
-    wf = create_workflow(client, [{"wait_event": {"event": "go"}}, {"delay": {"duration": "2s"}}, {"noop": {}}])
+    wf = create_workflow(client, [{"wait_event": {"event": "go"}}, {"delay": {"duration": "900ms"}}, {"noop": {}}])
     ids = [run(client, wf)["id"] for _ in range(5)]
     with Peek(server) as peek:
         for inst in ids:
@@ -84,80 +135,6 @@ def test_kill_during_a_continuation_finishes_it_once(new_server: ServerProcess) 
         for inst in ids:
             _assert_cleanly_finished(wait_terminated(client, inst, timeout=30), 3)
             eventually(lambda inst=inst: peek.workflow_status(f"{inst}:0"), lambda s: s == "SUCCESS")
-
-
-def test_kill_during_wait_event_keeps_waiting_and_keeps_sent_events(new_server: ServerProcess) -> None:
-    server = new_server.start()
-    client = server.client()
-    wf = create_workflow(client, [{"wait_event": {"event": "a"}}, {"wait_event": {"event": "b"}}])
-    ids = [run(client, wf)["id"] for _ in range(5)]
-    for inst in ids:
-        wait_stage(client, inst, 0)
-        assert client.post(f"/instances/{inst}/events", json={"name": "b"}).status_code == 204
-    server.kill()
-    server.start()
-    client = server.client()
-    time.sleep(0.5)
-    assert all(get_instance(client, i)["terminated"] is False for i in ids)
-    for inst in ids:
-        assert client.post(f"/instances/{inst}/events", json={"name": "a"}).status_code == 204
-    for inst in ids:
-        _assert_cleanly_finished(wait_terminated(client, inst, timeout=30), 2)
-
-
-def test_kill_between_stages_finishes_every_instance_once(new_server: ServerProcess) -> None:
-    server = new_server.start()
-    client = server.client()
-    stages = 20
-    wf = create_workflow(client, [{"noop": {}}] * stages)
-    ids = [run(client, wf)["id"] for _ in range(20)]
-    # Kill while some instances are somewhere in the middle of their stages.
-    eventually(
-        lambda: [len(get_instance(client, i).get("status", [])) for i in ids],
-        lambda counts: any(0 < c for c in counts),
-        what="an instance to be between stages",
-    )
-    server.kill()
-    server.start()
-    client = server.client()
-    for inst in ids:
-        _assert_cleanly_finished(wait_terminated(client, inst, timeout=60), stages)
-
-
-def test_abort_after_restart_stops_a_recovered_instance(new_server: ServerProcess) -> None:
-    server = new_server.start()
-    client = server.client()
-    wf = create_workflow(client, [{"delay": {"duration": "1h"}}, {"noop": {}}])
-    inst = run(client, wf)["id"]
-    wait_stage(client, inst, 0)
-    server.kill()
-    server.start()
-    client = server.client()
-    assert client.put(f"/instances/{inst}/abort").status_code == 204
-    done = wait_terminated(client, inst, timeout=2)
-    assert done["error"] == "canceled" and [s["error"] for s in done["status"]] == ["canceled"]
-
-
-def test_instance_row_written_just_before_a_crash_is_started_on_restart(new_server: ServerProcess) -> None:
-    server = new_server.start()
-    wf = create_workflow(server.client(), [{"noop": {}}])
-    server.kill()
-    # The state a crash leaves between "instance row inserted" and "workflow started".
-    url = storage.database_url(postgres_uri=server.postgres_uri, data_dir=server.data_dir, driver="sync")
-    engine = sa.create_engine(url)
-    instance_id = str(uuid.uuid4())
-    now = datetime.now(UTC).replace(tzinfo=None)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO workflow_instances (id, workflow_id, created_at, updated_at, terminated, variables)"
-                " VALUES (:id, :wf, :now, :now, false, '{}')"
-            ),
-            {"id": instance_id, "wf": wf, "now": now},
-        )
-    engine.dispose()
-    server.start()
-    _assert_cleanly_finished(wait_terminated(server.client(), instance_id, timeout=30), 1)
 
 
 def test_clean_shutdown_then_restart_loses_nothing(new_server: ServerProcess) -> None:

@@ -1,10 +1,16 @@
-"""SIGKILL the server while money moves; after a restart every move happened exactly once."""
+"""SIGKILL the server while money moves; after a restart every move happened exactly once.
+
+One kill serves every test: the module's `crash` fixture holds the gateway's answer to a
+call of each instance (the Ledger has posted; the server never hears it), kills the server,
+lets the answers go, and starts it again.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -12,32 +18,6 @@ from tests.conftest import FAST_RETRIES
 from tests.integration.helpers import create_workflow, run, wait_terminated
 from tests.testing.fake_stack import FakeStack
 from tests.testing.server import ServerProcess
-
-
-@pytest.fixture
-def server(database_uri: str | None, fake_stack: FakeStack, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(
-        data_dir=tmp_path / "data",
-        postgres_uri=database_uri,
-        extra_args=[
-            "--stack-url",
-            fake_stack.url,
-            "--stack-client-id",
-            "orchestration",
-            "--stack-client-secret",
-            "secret",
-            *FAST_RETRIES,
-        ],
-    )
-    yield process.start()
-    process.stop()
-
-
-@pytest.fixture
-def ledger(fake_stack: FakeStack) -> str:
-    name = f"k-{uuid.uuid4().hex[:8]}"
-    fake_stack.create_ledger(name)
-    return name
 
 
 def _move(source: str, destination: str, ledger: str, to_ledger: str | None = None) -> dict[str, object]:
@@ -50,53 +30,86 @@ def _move(source: str, destination: str, ledger: str, to_ledger: str | None = No
     }
 
 
-def test_kill_while_a_ledger_call_is_in_flight_posts_once(
-    server: ServerProcess, fake_stack: FakeStack, ledger: str
-) -> None:
-    path = f"/api/ledger/v2/{ledger}/transactions"
-    hold = fake_stack.hold("POST", path)
-    inst = run(server.client(), create_workflow(server.client(), [_move("world", "bank", ledger)]))["id"]
-    assert hold.wait_arrived(timeout=15)  # the Ledger has posted; its answer never reaches the server
+def _posts(ledger: str) -> str:
+    return f"/api/ledger/v2/{ledger}/transactions"
+
+
+@dataclass
+class Crash:
+    server: ServerProcess
+    ledgers: dict[str, str]
+    """Per scenario, the ledger (or, for "two_legs", the first of two) its instance moves money on."""
+    instances: dict[str, str]
+
+    def finished(self, scenario: str) -> dict[str, Any]:
+        return wait_terminated(self.server.client(), self.instances[scenario], timeout=30)
+
+
+@pytest.fixture(scope="module")
+def crash(
+    backend: str, fake_stack: FakeStack, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Crash]:
+    uri = None
+    if backend == "postgres":
+        uri = request.getfixturevalue("postgres").create_database(f"m_{uuid.uuid4().hex[:12]}")
+    server = ServerProcess(
+        data_dir=tmp_path_factory.mktemp(f"kill9-money-{backend}"),
+        postgres_uri=uri,
+        extra_args=[
+            "--stack-url", fake_stack.url, "--stack-client-id", "orchestration", "--stack-client-secret", "secret",
+            *FAST_RETRIES,
+        ],
+    ).start()
+    suffix = uuid.uuid4().hex[:8]
+    ledgers = {name: f"{name}-{suffix}" for name in ("in_flight", "two_legs", "retrying")}
+    for ledger in [*ledgers.values(), f"{ledgers['two_legs']}-b"]:
+        fake_stack.create_ledger(ledger)
+    fake_stack.fund(ledgers["two_legs"], "foo", "USD/2", 100)
+    holds = [
+        fake_stack.hold("POST", _posts(ledgers["in_flight"])),
+        fake_stack.hold("POST", _posts(f"{ledgers['two_legs']}-b")),  # the second leg
+    ]
+    fake_stack.fail_next("POST", _posts(ledgers["retrying"]), times=1, status=503, message="ledger restarting")
+    holds.append(fake_stack.hold("POST", _posts(ledgers["retrying"])))  # the retry
+    client = server.client()
+    moves = {
+        "in_flight": _move("world", "bank", ledgers["in_flight"]),
+        "two_legs": _move("foo", "bar", ledgers["two_legs"], f"{ledgers['two_legs']}-b"),
+        "retrying": _move("world", "bank", ledgers["retrying"]),
+    }
+    instances = {name: run(client, create_workflow(client, [move]))["id"] for name, move in moves.items()}
+    for hold in holds:
+        assert hold.wait_arrived(timeout=30)  # posted; the answer never reaches the server
     server.kill()
-    hold.release()
+    for hold in holds:
+        hold.release()
     server.start()
-    done = wait_terminated(server.client(), inst, timeout=30)
-    assert "error" not in done, done
+    yield Crash(server, ledgers, instances)
+    server.stop()
+
+
+def test_a_ledger_call_in_flight_at_the_kill_posts_once(crash: Crash, fake_stack: FakeStack) -> None:
+    ledger = crash.ledgers["in_flight"]
+    assert "error" not in crash.finished("in_flight")
     assert len(fake_stack.transactions(ledger)) == 1
     assert fake_stack.balance(ledger, "bank", "USD/2") == 100
-    calls = fake_stack.requests("POST", path)
+    calls = fake_stack.requests("POST", _posts(ledger))
     assert len(calls) == 2 and calls[0].idempotency_key == calls[1].idempotency_key
 
 
-def test_kill_between_the_two_legs_of_a_cross_ledger_move(
-    server: ServerProcess, fake_stack: FakeStack, ledger: str
+def test_a_kill_between_the_two_legs_of_a_cross_ledger_move_moves_the_money_once(
+    crash: Crash, fake_stack: FakeStack
 ) -> None:
-    other = f"{ledger}-b"
-    fake_stack.create_ledger(other)
-    fake_stack.fund(ledger, "foo", "USD/2", 100)
-    hold = fake_stack.hold("POST", f"/api/ledger/v2/{other}/transactions")
-    inst = run(server.client(), create_workflow(server.client(), [_move("foo", "bar", ledger, other)]))["id"]
-    assert hold.wait_arrived(timeout=15)
-    server.kill()
-    hold.release()
-    server.start()
-    assert "error" not in wait_terminated(server.client(), inst, timeout=30)
-    assert len(fake_stack.transactions(ledger)) == 2  # the funding and the first leg, once
-    assert len(fake_stack.transactions(other)) == 1
-    assert fake_stack.balance(ledger, "foo", "USD/2") == 0 and fake_stack.balance(other, "bar", "USD/2") == 100
+    first = crash.ledgers["two_legs"]
+    second = f"{first}-b"
+    assert "error" not in crash.finished("two_legs")
+    assert len(fake_stack.transactions(first)) == 2  # the funding and the first leg, once
+    assert len(fake_stack.transactions(second)) == 1
+    assert fake_stack.balance(first, "foo", "USD/2") == 0 and fake_stack.balance(second, "bar", "USD/2") == 100
 
 
-def test_kill_while_waiting_to_retry_resumes_the_retries(
-    server: ServerProcess, fake_stack: FakeStack, ledger: str
-) -> None:
-    path = f"/api/ledger/v2/{ledger}/transactions"
-    fake_stack.fail_next("POST", path, times=1, status=503, message="ledger restarting")
-    hold = fake_stack.hold("POST", path)  # the retry: posted, answer held, then the kill
-    inst = run(server.client(), create_workflow(server.client(), [_move("world", "bank", ledger)]))["id"]
-    assert hold.wait_arrived(timeout=15)
-    server.kill()
-    hold.release()
-    server.start()
-    assert "error" not in wait_terminated(server.client(), inst, timeout=30)
+def test_a_kill_while_retrying_resumes_the_retries_and_posts_once(crash: Crash, fake_stack: FakeStack) -> None:
+    ledger = crash.ledgers["retrying"]
+    assert "error" not in crash.finished("retrying")
     assert len(fake_stack.transactions(ledger)) == 1
-    assert len({c.idempotency_key for c in fake_stack.requests("POST", path)}) == 1
+    assert len({c.idempotency_key for c in fake_stack.requests("POST", _posts(ledger))}) == 1

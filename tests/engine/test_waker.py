@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from orchestration import storage
 from orchestration.engine._waker import Waker
+from tests.testing.waiting import assert_eventually
 
 NOW = datetime.now(UTC)
 HORIZON = timedelta(minutes=2)
-
-
-@pytest.fixture
-async def db(database_uri: str | None, tmp_path: Path) -> AsyncIterator[storage.Database]:
-    storage.migrate(storage.database_url(postgres_uri=database_uri, data_dir=tmp_path, driver="sync"))
-    database = storage.Database(storage.database_url(postgres_uri=database_uri, data_dir=tmp_path, driver="async"))
-    yield database
-    await database.dispose()
 
 
 class Starts:
@@ -31,12 +19,14 @@ class Starts:
 
     def __init__(self, failing: set[str] | None = None) -> None:
         self.started: list[storage.DueWaitRow] = []
+        self.at: dict[str, datetime] = {}  # when each instance was last started
         self.failing = failing or set()
 
     async def __call__(self, wait: storage.DueWaitRow) -> None:
         if wait.instance_id in self.failing:
             raise RuntimeError("the engine refused")
         self.started.append(wait)
+        self.at[wait.instance_id] = datetime.now(UTC)
 
     @property
     def ids(self) -> set[str]:
@@ -154,16 +144,19 @@ async def test_an_ended_instance_has_nothing_left_to_wake(db: storage.Database) 
 async def test_a_look_ahead_wakes_what_is_due_and_sets_timers_for_what_comes_soon(db: storage.Database) -> None:
     now = datetime.now(UTC)
     due = await _parked(db, wake_at=now - timedelta(seconds=1))
-    soon = await _parked(db, wake_at=now + timedelta(seconds=1))
     later = await _parked(db, wake_at=now + timedelta(hours=1))
+    soon_deadline = datetime.now(UTC) + timedelta(seconds=1)
+    soon = await _parked(db, wake_at=soon_deadline)
     starts = Starts()
     waker = Waker(db, starts, timer_horizon=HORIZON)
     try:
         await waker.look_ahead()
-        assert starts.ids == {due}
-        await asyncio.sleep(1.5)  # no other call: the timer set by the look-ahead
+        assert due in starts.ids and later not in starts.ids
+        # No other call: the timer set by the look-ahead, at the deadline and not before
+        # (or the look-ahead itself, had the deadline passed before it looked).
+        await assert_eventually(lambda: starts.ids, lambda ids: soon in ids, what="the timer of the soon deadline")
+        assert starts.at[soon] >= soon_deadline
         assert starts.ids == {due, soon}
-        assert later not in starts.ids
     finally:
         await waker.close()
 
@@ -187,7 +180,7 @@ async def test_continuations_start_outside_the_context_of_whoever_asked(db: stor
         CALLER.set("the parking workflow")
         waker.remind(soon, datetime.now(UTC) + timedelta(milliseconds=200))
         waker.check_soon(sent)
-        await asyncio.sleep(1.0)
+        await assert_eventually(lambda: set(contexts), lambda started: started == {soon, sent}, what="both starts")
     finally:
         await waker.close()
     assert contexts == {soon: None, sent: None}

@@ -1,5 +1,6 @@
 """Money movement against the fake Formance gateway (spec §6.4, §6.5, §7, §8, §10.2, §17.5):
-balances, recorded requests, retries, idempotency and stage history."""
+balances, recorded requests, idempotency and stage history as the API shows them. How the
+engine retries, aborts and logs calls is tested in-process: tests/engine/test_retry.py."""
 
 from __future__ import annotations
 
@@ -109,35 +110,10 @@ def test_insufficient_funds_fails_at_once_and_posts_nothing(
     assert activity["error"] == done["error"] and activity["terminated"] is True
 
 
-def test_a_transient_failure_is_retried_with_the_same_key_and_posts_once(
-    client: httpx.Client, fake_stack: FakeStack, ledger: str
-) -> None:
-    fake_stack.fail_next("POST", _transactions_path(ledger), times=2, status=503, message="ledger restarting")
-    wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger))])
-    done = run(client, wf, wait="true")
-    assert "error" not in done
-    calls = fake_stack.requests("POST", _transactions_path(ledger))
-    assert [c.status for c in calls] == [503, 503, 200]
-    assert len({c.idempotency_key for c in calls}) == 1
-    assert len(fake_stack.transactions(ledger)) == 1
-    assert _stage_history(client, done["id"])[0]["attempt"] == 3
-
-
 def test_a_validation_error_is_not_retried(client: httpx.Client, fake_stack: FakeStack, ledger: str) -> None:
     wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger), amount=-1)])
     done = run(client, wf, wait="true")
     assert done["error"] and len(fake_stack.requests("POST", _transactions_path(ledger))) == 1
-
-
-def test_retries_run_out_and_the_stage_fails_with_the_real_message(
-    client: httpx.Client, fake_stack: FakeStack, ledger: str
-) -> None:
-    fake_stack.fail_next("POST", _transactions_path(ledger), times=10, status=503, message="ledger is down")
-    wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger))])
-    done = run(client, wf, wait="true")
-    assert done["error"] == "ledger is down"
-    assert len(fake_stack.requests("POST", _transactions_path(ledger))) == 4  # --activity-max-attempts
-    fake_stack.clear_faults()
 
 
 def test_a_pending_activity_shows_its_attempt_last_failure_and_next_execution(
@@ -147,7 +123,7 @@ def test_a_pending_activity_shows_its_attempt_last_failure_and_next_execution(
     hold = fake_stack.hold("POST", _transactions_path(ledger))
     wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger))])
     inst = run(client, wf)["id"]
-    assert hold.wait_arrived(timeout=10)
+    assert hold.wait_arrived(timeout=30)
     [pending] = _stage_history(client, inst)
     assert pending["terminated"] is False and pending["attempt"] == 2
     assert pending["lastFailure"] == "first try failed" and "nextExecution" in pending
@@ -156,18 +132,6 @@ def test_a_pending_activity_shows_its_attempt_last_failure_and_next_execution(
     assert "error" not in wait_terminated(client, inst)
     [finished] = _stage_history(client, inst)
     assert finished["terminated"] is True and "lastFailure" not in finished and "nextExecution" not in finished
-
-
-def test_abort_during_retries_cancels_the_activity(client: httpx.Client, fake_stack: FakeStack, ledger: str) -> None:
-    hold = fake_stack.hold("POST", _transactions_path(ledger))
-    wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger))])
-    inst = run(client, wf)["id"]
-    assert hold.wait_arrived(timeout=10)
-    assert client.put(f"/instances/{inst}/abort").status_code == 204
-    done = wait_terminated(client, inst)
-    assert done["error"] == "canceled"
-    assert _stage_history(client, inst)[0]["error"] == "cancelled"  # Q-27
-    hold.release()
 
 
 def test_amounts_beyond_2_pow_53_stay_exact(client: httpx.Client, fake_stack: FakeStack, ledger: str) -> None:
@@ -291,18 +255,3 @@ def test_wait_event_between_two_sends(client: httpx.Client, fake_stack: FakeStac
     assert "error" not in wait_terminated(client, inst)
     assert fake_stack.balance(ledger, "user", "USD/2") == 100 and fake_stack.balance(ledger, "tmp", "USD/2") == 0
     eventually(lambda: get_instance(client, inst)["status"], lambda s: len(s) == 3)
-
-
-def test_a_call_that_times_out_is_retried_and_posts_once(
-    client: httpx.Client, fake_stack: FakeStack, ledger: str
-) -> None:
-    # The Ledger answers after the client gave up (--stack-timeout 2): it did post, and the
-    # retry with the same key must not post again.
-    fake_stack.hang_next("POST", _transactions_path(ledger), seconds=2.5)
-    wf = create_workflow(client, [_send(_account("world", ledger), _account("bank", ledger))])
-    done = run(client, wf, wait="true")
-    assert "error" not in done, done
-    assert len(fake_stack.transactions(ledger)) == 1 and fake_stack.balance(ledger, "bank", "USD/2") == 100
-    calls = fake_stack.requests("POST", _transactions_path(ledger))
-    assert len(calls) == 2 and calls[0].idempotency_key == calls[1].idempotency_key
-    assert _stage_history(client, done["id"])[0]["attempt"] == 2

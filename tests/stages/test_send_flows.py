@@ -134,11 +134,11 @@ def stripe(destination: str, metadata: Mapping[str, str] | None = None, waiting:
     return ("StripeTransfer", request | {"waitingValidation": waiting} | more)
 
 
-def ACCOUNT(address: str) -> dict[str, str]:  # noqa: N802 - the spec's notation
+def ACCOUNT(address: str) -> dict[str, str]:  # the spec's notation
     return {"type": "ACCOUNT", "identifier": address}
 
 
-def WALLET(wallet_id: str, balance: str) -> dict[str, str]:  # noqa: N802
+def WALLET(wallet_id: str, balance: str) -> dict[str, str]:
     return {"type": "WALLET", "identifier": wallet_id, "balance": balance}
 
 

@@ -45,7 +45,7 @@ def test_concurrent_migrate_commands_all_succeed(database_uri: str | None, tmp_p
     if database_uri is None:
         pytest.skip("SQLite: one worker owns its data directory; concurrent migrations are a PostgreSQL concern")
     command = [sys.executable, "-m", "orchestration", "migrate", "--postgres-uri", database_uri]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
-    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    assert [run.returncode for run in runs] == [0, 0], outputs
     assert storage.pending_revisions(_url(database_uri, tmp_path)) == []

@@ -8,6 +8,7 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from orchestration import storage
+from orchestration.storage._tables import instance_waits
 from tests.testing.server import ServerProcess
 
 
@@ -22,10 +23,18 @@ class Peek:
             self._workflows = "workflow_status"
 
     def waits(self, instance_id: str) -> list[dict[str, object]]:
-        """The instance's rows in `instance_waits`, by stage."""
-        query = sa.text("SELECT * FROM instance_waits WHERE instance_id = :id ORDER BY stage")
+        """The instance's rows in `instance_waits`, by stage (times as aware UTC datetimes)."""
+        query = sa.select(instance_waits).where(instance_waits.c.instance_id == instance_id).order_by(
+            instance_waits.c.stage
+        )
         with self._ours.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query, {"id": instance_id})]
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def events(self, instance_id: str) -> list[tuple[str, int | None]]:
+        """The events sent to the instance, oldest first: (name, the stage that consumed it)."""
+        query = sa.text("SELECT name, consumed_by_stage FROM instance_events WHERE instance_id = :id ORDER BY id")
+        with self._ours.connect() as conn:
+            return [(row.name, row.consumed_by_stage) for row in conn.execute(query, {"id": instance_id})]
 
     def workflow_status(self, workflow_id: str) -> str | None:
         """The engine's status of a workflow (PENDING, SUCCESS, ...), None if it never started."""

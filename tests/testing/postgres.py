@@ -186,10 +186,16 @@ class PostgresServer:
             raise RuntimeError("server not started")
         return f"postgresql://{self.superuser}@{self.host}:{self.port}/{dbname}"
 
-    def create_database(self, name: str) -> str:
-        """Create database ``name`` and return its URI."""
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of database ``template`` if given) and return its URI.
+
+        A template must have no open connection while it is copied.
+        """
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         with psycopg.connect(self.uri("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(query)
         return self.uri(name)
 
     def __enter__(self) -> PostgresServer:

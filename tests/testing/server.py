@@ -8,16 +8,25 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from .waiting import eventually
+
+__all__ = ["PortTaken", "ServerProcess", "eventually", "free_port"]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class PortTaken(RuntimeError):
+    """The server could not listen on the port it was given."""
 
 
 class ServerProcess:
@@ -34,12 +43,15 @@ class ServerProcess:
         command: str = "serve",
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
+        """`preexec_fn` runs in the child before it executes (a death signal, for example)."""
         self.data_dir = data_dir
         self.postgres_uri = postgres_uri
         self.command = command
         self.extra_args = extra_args or []
         self.env = env or {}
+        self.preexec_fn = preexec_fn
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -53,6 +65,20 @@ class ServerProcess:
         return self.data_dir / f"server-{self.port}-{self.starts}.log"
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
+        """Start the process; a server is started once it answers its health check.
+
+        A port taken meanwhile by another process (free ports are picked before the server
+        binds them; parallel test workers pick too) moves the server to another free port.
+        """
+        for _ in range(3):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                self._close_log()
+                self.port = free_port()
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         args = [sys.executable, "-m", "orchestration", self.command, "--data-dir", str(self.data_dir)]
@@ -70,8 +96,10 @@ class ServerProcess:
             *self.extra_args,
         ]
         env = {**os.environ, **self.env}
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self._log = open(self.log_path, "wb")  # closed in stop()
+        self.proc = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec_fn
+        )
         if self.command == "serve":
             self._wait_ready(timeout)
         return self
@@ -81,7 +109,10 @@ class ServerProcess:
         while time.monotonic() < deadline:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+                tail = self.log_tail()
+                if f"cannot listen on 127.0.0.1:{self.port}" in tail:
+                    raise PortTaken(tail)
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{tail}")
             try:
                 if httpx.get(f"{self.url}/_healthcheck", timeout=1).status_code == 200:
                     return
@@ -126,15 +157,3 @@ class ServerProcess:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
-
-
-def eventually(fetch: Any, predicate: Any, *, timeout: float = 15.0, interval: float = 0.05, what: str = "") -> Any:
-    """Poll `fetch()` until `predicate(value)`; fail with the last value after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if predicate(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out waiting for {what or 'condition'}; last value: {value!r}")
-        time.sleep(interval)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.testing.fake_stack import FakeStack
+from tests.testing.waiting import eventually
 
 TOKEN = "/api/auth/oauth/token"
 NO_FUNDS = "running numscript: script execution failed: account(s) @{} had/have insufficient funds"
@@ -27,13 +28,6 @@ def get_token(stack: FakeStack, **form: str) -> httpx.Response:
 def authed(stack: FakeStack, timeout: float = 5.0) -> httpx.Client:
     token = get_token(stack).json()["access_token"]
     return httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
-
-
-def eventually(check: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
 
 
 def tx(source: str, destination: str, amount: object, asset: str = "EUR/2", **extra: Any) -> dict[str, Any]:
@@ -403,7 +397,7 @@ def test_hang_next_exceeds_a_client_timeout(stack: FakeStack, ledger: str) -> No
     with authed(stack, timeout=0.05) as client, pytest.raises(httpx.ReadTimeout):
         client.post(url, json=tx("world", "bank", 1), headers={"Idempotency-Key": "slow"})
     # The hung request is still processed once the delay is over, as a slow server would.
-    eventually(lambda: stack.balance(ledger, "bank", "EUR/2") == 1)
+    eventually(lambda: stack.balance(ledger, "bank", "EUR/2"), lambda balance: balance == 1, what="the balance")
 
 
 def test_hold_posts_but_withholds_the_answer_until_released(stack: FakeStack, ledger: str) -> None:
@@ -412,14 +406,14 @@ def test_hold_posts_but_withholds_the_answer_until_released(stack: FakeStack, le
     with authed(stack) as client, ThreadPoolExecutor(1) as pool:
         pending: Future[httpx.Response] = pool.submit(
             client.post, url, json=tx("world", "bank", 5), headers={"Idempotency-Key": "held"})
-        assert hold.wait_arrived(2)
+        assert hold.wait_arrived(10)
         assert stack.balance(ledger, "bank", "EUR/2") == 5  # the posting IS made
         assert not pending.done()
         assert hold.request is not None and hold.request.idempotency_key == "held"
         # A retry with the same key (e.g. after the caller restarted) gets the same transaction, no new posting.
         retry = client.post(url, json=tx("world", "bank", 5), headers={"Idempotency-Key": "held"})
         hold.release()
-        answer = pending.result(2)
+        answer = pending.result(10)
     assert answer.status_code == 200 and answer.json() == retry.json()
     assert len(stack.transactions(ledger)) == 1
 
@@ -431,11 +425,9 @@ def test_stop_lets_held_requests_go() -> None:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(httpx.post, f"{s.url}/api/ledger/v2/default/transactions",
                                   json=tx("world", "bank", 1), timeout=5)
-            assert hold.wait_arrived(2)
-            started = time.monotonic()
+            assert hold.wait_arrived(10)
             s.stop()
-            assert time.monotonic() - started < 1.0
-            assert pending.result(2).status_code == 200
+            assert pending.result(10).status_code == 200  # answered, not cut off by the stop
 
 
 def test_restart_keeps_state_and_port() -> None:

@@ -60,3 +60,16 @@ def test_context_manager_cleans_up_after_failure() -> None:
             raise ZeroDivisionError("a failing test body")
     assert not _accepts_connections(port)
     assert not data_dir.exists()
+
+
+def test_a_database_can_start_as_a_copy_of_a_template(postgres: PostgresServer) -> None:
+    template = postgres.create_database("harness_template")
+    with psycopg.connect(template, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (id int)")
+        conn.execute("INSERT INTO kept VALUES (7)")
+    copy = postgres.create_database("harness_copy", template="harness_template")
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert conn.execute("SELECT id FROM kept").fetchall() == [(7,)]
+        conn.execute("INSERT INTO kept VALUES (8)")
+    with psycopg.connect(template) as conn:  # the copy is a database of its own
+        assert conn.execute("SELECT id FROM kept").fetchall() == [(7,)]

@@ -36,7 +36,7 @@ def load_yaml(raw: bytes) -> Any:
     """One YAML document as JSON-compatible values: string keys, no aliases, at most `MAX_DEPTH` deep."""
     try:
         _check_events(raw)
-        document = yaml.load(raw, Loader=_JSONCompatibleLoader)  # noqa: S506 - a SafeLoader with fewer tags
+        document = yaml.load(raw, Loader=_JSONCompatibleLoader)  # a SafeLoader with fewer tags
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of more digits than Python converts
         raise ValidationFailed(f"unmarshalling yaml: {exc}") from exc
     return _stringify_keys(document)

@@ -25,7 +25,7 @@ class DataDirLock:
     @classmethod
     def acquire(cls, data_dir: Path) -> DataDirLock:
         data_dir.mkdir(parents=True, exist_ok=True)
-        file = open(data_dir / LOCK_FILE, "a")  # noqa: SIM115 - held until release()
+        file = open(data_dir / LOCK_FILE, "a")  # held until release()
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

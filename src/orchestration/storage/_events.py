@@ -34,6 +34,9 @@ async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, nam
     """Give the oldest unconsumed event called `name` to `stage`; True once it has one.
 
     Idempotent: a stage that already consumed an event (before a crash) gets True again.
+    Safe without a lock on the instance: the update takes the event only if it is still
+    unconsumed, so of two transactions racing for one event, one gets it (on PostgreSQL
+    the second waits for the first's row lock, then finds the event taken and looks again).
     """
     taken = sa.select(instance_events.c.id).where(
         instance_events.c.instance_id == instance_id, instance_events.c.consumed_by_stage == stage
@@ -50,13 +53,15 @@ async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, nam
         .order_by(instance_events.c.id)
         .limit(1)
     )
-    event_id = (await conn.execute(oldest)).scalar_one_or_none()
-    if event_id is None:
-        return False
-    await conn.execute(
-        sa.update(instance_events).where(instance_events.c.id == event_id).values(consumed_by_stage=stage)
-    )
-    return True
+    while (event_id := (await conn.execute(oldest)).scalar_one_or_none()) is not None:
+        taken_now = await conn.execute(
+            sa.update(instance_events)
+            .where(instance_events.c.id == event_id, instance_events.c.consumed_by_stage.is_(None))
+            .values(consumed_by_stage=stage)
+        )
+        if taken_now.rowcount == 1:
+            return True
+    return False
 
 
 async def instances_with_pending_events(conn: AsyncConnection) -> list[str]:

@@ -1,0 +1,174 @@
+"""Long waits park the instance: its workflow ends, a row says what it waits for, and a
+continuation takes it on when its event comes or its deadline passes. Short waits stay in
+memory. The harness parks after 100 ms (`FAST_ENGINE`); deadlines within 500 ms get a timer,
+later ones are found by the look-ahead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from dbos import DBOS
+
+from orchestration import storage
+from orchestration.service import InstanceView
+from tests.conftest import StartEngine
+from tests.engine.stage_bodies import move, transactions_path
+from tests.testing.engine import EngineHarness, EventRow
+from tests.testing.fake_stack import FakeStack
+from tests.testing.waiting import assert_eventually
+
+NEVER = timedelta(hours=1)
+
+
+def _assert_finished(view: InstanceView, stages: int) -> None:
+    assert view.instance.terminated and view.instance.error is None, view.instance
+    assert [s.stage for s in view.stages or []] == list(range(stages))
+    assert all(s.terminated_at is not None and s.error is None for s in view.stages or [])
+
+
+async def test_a_wait_event_parks_and_its_event_continues_it(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"noop": {}}, {"wait_event": {"event": "go"}}, {"noop": {}}])
+    wait = await engine.parked(instance_id, stage=1)
+    assert (wait.event, wait.wake_at, wait.woken_at) == ("go", None, None)
+    # Nothing of the engine holds the instance while it waits.
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    assert await engine.workflow_status(f"{instance_id}:1") is None
+    assert not (await engine.instance(instance_id)).instance.terminated
+
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    _assert_finished(done, 3)
+    assert [s.name for s in done.stages or []] == ["RunNoop", "RunWaitEvent", "RunNoop"]
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=1)]
+    await engine.wait_workflow(f"{instance_id}:1", "SUCCESS")
+    assert await engine.waits(instance_id) == []  # forgotten when the instance ended
+
+
+async def test_an_event_of_another_name_wakes_nothing(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.parked(instance_id)
+    await engine.instances.send_event(instance_id, "other")
+    # Stored, not taken, and the instance still parked: what the waker looks at when told of
+    # an event has nothing due, so no continuation starts.
+    await assert_eventually(lambda: engine.events(instance_id), lambda e: e == [EventRow("other", None)])
+    assert (await engine.parked(instance_id)).woken_at is None
+    assert await engine.wake_due(instance_id) == 0
+    assert await engine.workflow_status(f"{instance_id}:0") is None
+
+    await engine.instances.send_event(instance_id, "go")
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+    assert await engine.events(instance_id) == [EventRow("other", None), EventRow("go", consumed_by_stage=0)]
+
+
+async def test_an_event_sent_before_the_wait_is_taken_without_parking(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "a"}}, {"wait_event": {"event": "b"}}])
+    for name in ("b", "a"):  # both before any wait, in the "wrong" order
+        await engine.instances.send_event(instance_id, name)
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+    assert await engine.events(instance_id) == [EventRow("b", 1), EventRow("a", 0)]
+    # Stage 1 found its event there: it never parked, so it has no continuation.
+    assert await engine.workflow_status(f"{instance_id}:1") is None
+
+
+async def test_an_event_sent_during_a_wait_in_memory_ends_it_without_parking(start_engine: StartEngine) -> None:
+    engine = await start_engine(park_after=NEVER)
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.wait_stage(instance_id, 0)
+    await engine.instances.send_event(instance_id, "go")
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+    assert await engine.workflow_status(f"{instance_id}:0") is None
+
+
+async def test_an_event_that_comes_as_the_instance_parks_is_not_lost(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event commits with the parking itself, and nobody is told of it: the engine must
+    # find it on its own.
+    park = storage.park
+
+    async def park_and_receive(conn: Any, row: storage.WaitRow) -> None:
+        await park(conn, row)
+        await storage.insert_event(conn, row.instance_id, "go", datetime.now(UTC))
+
+    monkeypatch.setattr(storage, "park", park_and_receive)
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+
+
+async def test_a_parked_wait_event_outlives_a_restart(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.parked(instance_id)
+    await engine.restart()
+    await engine.instances.send_event(instance_id, "go")
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+
+
+async def test_a_long_delay_parks_and_ends_at_its_deadline(engine: EngineHarness) -> None:
+    assert engine.settings.engine.park_after < timedelta(milliseconds=500) <= engine.settings.engine.timer_horizon
+    instance_id = await engine.run([{"delay": {"duration": "500ms"}}, {"noop": {}}])
+    done = await engine.wait_terminated(instance_id)
+    _assert_finished(done, 2)
+    delay = (done.stages or [])[0]
+    assert delay.terminated_at is not None and delay.terminated_at >= delay.started_at + timedelta(milliseconds=500)
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")  # it parked: a continuation ended it
+
+
+async def test_a_delay_beyond_the_timer_horizon_is_found_by_the_look_ahead(start_engine: StartEngine) -> None:
+    engine = await start_engine(timer_horizon=timedelta(milliseconds=200))
+    instance_id = await engine.run([{"delay": {"duration": "1s"}}])
+    wait = await engine.parked(instance_id)
+    assert wait.event is None and wait.wake_at is not None
+    # Too far for a timer when it parked: only a look-ahead, once the deadline is near, sets one.
+    assert instance_id not in engine.engine._waker._timers
+    done = await engine.wait_terminated(instance_id)
+    _assert_finished(done, 1)
+    assert (done.stages or [])[0].terminated_at >= wait.wake_at  # type: ignore[operator]
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+
+
+async def test_a_short_delay_waits_in_memory(engine: EngineHarness) -> None:
+    assert engine.settings.engine.park_after > timedelta(milliseconds=20)
+    instance_id = await engine.run([{"delay": {"duration": "20ms"}}, {"noop": {}}])
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    assert await engine.workflow_status(f"{instance_id}:0") is None  # never parked, never continued
+
+
+async def test_a_parked_delay_whose_deadline_passed_while_no_engine_ran_ends_at_the_next_start(
+    engine: EngineHarness,
+) -> None:
+    instance_id = await engine.run([{"delay": {"duration": "1500ms"}}, {"noop": {}}])
+    wait = await engine.parked(instance_id)  # seen, and the engine stopped, before the deadline
+    assert wait.wake_at is not None
+    await engine.stop()
+    async with engine.database() as db, db.read() as conn:
+        left = await storage.get_wait(conn, instance_id, 0)
+    assert left is not None and left.woken_at is None  # nothing woke it before the stop
+    await assert_eventually(lambda: datetime.now(UTC), lambda now: now > wait.wake_at, what="the deadline to pass")
+    await engine.start()
+    _assert_finished(await engine.wait_terminated(instance_id), 2)
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+
+
+async def test_a_continuation_asked_for_twice_runs_once(
+    money_engine: EngineHarness, fake_stack: FakeStack, ledger: str
+) -> None:
+    instance_id = await money_engine.run([{"wait_event": {"event": "go"}}, move("world", "bank", ledger)])
+    await money_engine.parked(instance_id)
+    # The event arrives without a word to the engine; then everyone asks for the continuation at once.
+    async with money_engine.db.begin() as conn:
+        await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+    started = [await money_engine.wake_due(instance_id) for _ in range(3)]
+    assert started[0] in (0, 1)  # 0: the engine's own look-ahead or poll was first
+    _assert_finished(await money_engine.wait_terminated(instance_id), 2)
+    await money_engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+    assert len(fake_stack.requests("POST", transactions_path(ledger))) == 1
+    assert fake_stack.balance(ledger, "bank", "USD/2") == 100
+    [activity] = await money_engine.activities(instance_id, 1)
+    assert activity.attempt == 1
+    workflows = await DBOS.list_workflows_async(workflow_id_prefix=instance_id)
+    assert sorted(w.workflow_id for w in workflows) == [instance_id, f"{instance_id}:0"]

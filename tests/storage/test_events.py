@@ -1,0 +1,114 @@
+"""Consuming an event (DESIGN §4: events are durable): the oldest of its name, by one stage,
+once; again for the same stage after a crash, never for a second stage."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orchestration import storage
+from tests.storage.conftest import NOW, held_open, runs_into
+
+
+async def _send(db: storage.Database, instance_id: str, *names: str) -> None:
+    async with db.begin() as conn:
+        for name in names:
+            await storage.insert_event(conn, instance_id, name, NOW)
+
+
+async def _consumers(db: storage.Database, instance_id: str) -> list[tuple[str, int | None]]:
+    query = sa.text("SELECT name, consumed_by_stage FROM instance_events WHERE instance_id = :id ORDER BY id")
+    async with db.read() as conn:
+        return [(row.name, row.consumed_by_stage) for row in await conn.execute(query, {"id": instance_id})]
+
+
+async def _consume(db: storage.Database, instance_id: str, stage: int, name: str) -> bool:
+    async with db.begin() as conn:
+        return await storage.consume_event(conn, instance_id, stage, name)
+
+
+async def test_a_stage_takes_the_oldest_unconsumed_event_of_its_name(db: storage.Database, instance_id: str) -> None:
+    await _send(db, instance_id, "b", "a", "a")
+    assert await _consume(db, instance_id, 3, "a")
+    assert await _consumers(db, instance_id) == [("b", None), ("a", 3), ("a", None)]
+
+
+async def test_no_event_of_the_name_means_nothing_is_taken(db: storage.Database, instance_id: str) -> None:
+    await _send(db, instance_id, "A", "b")
+    assert not await _consume(db, instance_id, 0, "a")
+    assert await _consumers(db, instance_id) == [("A", None), ("b", None)]
+
+
+async def test_consuming_again_for_the_same_stage_takes_no_second_event(db: storage.Database, instance_id: str) -> None:
+    # A step that consumed, then crashed before its result was recorded, runs again.
+    await _send(db, instance_id, "go", "go")
+    assert await _consume(db, instance_id, 1, "go")
+    assert await _consume(db, instance_id, 1, "go")
+    assert await _consumers(db, instance_id) == [("go", 1), ("go", None)]
+
+
+async def test_an_event_taken_by_one_stage_is_not_there_for_the_next(db: storage.Database, instance_id: str) -> None:
+    await _send(db, instance_id, "go")
+    assert await _consume(db, instance_id, 0, "go")
+    assert not await _consume(db, instance_id, 1, "go")
+    async with db.read() as conn:
+        assert await storage.event_ready(conn, instance_id, 0, "go")  # what stage 0 would get again
+        assert not await storage.event_ready(conn, instance_id, 1, "go")
+
+
+async def test_event_ready_says_what_consume_would_do(db: storage.Database, instance_id: str) -> None:
+    async with db.read() as conn:
+        assert not await storage.event_ready(conn, instance_id, 0, "go")
+    await _send(db, instance_id, "go")
+    async with db.read() as conn:
+        assert await storage.event_ready(conn, instance_id, 0, "go")
+        assert not await storage.event_ready(conn, instance_id, 0, "stop")
+
+
+async def test_two_consumers_at_once_take_an_event_once(db: storage.Database, instance_id: str) -> None:
+    # As the engine's steps do: lock the instance, then consume.
+    async def consume(conn: AsyncConnection, stage: int) -> bool:
+        assert await storage.lock_instance(conn, instance_id) is not None
+        return await storage.consume_event(conn, instance_id, stage, "go")
+
+    async def second() -> bool:
+        async with db.begin() as conn:
+            return await consume(conn, 2)
+
+    await _send(db, instance_id, "go")
+    async with held_open(db, lambda conn: consume(conn, 1)) as first:
+        competing = await runs_into(db, second())
+        assert await first() is True
+    assert await competing is False
+    assert await _consumers(db, instance_id) == [("go", 1)]
+
+
+async def test_two_consumers_at_once_without_the_instance_lock_take_an_event_once(
+    db: storage.Database, instance_id: str
+) -> None:
+    async def second() -> bool:
+        async with db.begin() as conn:
+            return await storage.consume_event(conn, instance_id, 2, "go")
+
+    await _send(db, instance_id, "go")
+    async with held_open(db, lambda conn: storage.consume_event(conn, instance_id, 1, "go")) as first:
+        competing = await runs_into(db, second())
+        assert await first() is True
+    assert await competing is False
+    assert await _consumers(db, instance_id) == [("go", 1)]
+
+
+async def test_pending_events_are_those_of_running_instances_not_yet_consumed(
+    db: storage.Database, instance_id: str
+) -> None:
+    async with db.read() as conn:
+        assert await storage.instances_with_pending_events(conn) == []
+    await _send(db, instance_id, "go", "go")
+    async with db.read() as conn:
+        assert await storage.instances_with_pending_events(conn) == [instance_id]
+    assert await _consume(db, instance_id, 0, "go")
+    async with db.read() as conn:
+        assert await storage.instances_with_pending_events(conn) == [instance_id]  # the second one
+    async with db.begin() as conn:
+        assert await storage.cancel_instance(conn, instance_id, now=NOW)
+        assert await storage.instances_with_pending_events(conn) == []

@@ -1,0 +1,77 @@
+"""Starting and ending a stage row: a stage started again after a crash keeps its first start
+(a delay's deadline is computed from it), and nothing ends a stage twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orchestration import storage
+from tests.storage.conftest import NOW, held_open, runs_into
+
+LATER = NOW + timedelta(seconds=5)
+
+
+async def _start(
+    db: storage.Database, instance_id: str, now: datetime = NOW, name: str = "RunDelay", input: Any = None
+) -> datetime:
+    async with db.begin() as conn:
+        return await storage.start_stage(
+            conn, instance_id, 0, now=now, name=name, input={"duration": "1h"} if input is None else input
+        )
+
+
+async def _stage(db: storage.Database, instance_id: str) -> storage.StageRow | None:
+    async with db.read() as conn:
+        return await storage.get_stage(conn, instance_id, 0)
+
+
+async def test_a_started_stage_is_running_since_now(db: storage.Database, instance_id: str) -> None:
+    assert await _start(db, instance_id) == NOW
+    stage = await _stage(db, instance_id)
+    assert stage is not None
+    assert (stage.started_at, stage.terminated_at, stage.error) == (NOW, None, None)
+    assert (stage.name, stage.input, stage.temporal_run_id) == ("RunDelay", {"duration": "1h"}, instance_id)
+
+
+async def test_starting_a_stage_again_keeps_its_first_start(db: storage.Database, instance_id: str) -> None:
+    await _start(db, instance_id)
+    first = await _stage(db, instance_id)
+    assert await _start(db, instance_id, LATER, name="RunNoop", input={}) == NOW
+    assert await _stage(db, instance_id) == first
+
+
+async def test_two_starts_at_once_make_one_row_with_one_start(db: storage.Database, instance_id: str) -> None:
+    async def second() -> datetime:
+        return await _start(db, instance_id, LATER)
+
+    async def first(conn: AsyncConnection) -> datetime:
+        return await storage.start_stage(conn, instance_id, 0, now=NOW, name="RunDelay", input={})
+
+    async with held_open(db, first) as finish:
+        competing = await runs_into(db, second())
+        assert await finish() == NOW
+    assert await competing == NOW
+    async with db.read() as conn:
+        assert [s.started_at for s in await storage.list_stages(conn, instance_id)] == [NOW]
+
+
+async def test_a_stage_with_nothing_to_do_or_a_bad_configuration_starts_ended(
+    db: storage.Database, instance_id: str
+) -> None:
+    async with db.begin() as conn:
+        await storage.start_stage(conn, instance_id, 0, now=NOW, name="RunNoop", input={}, ended=True)
+        await storage.start_stage(conn, instance_id, 1, now=NOW, name="RunDelay", input={}, error="bad duration")
+        stages = await storage.list_stages(conn, instance_id)
+    assert [(s.stage, s.terminated_at, s.error) for s in stages] == [(0, NOW, None), (1, NOW, "bad duration")]
+
+
+async def test_ending_a_stage_keeps_the_first_end(db: storage.Database, instance_id: str) -> None:
+    await _start(db, instance_id)
+    async with db.begin() as conn:
+        assert await storage.cancel_instance(conn, instance_id, now=LATER)  # an abort ended it first
+        await storage.finish_stage(conn, instance_id, 0, now=LATER + timedelta(seconds=1), error=None)
+    stage = await _stage(db, instance_id)
+    assert stage is not None and (stage.terminated_at, stage.error) == (LATER, storage.CANCELED)

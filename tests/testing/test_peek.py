@@ -1,0 +1,23 @@
+"""`Peek` reads what the API does not show, from the databases of a server (here, of an
+engine in this process: the same files and schemas)."""
+
+from __future__ import annotations
+
+from tests.testing.engine import EngineHarness
+from tests.testing.peek import Peek
+from tests.testing.server import ServerProcess
+
+
+async def test_peek_sees_parked_waits_events_and_engine_workflows(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}])
+    await engine.parked(instance_id)
+    await engine.instances.send_event(instance_id, "other")
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    storage = engine.settings.storage
+    with Peek(ServerProcess(data_dir=storage.data_dir, postgres_uri=storage.postgres_uri)) as peek:
+        [wait] = peek.waits(instance_id)
+        assert (wait["stage"], wait["event"], wait["woken_at"]) == (0, "go", None)
+        assert peek.events(instance_id) == [("other", None)]
+        assert peek.workflow_status(instance_id) == "SUCCESS"
+        assert peek.workflow_status(f"{instance_id}:0") is None
+        assert peek.waits("nobody") == [] and peek.events("nobody") == []
