@@ -17,32 +17,49 @@ from typing import Any, TypeVar
 import click
 
 from orchestration import __version__, logs
-from orchestration.config import Command, Flag, Settings, flag_of
+from orchestration.config import Command, Flag, Settings, flag_of, parse_listen
 from orchestration.durations import format_go_duration, parse_go_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click's stubs only
-    """A Go duration (`500ms`, `1m30s`) or a number of seconds (`0.5`)."""
+    """A Go duration (`500ms`, `1m30s`) or a number of seconds (`0.5`); never negative, and
+    with `nonzero`, never zero."""
 
     name = "duration"
 
+    def __init__(self, *, nonzero: bool = False) -> None:
+        self.nonzero = nonzero
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        text = str(value).strip()
+        parsed = value if isinstance(value, timedelta) else self._parse(str(value).strip(), param, ctx)
+        if parsed < timedelta(0) or (self.nonzero and parsed == timedelta(0)):
+            self.fail(f"{value!r} must be {'more than' if self.nonzero else 'at least'} zero", param, ctx)
+        return parsed
+
+    def _parse(self, text: str, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
         try:
             return timedelta(seconds=float(text))
         except (ValueError, OverflowError):
             pass
         try:
-            parsed = parse_go_duration(text)
+            return parse_go_duration(text)
         except ValueError as exc:
             self.fail(f"{text!r} is neither a Go duration (500ms, 1m30s) nor a number of seconds: {exc}", param, ctx)
-        if parsed < timedelta(0):
-            self.fail(f"{text!r} is negative", param, ctx)
-        return parsed
+
+
+class ListenAddress(click.ParamType):  # type: ignore[type-arg]
+    """`host:port`, `:port` or `[ipv6]:port`, checked before anything starts."""
+
+    name = "host:port"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            parse_listen(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +99,9 @@ def _click_option(setting: _Declared) -> Callable[[F], F]:
     elif kind is int:
         extra = {"type": click.IntRange(min=flag.minimum)}
     elif kind is timedelta:
-        extra = {"type": Duration(), "show_default": format_go_duration(default)}
+        extra = {"type": Duration(nonzero=flag.nonzero), "show_default": format_go_duration(default)}
+    elif flag.name == "--listen":
+        extra = {"type": ListenAddress()}
     elif kind is Path:
         extra = {"type": click.Path(path_type=Path)}
     return click.option(
@@ -124,9 +143,12 @@ def settings_from(options: dict[str, Any]) -> Settings:
         else:
             groups.setdefault(setting.group, {})[setting.attribute] = value
     hints = typing.get_type_hints(Settings)
-    for group, values in groups.items():
-        top[group] = hints[group](**values)
-    settings = Settings(**top)
+    try:
+        for group, values in groups.items():
+            top[group] = hints[group](**values)
+        settings = Settings(**top)
+    except ValueError as exc:  # settings that do not hold together
+        raise click.UsageError(str(exc)) from None
     logs.configure(debug=settings.logs.debug, json_format=settings.logs.json)
     return settings
 

@@ -47,8 +47,10 @@ class Flag:
     commands: frozenset[Command]
     minimum: int | None = None
     """For integers: the smallest value accepted."""
+    nonzero: bool = False
+    """For durations: zero is refused too (an interval of zero would spin)."""
     secret: bool = False
-    """Never shown: no default in `--help`."""
+    """Never shown: no default in `--help`, not in the settings' repr."""
 
     @property
     def envvar(self) -> str:
@@ -57,7 +59,8 @@ class Flag:
 
 def setting(default: Any, flag: str, help: str, *, commands: frozenset[Command] = _RUNNERS, **extra: Any) -> Any:
     """A dataclass field carrying its flag: the declaration of one setting."""
-    return field(default=default, metadata={"flag": Flag(flag, help, commands, **extra)})
+    declared = Flag(flag, help, commands, **extra)
+    return field(default=default, repr=not declared.secret, metadata={"flag": declared})
 
 
 def flag_of(declared: Any) -> Flag:
@@ -74,7 +77,8 @@ class StorageSettings:
     """Where the data lives."""
 
     postgres_uri: str | None = setting(
-        None, "--postgres-uri", "PostgreSQL URI; without it, embedded SQLite files under --data-dir.", commands=_ALL
+        None, "--postgres-uri", "PostgreSQL URI; without it, embedded SQLite files under --data-dir.", commands=_ALL,
+        secret=True,  # it may carry a password
     )
     data_dir: Path = setting(
         Path("orchestration-data"), "--data-dir", "Directory of the embedded SQLite files.", commands=_ALL
@@ -98,7 +102,7 @@ class HttpSettings:
     )
     wait_poll_interval: timedelta = setting(
         timedelta(milliseconds=50), "--wait-poll-interval", "How often `?wait=true` looks at the instance.",
-        commands=_SERVE,
+        commands=_SERVE, nonzero=True,
     )
     max_body_size: int = setting(
         4 * MiB, "--max-body-size", "Largest request body accepted, in bytes (413 beyond).", commands=_SERVE,
@@ -107,8 +111,17 @@ class HttpSettings:
     access_log: bool = setting(True, "--access-log", "One log line per HTTP request.", commands=_SERVE)
 
     def host_port(self) -> tuple[str, int]:
-        host, _, port = self.listen.rpartition(":")
-        return (host or "0.0.0.0"), int(port)
+        return parse_listen(self.listen)
+
+
+def parse_listen(address: str) -> tuple[str, int]:
+    """`host:port`, `:port` (every interface) or `[ipv6]:port`; ValueError names what is wrong."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{address!r} is not host:port with a port from 0 to 65535")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host or "0.0.0.0"), int(port)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +132,7 @@ class StackSettings:
     client_id: str = setting("", "--stack-client-id", "OAuth2 client id for the gateway (none: no auth).")
     client_secret: str = setting("", "--stack-client-secret", "OAuth2 client secret for the gateway.", secret=True)
     timeout: timedelta = setting(
-        timedelta(seconds=30), "--stack-timeout", "Longest time one call to the gateway may take."
+        timedelta(seconds=30), "--stack-timeout", "Longest time one call to the gateway may take.", nonzero=True
     )
 
 
@@ -149,13 +162,15 @@ class EngineSettings:
         timedelta(milliseconds=500), "--signal-poll-interval",
         "How often a worker on PostgreSQL looks for events and aborts sent through other processes "
         "and for parked instances whose wait is over.",
+        nonzero=True,
     )
     heartbeat_interval: timedelta = setting(
-        timedelta(seconds=2), "--heartbeat-interval", "How often a worker on PostgreSQL says it is alive."
+        timedelta(seconds=2), "--heartbeat-interval", "How often a worker on PostgreSQL says it is alive.", nonzero=True
     )
     takeover_after: timedelta = setting(
         timedelta(seconds=10), "--takeover-after",
         "Silence after which a PostgreSQL worker's instances are resumed by the others.",
+        nonzero=True,
     )
     park_after: timedelta = setting(
         timedelta(seconds=5), "--park-after",
@@ -165,11 +180,19 @@ class EngineSettings:
         timedelta(minutes=2), "--timer-horizon",
         "Deadlines of parked instances closer than this get a timer in this process; later ones are found by "
         "the look-ahead.",
+        nonzero=True,
     )
     look_ahead_interval: timedelta = setting(
         timedelta(minutes=1), "--look-ahead-interval",
-        "Embedded: how often to look for deadlines within --timer-horizon (keep it below the horizon).",
+        "Embedded: how often to look for deadlines within --timer-horizon (shorter than the horizon).",
+        nonzero=True,
     )
+
+    def __post_init__(self) -> None:
+        # A look-ahead as long as the horizon would let a deadline fall between two looks
+        # without a timer, and be noticed only at the next look, late.
+        if self.look_ahead_interval >= self.timer_horizon:
+            raise ValueError("--look-ahead-interval must be shorter than --timer-horizon")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,7 @@ import logging
 import signal
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import uvicorn
@@ -112,36 +112,34 @@ def _bind(settings: Settings) -> socket.socket:
     return sock
 
 
-def _lock(settings: Settings) -> DataDirLock | None:
-    """Embedded: one worker per data directory, checked before migrations touch it."""
+def _hold_lock(held: ExitStack, settings: Settings) -> None:
+    """Embedded: one worker per data directory, checked before migrations touch it, and
+    released when `held` closes."""
     if not (settings.storage.embedded and settings.worker):
-        return None
+        return
     try:
-        return DataDirLock.acquire(settings.storage.data_dir)
+        lock = DataDirLock.acquire(settings.storage.data_dir)
     except DataDirLock.Busy as exc:
         raise StartupError(str(exc)) from None
+    held.callback(lock.release)
 
 
 def serve(settings: Settings) -> None:
     """The HTTP API (and the worker, unless `--worker=false`) until SIGTERM or Ctrl-C."""
-    sock = _bind(settings)
-    lock = _lock(settings)
-    config = uvicorn.Config(
-        build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
-    )
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass  # uvicorn already shut down cleanly; Ctrl-C is how a person stops it
-    finally:
-        sock.close()
-        if lock is not None:
-            lock.release()
+    with ExitStack() as held:
+        sock = held.enter_context(_bind(settings))
+        _hold_lock(held, settings)
+        config = uvicorn.Config(
+            build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
+        )
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn already shut down cleanly; Ctrl-C is how a person stops it
 
 
 def run_worker(settings: Settings) -> None:
     """Engine worker only, until SIGTERM/SIGINT."""
-    lock = _lock(settings)
 
     async def main() -> None:
         process = await start_process(settings, worker=True)
@@ -155,8 +153,6 @@ def run_worker(settings: Settings) -> None:
         finally:
             await process.close()
 
-    try:
+    with ExitStack() as held:
+        _hold_lock(held, settings)
         asyncio.run(main())
-    finally:
-        if lock is not None:
-            lock.release()

@@ -49,6 +49,24 @@ def test_durations_are_go_durations_or_seconds(tmp_path: Path) -> None:
     assert bad.returncode == 2
     bad = _orchestration("serve", "--data-dir", str(tmp_path), "--park-after", "soon")
     assert bad.returncode == 2 and "neither a Go duration" in bad.stderr
+    for flag, value in [("--park-after", "-1"), ("--park-after", "-1s"), ("--signal-poll-interval", "0")]:
+        assert _orchestration("serve", "--data-dir", str(tmp_path), flag, value).returncode == 2, (flag, value)
+
+
+def test_settings_that_do_not_hold_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    for args in (["--listen", "localhost:http"], ["--listen", ":99999"], ["--look-ahead-interval", "5m"]):
+        result = _orchestration("serve", "--data-dir", str(tmp_path / "d"), *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
+    assert not (tmp_path / "d").exists()
+
+
+def test_secrets_stay_out_of_the_settings_repr() -> None:
+    from orchestration.config import Settings, StackSettings, StorageSettings
+
+    settings = Settings(
+        storage=StorageSettings(postgres_uri="postgresql://u:hunter2@db/x"), stack=StackSettings(client_secret="s3cr3t")
+    )
+    assert "hunter2" not in repr(settings) and "s3cr3t" not in repr(settings)
 
 
 def test_migrate_creates_the_embedded_databases(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ import json
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,26 +38,12 @@ MAX_EXAMPLES = 5  # per operation and phase; the coverage phase adds every schem
 
 
 @pytest.fixture(scope="module")
-def backend() -> str:
-    """The document and the routes are the same on both databases, and each database's own
-    answers to hostile input are tested in test_hostile_input.py: one run is enough here."""
-    return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def contract_server(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    """A server of its own: `?wait=true` gives up after 300 ms, since schemathesis runs
+def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of its own, embedded: the document and the routes are the same on both
+    databases, and each database's answers to hostile input are tested in
+    test_hostile_input.py. `?wait=true` gives up after 300 ms, since schemathesis runs
     workflows whose delays and events never come."""
-    uri = None
-    if backend == "postgres":
-        uri = request.getfixturevalue("postgres").create_database(f"contract_{uuid.uuid4().hex[:8]}")
-    server = ServerProcess(
-        data_dir=tmp_path_factory.mktemp(f"contract-{backend}"),
-        postgres_uri=uri,
-        extra_args=["--wait-timeout", "300ms"],
-    )
+    server = ServerProcess(data_dir=tmp_path_factory.mktemp("contract"), extra_args=["--wait-timeout", "300ms"])
     server.start()
     yield server
     server.stop()

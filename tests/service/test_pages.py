@@ -30,12 +30,25 @@ def test_next_cursor_carries_offset_size_and_filters() -> None:
     page = make_page(["a", "b", "c"], query)
     assert page.items == ["a", "b"] and page.has_more and page.previous is None
     assert page.next is not None
-    following = page_query(page_size="99", cursor=page.next, filters={})  # the cursor wins
+    # The cursor wins over the request's own filters, which only say their types.
+    following = page_query(page_size="99", cursor=page.next, filters={"WorkflowID": "", "Running": False})
     assert following == PageQuery(offset=2, page_size=2, filters={"WorkflowID": "w", "Running": True})
     last = make_page(["c"], following)
     assert not last.has_more and last.next is None
     assert last.previous is not None
-    assert page_query(page_size=None, cursor=last.previous, filters={}).offset == 0
+    assert page_query(page_size=None, cursor=last.previous, filters={"WorkflowID": "", "Running": False}).offset == 0
+
+
+def test_a_cursor_whose_filters_are_not_the_routes_is_refused() -> None:
+    filters = {"WorkflowID": "", "Running": False}
+    page = make_page(["a", "b"], page_query(page_size="1", cursor=None, filters={"WorkflowID": "w", "Running": True}))
+    assert page.next is not None
+    with pytest.raises(ValidationFailed, match="cursor"):
+        page_query(page_size=None, cursor=page.next, filters={})  # an instances cursor on workflows
+    forged = make_page(["a", "b"], page_query(page_size="1", cursor=None, filters={"WorkflowID": True}))
+    assert forged.next is not None
+    with pytest.raises(ValidationFailed, match="cursor"):
+        page_query(page_size=None, cursor=forged.next, filters=filters)
 
 
 def test_cursor_is_base64url_without_padding_of_the_original_json() -> None:

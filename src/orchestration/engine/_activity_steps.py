@@ -94,7 +94,7 @@ async def attempt_activity(
     name: str,
     request: dict[str, Any],
     attempt: int,
-    retry_in: timedelta | None = None,
+    retry_in: timedelta | None,
 ) -> dict[str, Any]:
     """The step: an `AttemptOutcome` record (see `AttemptOutcome.to_record`)."""
     runtime = _runtime.current()

@@ -126,6 +126,7 @@ async def _run_stages(
                 error = str(exc)
                 start = _unresolved_start(number, raw, error)
                 await _steps.advance(instance_id, finish=finished, start=start, terminate=True, error=error)
+                # Workflow code: a replay after a crash logs this line again, which is harmless.
                 log.warning("instance %s stage %d failed: %s", instance_id, number, error)
                 return
             started: str | None

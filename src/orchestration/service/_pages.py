@@ -37,9 +37,13 @@ class Page(Generic[T]):
 
 
 def page_query(*, page_size: str | None, cursor: str | None, filters: dict[str, Any]) -> PageQuery:
-    """Read `pageSize`/`cursor` query values; a cursor overrides everything else (Q-8)."""
+    """Read `pageSize`/`cursor` query values; a cursor overrides everything else (Q-8).
+
+    `filters` are those of this request; a cursor's own must have the same keys with values
+    of the same types (a forged `"WorkflowID": true` would reach the database as a boolean).
+    """
     if cursor:
-        return _decode_cursor(cursor)
+        return _decode_cursor(cursor, filters)
     return PageQuery(offset=0, page_size=parse_page_size(page_size), filters=filters)
 
 
@@ -76,7 +80,7 @@ def _encode_cursor(query: PageQuery) -> str:
     return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(token: str) -> PageQuery:
+def _decode_cursor(token: str, expected: dict[str, Any]) -> PageQuery:
     try:
         body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset, page_size, filters = body["offset"], body["pageSize"], body.get("filters") or {}
@@ -86,17 +90,20 @@ def _decode_cursor(token: str) -> PageQuery:
         raise ValidationFailed("invalid 'cursor' query param")
     if not 0 <= offset <= MAX_OFFSET or not 0 < page_size <= MAX_PAGE_SIZE:
         raise ValidationFailed("invalid 'cursor' query param")
-    if not all(_is_filter_value(value) for value in filters.values()):
+    if not all(_is_filter_value(key, value, expected) for key, value in filters.items()):
         raise ValidationFailed("invalid 'cursor' query param")
     return PageQuery(offset, page_size, filters)
 
 
-def _is_filter_value(value: object) -> bool:
-    """What the server itself puts in a cursor: text a query can carry, a flag, or nothing."""
+def _is_filter_value(key: str, value: object, expected: dict[str, Any]) -> bool:
+    """What the server itself puts in a cursor: one of this route's filters, with a value of
+    that filter's type (text a query can carry, or a flag), or nothing."""
+    if key not in expected or not (value is None or type(value) is type(expected[key])):
+        return False
     if isinstance(value, str):
         try:
             value.encode("utf-8")  # a lone surrogate cannot be sent to the database
         except UnicodeEncodeError:
             return False
         return "\x00" not in value  # nor can NUL, on PostgreSQL
-    return value is None or isinstance(value, bool)
+    return True

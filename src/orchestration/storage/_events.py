@@ -34,9 +34,10 @@ async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, nam
     """Give the oldest unconsumed event called `name` to `stage`; True once it has one.
 
     Idempotent: a stage that already consumed an event (before a crash) gets True again.
-    Safe without a lock on the instance: the update takes the event only if it is still
-    unconsumed, so of two transactions racing for one event, one gets it (on PostgreSQL
-    the second waits for the first's row lock, then finds the event taken and looks again).
+    The update takes the event only if it is still unconsumed, so of two stages racing for
+    one event, one gets it even without the instance lock (on PostgreSQL the second waits
+    for the first's row lock, then finds the event taken and looks again). Two transactions
+    for the *same* stage still need the caller's instance lock, as every caller holds.
     """
     taken = sa.select(instance_events.c.id).where(
         instance_events.c.instance_id == instance_id, instance_events.c.consumed_by_stage == stage
