@@ -1,5 +1,8 @@
 """What the routes read from paths and queries, and what the document says they take.
 
+The dependencies are `async def` although they wait for nothing: FastAPI runs a plain `def`
+dependency in a worker thread, a hop that costs more than the check itself, on every request.
+
 Parameters are read by hand, to answer as the original does (Q-13: a stage number that is no
 integer is a 404; Q-42: only DELETE refuses an id that is no UUID with a 400), so each one's
 schema in the document is set from `_contract` rather than derived from its Python type.
@@ -41,20 +44,20 @@ InstanceIdPath: TypeAlias = Annotated[str, _path("An instance id.", contract.INS
 StageNumberPath: TypeAlias = Annotated[str, _path("A stage's index in the workflow.", contract.STAGE_NUMBER)]
 
 
-def _existing_workflow_id(workflowId: WorkflowIdPath) -> str:
+async def _existing_workflow_id(workflowId: WorkflowIdPath) -> str:
     # Ids are UUIDs the server made: anything else names no workflow (Q-42: 404, not 400).
     if not contract.is_id(workflowId):
         raise WorkflowNotFound()
     return workflowId
 
 
-def _existing_instance_id(instanceId: InstanceIdPath) -> str:
+async def _existing_instance_id(instanceId: InstanceIdPath) -> str:
     if not contract.is_id(instanceId):
         raise InstanceNotFound()
     return instanceId
 
 
-def _stage_number(number: StageNumberPath) -> int:
+async def _stage_number(number: StageNumberPath) -> int:
     # Q-13 (with a JSON body): what is not an integer names no stage; neither does one out of
     # range, which would overflow the database's 32-bit column. Leading zeros are dropped before
     # converting, so that no length of them reaches Python's 4,300-digit conversion limit.
@@ -70,7 +73,7 @@ def _query(description: str, schema: contract.Schema) -> Any:
     return Query(description=description, json_schema_extra=documented_as(schema))
 
 
-def _workflow_filter(
+async def _workflow_filter(
     workflowID: Annotated[str | None, _query("Only this workflow's instances.", contract.QUERY_TEXT)] = None,
 ) -> str | None:
     # Any text filters (a workflow id or not, as the original); NUL cannot reach PostgreSQL.

@@ -45,7 +45,7 @@ def _body(schema: str, *, required: bool = True, yaml: bool = False) -> dict[str
     return {"requestBody": {"required": required, "content": content}}
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: no worker-thread hop
     services: Services = request.app.state.services
     return services
 
