@@ -73,7 +73,7 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="orchestration-money-") as tmp, FakeStack() as stack:
         stack.create_ledger(LEDGER)
-        stack_args = ["--stack-url", stack.url, "--stack-client-id", "orchestration", "--stack-client-secret", "secret"]
+        stack_args = stack.server_args()
         server = BenchServer(data_dir=Path(tmp) / "data", extra_args=stack_args)
         say(f"== money: {count} instances of 2 noop stages, then of 2 send stages, concurrency {concurrency}")
         try:

@@ -140,10 +140,7 @@ def money_server(
     server = ServerProcess(
         data_dir=tmp_path_factory.mktemp(f"money-{backend}"),
         postgres_uri=uri,
-        extra_args=[
-            "--stack-url", fake_stack.url, "--stack-client-id", "orchestration", "--stack-client-secret", "secret",
-            *FAST_RETRIES,
-        ],
+        extra_args=[*fake_stack.server_args(), *FAST_RETRIES],
     )
     server.start()
     yield server

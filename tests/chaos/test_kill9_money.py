@@ -55,10 +55,7 @@ def crash(
     server = ServerProcess(
         data_dir=tmp_path_factory.mktemp(f"kill9-money-{backend}"),
         postgres_uri=uri,
-        extra_args=[
-            "--stack-url", fake_stack.url, "--stack-client-id", "orchestration", "--stack-client-secret", "secret",
-            *FAST_RETRIES,
-        ],
+        extra_args=[*fake_stack.server_args(), *FAST_RETRIES],
     ).start()
     suffix = uuid.uuid4().hex[:8]
     ledgers = {name: f"{name}-{suffix}" for name in ("in_flight", "two_legs", "retrying")}

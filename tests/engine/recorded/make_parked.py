@@ -48,16 +48,7 @@ def main(target: Path) -> None:
         stack.fail_next("POST", f"/api/ledger/v2/{LEDGER}/transactions", times=None, status=503, message="down")
         server = ServerProcess(
             data_dir=target,
-            extra_args=[
-                "--stack-url",
-                stack.url,
-                "--stack-client-id",
-                "orchestration",
-                "--stack-client-secret",
-                "secret",
-                "--activity-retry-initial",
-                "3",
-            ],
+            extra_args=[*stack.server_args(), "--activity-retry-initial", "3"],
         ).start()
         client = server.client()
         send = {

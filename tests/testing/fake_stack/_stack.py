@@ -66,6 +66,7 @@ class FakeStack:
     def __init__(self, *, client_id: str | None = "orchestration", client_secret: str | None = "secret",
                  token_ttl: float = 3600) -> None:
         self._lock = threading.RLock()
+        self._client_id, self._client_secret = client_id, client_secret
         self._auth = Auth(client_id, client_secret, token_ttl)
         self._ledgers = LedgerBook(self._lock)
         self._wallets = WalletBook(self._lock, self._ledgers)
@@ -81,6 +82,13 @@ class FakeStack:
                         stopping=self._stopping)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    def server_args(self) -> list[str]:
+        """The `orchestration serve` flags that point a server at this gateway, with its credentials."""
+        args = ["--stack-url", self.url]
+        if self._client_id is not None:
+            args += ["--stack-client-id", self._client_id, "--stack-client-secret", self._client_secret or ""]
+        return args
 
     @property
     def url(self) -> str:
