@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from orchestration import __version__, logs
-from orchestration.config import Command, Flag, Settings, flag_of, parse_listen
+from orchestration.config import Command, Flag, Settings, flag_of
 from orchestration.durations import format_go_duration, parse_go_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,14 +49,17 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click's
             self.fail(f"{text!r} is neither a Go duration (500ms, 1m30s) nor a number of seconds: {exc}", param, ctx)
 
 
-class ListenAddress(click.ParamType):  # type: ignore[type-arg]
-    """`host:port`, `:port` or `[ipv6]:port`, checked before anything starts."""
+class CheckedText(click.ParamType):  # type: ignore[type-arg]
+    """Text that its setting's `check` accepts, checked before anything starts."""
 
-    name = "host:port"
+    name = "text"
+
+    def __init__(self, check: Callable[[str], object]) -> None:
+        self.check = check
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
-            parse_listen(str(value))
+            self.check(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
         return str(value)
@@ -100,8 +103,8 @@ def _click_option(setting: _Declared) -> Callable[[F], F]:
         extra = {"type": click.IntRange(min=flag.minimum)}
     elif kind is timedelta:
         extra = {"type": Duration(nonzero=flag.nonzero), "show_default": format_go_duration(default)}
-    elif flag.name == "--listen":
-        extra = {"type": ListenAddress()}
+    elif flag.check is not None:
+        extra = {"type": CheckedText(flag.check)}
     elif kind is Path:
         extra = {"type": click.Path(path_type=Path)}
     return click.option(

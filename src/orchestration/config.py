@@ -17,6 +17,7 @@ or plain seconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -49,6 +50,8 @@ class Flag:
     """For integers: the smallest value accepted."""
     nonzero: bool = False
     """For durations: zero is refused too (an interval of zero would spin)."""
+    check: Callable[[str], object] | None = None
+    """For text: raises ValueError, saying why, for a value that cannot work."""
     secret: bool = False
     """Never shown: no default in `--help`, not in the settings' repr."""
 
@@ -89,12 +92,23 @@ class StorageSettings:
         return not self.postgres_uri
 
 
+def parse_listen(address: str) -> tuple[str, int]:
+    """`host:port`, `:port` (every interface) or `[ipv6]:port`; ValueError names what is wrong."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{address!r} is not host:port with a port from 0 to 65535")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host or "0.0.0.0"), int(port)
+
+
 @dataclass(frozen=True, kw_only=True)
 class HttpSettings:
     """The HTTP API (`serve`)."""
 
     listen: str = setting(
-        "0.0.0.0:8080", "--listen", "HTTP listen address host:port (`:8080`: every interface).", commands=_SERVE
+        "0.0.0.0:8080", "--listen", "HTTP listen address host:port (`:8080`: every interface).", commands=_SERVE,
+        check=parse_listen,
     )
     wait_timeout: timedelta = setting(
         timedelta(seconds=60), "--wait-timeout", "How long `?wait=true` waits for the end of an instance.",
@@ -113,15 +127,6 @@ class HttpSettings:
     def host_port(self) -> tuple[str, int]:
         return parse_listen(self.listen)
 
-
-def parse_listen(address: str) -> tuple[str, int]:
-    """`host:port`, `:port` (every interface) or `[ipv6]:port`; ValueError names what is wrong."""
-    host, colon, port = address.rpartition(":")
-    if not colon or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{address!r} is not host:port with a port from 0 to 65535")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return (host or "0.0.0.0"), int(port)
 
 
 @dataclass(frozen=True, kw_only=True)
