@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration import stages
-from orchestration.api._contract import REQUEST_SCHEMAS, TEXT, UUID, is_id
+from orchestration.api._contract import REQUEST_SCHEMAS, TEXT, UUID
+from orchestration.service import is_canonical_id
 from orchestration.service.workflows import MAX_STAGES
 from orchestration.stages._schema import _key, _spec
 
@@ -137,6 +138,6 @@ def test_documented_durations_include_the_zero_forms_and_variables(text: str) ->
 def test_text_and_ids() -> None:
     assert re.search(TEXT, "any text, even \ud83d\ude00 or \\u0000") and not re.search(TEXT, "a\x00b")
     assert re.search(UUID, "0e1b1c3a-1111-4111-8111-111111111111")
-    assert is_id("0e1b1c3a-1111-4111-8111-111111111111")
+    assert is_canonical_id("0e1b1c3a-1111-4111-8111-111111111111")
     for not_an_id in ("0E1B1C3A-1111-4111-8111-111111111111", "0e1b1c3a-1111-4111-8111-111111111111\n", "x", ""):
-        assert not is_id(not_an_id)
+        assert not is_canonical_id(not_an_id)

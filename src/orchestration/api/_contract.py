@@ -13,7 +13,6 @@ cannot say: the descriptions do.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from orchestration.service import MAX_STAGES
@@ -24,16 +23,8 @@ Schema = dict[str, Any]
 
 TEXT: Final = r"^[^\u0000]*$"
 """Any text without U+0000."""
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-UUID: Final = f"^{_UUID}$"
-"""Ids as the server makes them: lowercase canonical UUIDs (the original's `uuid` validator)."""
-_ID = re.compile(_UUID)
-
-
-def is_id(value: str) -> bool:
-    """Whether `value` can name something the server made (`UUID`)."""
-    return _ID.fullmatch(value) is not None
-
+UUID: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""Ids as the server makes them (`service.is_canonical_id`): lowercase canonical UUIDs."""
 
 # `${name}`: replaced by a run variable when a stage starts, by "" when a workflow is created (§5.2).
 _VARIABLE = r"\$\{[^}\u0000]+\}"

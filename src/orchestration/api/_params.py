@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeAlias
 from fastapi import Depends, Path, Query
 
 from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
+from orchestration.service import is_canonical_id
 
 from . import _contract as contract
 from ._limits import MAX_INT32
@@ -46,13 +47,13 @@ StageNumberPath: TypeAlias = Annotated[str, _path("A stage's index in the workfl
 
 async def _existing_workflow_id(workflowId: WorkflowIdPath) -> str:
     # Ids are UUIDs the server made: anything else names no workflow (Q-42: 404, not 400).
-    if not contract.is_id(workflowId):
+    if not is_canonical_id(workflowId):
         raise WorkflowNotFound()
     return workflowId
 
 
 async def _existing_instance_id(instanceId: InstanceIdPath) -> str:
-    if not contract.is_id(instanceId):
+    if not is_canonical_id(instanceId):
         raise InstanceNotFound()
     return instanceId
 

@@ -6,7 +6,7 @@ from orchestration.storage import ActivityRow, InstanceRow, StageRow, WorkflowRo
 
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
 from .instances import InstanceService, InstanceStarter, InstanceView
-from .workflows import MAX_STAGES, WorkflowService
+from .workflows import MAX_STAGES, WorkflowService, is_canonical_id
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ __all__ = [
     "PageQuery",
     "Services",
     "WorkflowService",
+    "is_canonical_id",
     "page_query",
     "parse_page_size",
 ]

@@ -53,7 +53,7 @@ class WorkflowService:
         return make_page(rows, query)
 
     async def delete(self, workflow_id: str) -> None:
-        if not _is_canonical_uuid(workflow_id):
+        if not is_canonical_id(workflow_id):
             raise ValidationFailed(f"invalid workflow id '{workflow_id}': expected a lowercase UUID")
         async with self._db.begin() as conn:
             found = await storage.soft_delete_workflow(conn, workflow_id, datetime.now(UTC))
@@ -78,7 +78,8 @@ def _workflow_config(body: Any) -> dict[str, Any]:
     return {"name": name, "stages": stage_list}
 
 
-def _is_canonical_uuid(value: str) -> bool:
+def is_canonical_id(value: str) -> bool:
+    """Whether `value` can name something the server made: ids are lowercase canonical UUIDs."""
     try:
         return str(uuid.UUID(value)) == value
     except ValueError:
