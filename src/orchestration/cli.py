@@ -78,7 +78,8 @@ class _Declared:
 
     @property
     def param(self) -> str:
-        return self.flag.name.removeprefix("--").replace("-", "_")
+        """The option's name in the parsed options (`postgres_uri`)."""
+        return self.flag.envvar.lower()
 
 
 def _declared(cls: type[Any], group: str | None = None) -> Iterator[_Declared]:
