@@ -8,6 +8,7 @@ setting is a flag and an environment variable (upper case, `-` → `_`: `--postg
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -65,6 +66,28 @@ class CheckedText(click.ParamType):  # type: ignore[type-arg]
         return str(value)
 
 
+class TextList(click.ParamType):  # type: ignore[type-arg]
+    """Values separated by commas or spaces (as the original reads list flags from the
+    environment), each one accepted by the setting's `check` when it has one."""
+
+    name = "list"
+
+    def __init__(self, check: Callable[[str], object] | None) -> None:
+        self.check = check
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        parts = tuple(part for part in re.split(r"[,\s]+", str(value)) if part)
+        for part in parts:
+            try:
+                if self.check is not None:
+                    self.check(part)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return parts
+
+
 @dataclasses.dataclass(frozen=True)
 class _Declared:
     """One setting as the command line sees it: where it lives in `Settings`, its type, its flag."""
@@ -97,7 +120,9 @@ SETTINGS = tuple(_declared(Settings))
 def _click_option(setting: _Declared) -> Callable[[F], F]:
     flag, kind, default = setting.flag, setting.type, setting.default
     extra: dict[str, Any] = {}
-    if kind is bool:
+    if flag.multiple:
+        extra = {"type": TextList(flag.check), "multiple": True}
+    elif kind is bool:
         # `--worker`, `--worker=false` and `WORKER=false` all work, as with the original's flags.
         extra = {"type": click.BOOL, "is_flag": False, "flag_value": True}
     elif kind is int:
@@ -142,6 +167,8 @@ def settings_from(options: dict[str, Any]) -> Settings:
         value = options[setting.param]
         if setting.type == (str | None) and value == "":
             value = None  # `POSTGRES_URI=` means unset
+        if setting.flag.multiple:
+            value = tuple(part for parts in value for part in parts)
         if setting.group is None:
             top[setting.attribute] = value
         else:
@@ -164,7 +191,7 @@ def settings_table() -> str:
         flag, default = setting.flag, setting.default
         if isinstance(default, timedelta):
             shown = f"`{format_go_duration(default)}`"
-        elif default is None or default == "":
+        elif default is None or default in ("", ()):
             shown = "—"
         else:
             shown = f"`{str(default).lower() if isinstance(default, bool) else default}`"

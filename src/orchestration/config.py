@@ -52,6 +52,8 @@ class Flag:
     """For durations: zero is refused too (an interval of zero would spin)."""
     check: Callable[[str], object] | None = None
     """For text: raises ValueError, saying why, for a value that cannot work."""
+    multiple: bool = False
+    """A list: the flag may be repeated; its environment variable separates values by spaces or commas."""
     secret: bool = False
     """Never shown: no default in `--help`, not in the settings' repr."""
 
@@ -200,6 +202,70 @@ class EngineSettings:
             raise ValueError("--look-ahead-interval must be shorter than --timer-horizon")
 
 
+def parse_topic_mapping(entry: str) -> tuple[str, str]:
+    """`from:to` (`*` as `from` maps every topic); ValueError names what is wrong."""
+    source, colon, target = entry.partition(":")
+    if not colon or not source or not target:
+        raise ValueError(f"{entry!r} is not a topic mapping from:to (e.g. *:stack1-orchestration)")
+    return source, target
+
+
+@dataclass(frozen=True, kw_only=True)
+class BusSettings:
+    """The event bus: Formance events in (triggers) and this service's events out (NATS JetStream).
+
+    Names are the original's (`--publisher-…`): one connection both consumes and publishes.
+    """
+
+    topics: tuple[str, ...] = setting(
+        (), "--topics", "Subjects whose Formance events fire triggers (e.g. stack1-ledger stack1-payments).",
+        multiple=True,
+    )
+    nats_enabled: bool = setting(False, "--publisher-nats-enabled", "Use NATS JetStream as the event bus.")
+    nats_url: str = setting("nats://127.0.0.1:4222", "--publisher-nats-url", "NATS server URL(s), comma-separated.")
+    nats_client_id: str = setting("orchestration", "--publisher-nats-client-id", "Connection name shown by NATS.")
+    nats_max_reconnect: int = setting(
+        -1, "--publisher-nats-max-reconnect", "Reconnection attempts after losing NATS (-1: for ever).", minimum=-1
+    )
+    nats_reconnect_wait: timedelta = setting(
+        timedelta(seconds=2), "--publisher-nats-reconnect-wait", "Pause between two reconnection attempts.",
+        nonzero=True,
+    )
+    nats_auto_provision: bool = setting(
+        True, "--publisher-nats-auto-provision",
+        "Create a JetStream stream named after a topic when no stream captures its subject.",
+    )
+    queue_group: str = setting(
+        "orchestration", "--publisher-queue-group", "Durable consumer shared by every worker (each event once)."
+    )
+    ack_wait: timedelta = setting(
+        timedelta(seconds=30), "--publisher-nats-ack-wait",
+        "How long a message taken by a worker that died waits before another gets it (for consumers created "
+        "from now on).",
+        nonzero=True,
+    )
+    topic_mapping: tuple[str, ...] = setting(
+        (), "--publisher-topic-mapping",
+        "Subject of the published events: `orchestration:<subject>` or `*:<subject>` (e.g. *:stack1-orchestration).",
+        multiple=True, check=parse_topic_mapping,
+    )
+
+    def __post_init__(self) -> None:
+        if (self.topics or self.topic_mapping) and not self.nats_enabled:
+            raise ValueError("--topics and --publisher-topic-mapping need --publisher-nats-enabled")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    """Signed Formance webhooks in at `POST /v2/webhooks`: triggers without a bus."""
+
+    secrets: tuple[str, ...] = setting(
+        (), "--webhooks-secret",
+        "Secret shared with the Formance Webhooks service (several: rotation). None: the endpoint is off.",
+        commands=_SERVE, multiple=True, secret=True,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """What the process logs, and how."""
@@ -222,3 +288,5 @@ class Settings:
     stack: StackSettings = field(default_factory=StackSettings)
     retry: RetrySettings = field(default_factory=RetrySettings)
     logs: LogSettings = field(default_factory=LogSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
