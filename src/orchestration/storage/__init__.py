@@ -15,6 +15,7 @@ from ._instances import (
     get_instance,
     get_stage,
     insert_instance,
+    insert_instance_if_absent,
     instances_terminated_since,
     list_instances,
     list_stages,
@@ -24,11 +25,48 @@ from ._instances import (
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
-from ._rows import ActivityRow, DueWaitRow, InstanceRow, StageRow, WaitRow, WorkflowRow
+from ._outbox import mark_published, pending_events, record_events
+from ._rows import (
+    ActivityRow,
+    DueWaitRow,
+    InstanceRow,
+    OccurrenceRow,
+    OccurrenceView,
+    OutboxRow,
+    StageRow,
+    TriggerRow,
+    WaitRow,
+    WorkflowRow,
+)
+from ._triggers import (
+    claim_object,
+    get_trigger,
+    insert_occurrence,
+    insert_trigger,
+    list_occurrences,
+    list_triggers,
+    soft_delete_trigger,
+    triggers_for_event,
+)
 from ._waits import due_waits, get_wait, mark_woken, park, upcoming_deadlines
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
+    "OccurrenceRow",
+    "OccurrenceView",
+    "OutboxRow",
+    "TriggerRow",
+    "claim_object",
+    "get_trigger",
+    "insert_occurrence",
+    "insert_trigger",
+    "list_occurrences",
+    "list_triggers",
+    "mark_published",
+    "pending_events",
+    "record_events",
+    "soft_delete_trigger",
+    "triggers_for_event",
     "ActivityRow",
     "CANCELLED",
     "begin_attempt",
@@ -59,6 +97,7 @@ __all__ = [
     "get_workflow",
     "insert_event",
     "insert_instance",
+    "insert_instance_if_absent",
     "insert_workflow",
     "instances_terminated_since",
     "instances_with_pending_events",

@@ -76,3 +76,44 @@ class DueWaitRow:
     started_at: datetime  # of the stage it is parked in
     variables: dict[str, str]
     config: dict[str, Any]  # of its workflow
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRow:
+    id: str
+    workflow_id: str
+    name: str
+    event: str
+    version: str | None
+    filter: str | None
+    vars: dict[str, str] | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRow:
+    id: str
+    trigger_id: str
+    workflow_instance_id: str | None
+    date: datetime
+    event: dict[str, Any]
+    error: str | None
+    dispatch_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceView:
+    """An occurrence with the instance it started, as the API lists them (§2.6 E16)."""
+
+    occurrence: OccurrenceRow
+    instance: InstanceRow | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    key: str
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime

@@ -124,3 +124,60 @@ stage_activities = sa.Table(
     sa.Column("last_failure", sa.String, nullable=True),
     sa.Column("next_execution", UTCDateTime, nullable=True),
 )
+
+# Triggers (§3.6): which event starts which workflow, with a filter and variables. Soft deleted.
+triggers = sa.Table(
+    "triggers",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("workflow_id", sa.String, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("event", sa.String, nullable=False),
+    sa.Column("version", sa.String, nullable=True),
+    sa.Column("filter", sa.String, nullable=True),
+    sa.Column("vars", sa.JSON, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime, nullable=True),
+    sa.Index("triggers_created_idx", "created_at", "id"),
+    sa.Index("triggers_event_idx", "event"),
+)
+
+# What each trigger did with each event it matched (§3.7): an instance started, or an error.
+# `dispatch_key` names the message (its idempotency key, its hash, or a webhook id): a message
+# delivered again finds its occurrence and starts nothing more.
+trigger_occurrences = sa.Table(
+    "triggers_occurrences",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("trigger_id", sa.String, sa.ForeignKey("triggers.id"), nullable=False),
+    sa.Column("workflow_instance_id", sa.String, sa.ForeignKey("workflow_instances.id"), nullable=True),
+    sa.Column("date", UTCDateTime, nullable=False),
+    sa.Column("event", sa.JSON, nullable=False),
+    sa.Column("error", sa.String, nullable=True),
+    sa.Column("dispatch_key", sa.String, nullable=False),
+    sa.UniqueConstraint("trigger_id", "dispatch_key", name="triggers_occurrences_dispatch_key"),
+    sa.Index("triggers_occurrences_listed_idx", "trigger_id", "date", "id"),
+)
+
+# Q-20 as the newest upstream: a SAVED_PAYMENT / SAVED_ACCOUNT fires a trigger at most once per
+# object (`payload.id`), recorded when that trigger matched.
+trigger_objects = sa.Table(
+    "trigger_objects",
+    metadata,
+    sa.Column("trigger_id", sa.String, sa.ForeignKey("triggers.id"), primary_key=True),
+    sa.Column("object_id", sa.String, primary_key=True),
+)
+
+# Events to publish on the bus, written in the transaction of the change they report and
+# sent behind it (at least once; `key` is the idempotency key consumers deduplicate on).
+outbox_events = sa.Table(
+    "outbox_events",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("type", sa.String, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("published_at", UTCDateTime, nullable=True),
+    sa.Index("outbox_events_pending_idx", "published_at", "seq"),
+)

@@ -1,0 +1,45 @@
+"""The outbox: events recorded with the change they report, published behind it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orchestration.events import Event
+
+from ._dialects import insert_or_ignore
+from ._rows import OutboxRow
+from ._tables import outbox_events
+
+
+async def record_events(conn: AsyncConnection, recorded: list[Event], *, now: datetime) -> None:
+    """Add events to publish; recording one with the same key again (a step run twice) adds nothing."""
+    if not recorded:
+        return
+    await conn.execute(
+        insert_or_ignore(conn, outbox_events, ["key"]),
+        [{"key": e.key, "type": e.type.value, "payload": e.payload, "created_at": now} for e in recorded],
+    )
+
+
+async def pending_events(conn: AsyncConnection, *, limit: int, lock: bool = False) -> list[OutboxRow]:
+    """The oldest unpublished events. With `lock` (PostgreSQL), rows another publisher holds are
+    skipped and the ones returned stay locked until the transaction ends."""
+    query = (
+        sa.select(
+            outbox_events.c.seq, outbox_events.c.key, outbox_events.c.type,
+            outbox_events.c.payload, outbox_events.c.created_at,
+        )
+        .where(outbox_events.c.published_at.is_(None))
+        .order_by(outbox_events.c.seq)
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return [OutboxRow(**r._mapping) for r in await conn.execute(query)]
+
+
+async def mark_published(conn: AsyncConnection, seqs: list[int], now: datetime) -> None:
+    await conn.execute(sa.update(outbox_events).where(outbox_events.c.seq.in_(seqs)).values(published_at=now))
