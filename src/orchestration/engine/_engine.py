@@ -100,6 +100,7 @@ class Engine:
                 stack=self._stack,
                 settings=self._settings.engine,
                 retry=self._settings.retry,
+                publish_events=self._settings.bus.nats_enabled,
             )
         )
         # Called on the event loop thread: DBOS then runs recovered workflows on this

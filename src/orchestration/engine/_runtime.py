@@ -24,6 +24,8 @@ class Runtime:
     stack: StackClient | None
     settings: EngineSettings
     retry: RetrySettings
+    publish_events: bool = False
+    """Record the events of §13 for the bus (only when a bus is configured)."""
     stopping: bool = False
     """Set when the process shuts down: the instances it runs are interrupted, not failed."""
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 from dbos import DBOS
 from sqlalchemy.exc import SQLAlchemyError
 
-from orchestration import storage
+from orchestration import events, storage
 
 from . import _runtime
 
@@ -80,20 +80,31 @@ async def advance(
     aborted meanwhile: the workflow must then stop.
     """
     now = _now()
-    async with _runtime.current().db.begin() as conn:
+    runtime = _runtime.current()
+    async with runtime.db.begin() as conn:
         instance = await storage.lock_instance(conn, instance_id)
         if instance is None or instance.terminated:
             return None
+        reported: list[events.Event] = []
         if finish is not None:
             await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
+            reported.append(events.stage_ended(instance.workflow_id, instance_id, finish.number, finish.error))
         started = now
         if start is not None:
             started = await storage.start_stage(
                 conn, instance_id, start.number, now=now, name=start.name, input=start.input,
                 error=start.config_error, ended=start.ended,
             )
+            reported.append(events.stage_started(instance.workflow_id, instance_id, start.number))
+            if start.ended or start.config_error is not None:
+                reported.append(
+                    events.stage_ended(instance.workflow_id, instance_id, start.number, start.config_error)
+                )
         if terminate:
             await storage.terminate_instance(conn, instance_id, now=now, error=error)
+            reported.append(events.workflow_ended(instance.workflow_id, instance_id, error))
+        if runtime.publish_events:
+            await storage.record_events(conn, reported, now=now)
         return started.isoformat()
 
 

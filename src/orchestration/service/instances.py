@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from orchestration import storage
+from orchestration import events, storage
 from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
 
 from ._pages import Page, PageQuery, make_page
@@ -21,6 +21,20 @@ class InstanceStarter(Protocol):
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None: ...
 
     def notify(self, instance_id: str) -> None: ...
+
+
+def new_instance(instance_id: str, workflow_id: str, variables: dict[str, str], now: datetime) -> storage.InstanceRow:
+    """The row of an instance about to start."""
+    return storage.InstanceRow(
+        id=instance_id,
+        workflow_id=workflow_id,
+        created_at=now,
+        updated_at=now,
+        terminated=False,
+        terminated_at=None,
+        error=None,
+        variables=variables,
+    )
 
 
 @dataclass(frozen=True)
@@ -37,8 +51,10 @@ class InstanceService:
         *,
         wait_timeout: timedelta,
         wait_poll_interval: timedelta,
+        publish_events: bool = False,
     ) -> None:
         self._db = db
+        self._publish_events = publish_events
         self._engine = engine
         self._wait_timeout = wait_timeout
         self._wait_poll_interval = wait_poll_interval
@@ -50,17 +66,10 @@ class InstanceService:
             workflow = await storage.get_workflow(conn, workflow_id)
             if workflow is None:
                 raise WorkflowNotFound()
-            instance = storage.InstanceRow(
-                id=str(uuid.uuid4()),
-                workflow_id=workflow_id,
-                created_at=now,
-                updated_at=now,
-                terminated=False,
-                terminated_at=None,
-                error=None,
-                variables=variables,
-            )
+            instance = new_instance(str(uuid.uuid4()), workflow_id, variables, now)
             await storage.insert_instance(conn, instance)
+            if self._publish_events:
+                await storage.record_events(conn, [events.workflow_started(workflow_id, instance.id)], now=now)
         # A crash right here leaves a row without a workflow: the engine starts
         # such instances when it launches (`Engine._start_lost_instances`).
         await self._engine.start_instance(instance.id, workflow.config.get("stages") or [], variables)
@@ -103,10 +112,19 @@ class InstanceService:
 
     async def abort(self, instance_id: str) -> None:
         """Stop the instance now (Q-1 fixed); aborting a terminated instance changes nothing."""
+        now = datetime.now(UTC)
         async with self._db.begin() as conn:
-            if await storage.lock_instance(conn, instance_id) is None:
+            instance = await storage.lock_instance(conn, instance_id)
+            if instance is None:
                 raise InstanceNotFound()
-            await storage.cancel_instance(conn, instance_id, now=datetime.now(UTC))
+            running = []
+            if self._publish_events:  # the stages the abort ends, each reported
+                running = [s.stage for s in await storage.list_stages(conn, instance_id) if s.terminated_at is None]
+            canceled = await storage.cancel_instance(conn, instance_id, now=now)
+            if canceled and self._publish_events:
+                ended = [events.stage_ended(instance.workflow_id, instance_id, n, storage.CANCELED) for n in running]
+                ended.append(events.workflow_ended(instance.workflow_id, instance_id, storage.CANCELED))
+                await storage.record_events(conn, ended, now=now)
         self._engine.notify(instance_id)
 
     async def history(self, instance_id: str) -> list[storage.StageRow]:
