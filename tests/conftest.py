@@ -22,6 +22,9 @@ from tests.testing.fake_stack import FakeStack
 from tests.testing.postgres import PostgresServer, require_pg_bin
 from tests.testing.server import ServerProcess
 
+WEBHOOK_SECRETS = ("whsec-current-3f1e0d", "whsec-previous-9a7b2c")
+"""The secrets `api_server` shares with the Webhooks service (two: a rotation in progress)."""
+
 BACKENDS = [b for b in ("sqlite", "postgres") if os.environ.get("ORCH_TEST_DB", b) == b]
 
 # Modules whose tests share module-scoped servers (a crash staged once for several tests,
@@ -110,7 +113,11 @@ def api_server(
     uri = None
     if backend == "postgres":
         uri = request.getfixturevalue("postgres").create_database(f"api_{uuid.uuid4().hex[:8]}")
-    server = ServerProcess(data_dir=tmp_path_factory.mktemp(f"api-{backend}"), postgres_uri=uri)
+    server = ServerProcess(
+        data_dir=tmp_path_factory.mktemp(f"api-{backend}"),
+        postgres_uri=uri,
+        extra_args=["--webhooks-secret", WEBHOOK_SECRETS[0], "--webhooks-secret", WEBHOOK_SECRETS[1]],
+    )
     server.start()
     yield server
     server.stop()

@@ -11,6 +11,8 @@ class ErrorCode(StrEnum):
     VALIDATION = "VALIDATION"
     NOT_FOUND = "NOT_FOUND"
     INTERNAL = "INTERNAL"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    """Only where no SDK call can land: a request whose signature or token does not verify."""
 
 
 class OrchestrationError(Exception):
@@ -25,6 +27,10 @@ class OrchestrationError(Exception):
 
 class ValidationFailed(OrchestrationError):
     code = ErrorCode.VALIDATION
+
+
+class Unauthorized(OrchestrationError):
+    code = ErrorCode.UNAUTHORIZED
 
 
 class NotFound(OrchestrationError):

@@ -8,16 +8,26 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import FastAPI
 
-from orchestration import __version__, storage
+from orchestration import __version__, bus, storage
 from orchestration.api import create_app
 from orchestration.config import Settings, StorageSettings
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
-from orchestration.service import InstanceService, Services, WorkflowService
+from orchestration.service import (
+    EventRelay,
+    InstanceService,
+    LinkFetcher,
+    Services,
+    TriggerDispatcher,
+    TriggerService,
+    WebhookReceiver,
+    WorkflowService,
+)
+from orchestration.stack import StackClient
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +60,24 @@ class Process:
     db: storage.Database
     engine: Engine | EngineClient
     services: Services
+    links: StackClient
+    bus_connection: bus.BusConnection | None = None
+    consumer: bus.BusConsumer | None = None
+    publisher: bus.EventPublisher | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.close()  # no message half-dispatched when the engine stops
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.engine.shutdown()
+        if self.publisher is not None:
+            await self.publisher.close()
+        if self.bus_connection is not None:
+            await self.bus_connection.close()
+        await self.links.aclose()
         await self.db.dispose()
 
 
@@ -64,13 +89,34 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
         await engine.launch()
     else:
         engine = EngineClient(settings.storage)
+    stack = settings.stack
+    # link() in trigger expressions follows URIs of any host, with the gateway's credentials (§12.3).
+    links = StackClient(stack.url, client_id=stack.client_id, client_secret=stack.client_secret, timeout=stack.timeout)
+    publish = settings.bus.nats_enabled
+    dispatcher = TriggerDispatcher(db, engine, LinkFetcher(links), publish_events=publish)
     services = Services(
         workflows=WorkflowService(db),
         instances=InstanceService(
-            db, engine, wait_timeout=settings.http.wait_timeout, wait_poll_interval=settings.http.wait_poll_interval
+            db, engine, wait_timeout=settings.http.wait_timeout, wait_poll_interval=settings.http.wait_poll_interval,
+            publish_events=publish,
         ),
+        triggers=TriggerService(db, LinkFetcher(links)),
+        webhooks=WebhookReceiver(settings.webhooks.secrets, dispatcher),
     )
-    return Process(db, engine, services)
+    process = Process(db, engine, services, links)
+    if publish and worker:
+        # Workers publish the outbox (API-only servers record events too) and consume --topics.
+        process.bus_connection = bus.BusConnection(settings.bus)
+        await process.bus_connection.start()
+        process.publisher = bus.NatsPublisher(process.bus_connection, settings.bus)
+        process.tasks.append(asyncio.create_task(EventRelay(db, process.publisher).run()))
+        if settings.bus.topics:
+            process.consumer = bus.BusConsumer(
+                process.bus_connection, settings.bus, dispatcher.handle_message,
+                tuning=bus.ConsumerTuning(ack_wait=settings.bus.ack_wait),
+            )
+            await process.consumer.start()
+    return process
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -372,3 +372,85 @@ def test_any_input_to_any_write_route_is_never_5xx_and_every_read_still_answers(
                     assert read == "/stages/0/history" or res.status_code == 200
         for inst in created_instances:
             client.put(f"/instances/{inst}/abort")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "(" * 100_000 + "1" + ")" * 100_000,
+        "[" * 50_000 + "]" * 50_000,
+        '"' + "a" * 1_000_000,
+        "1" + "+1" * 200_000,
+        "event." + "a." * 100_000 + "b",
+    ],
+    ids=["deep-parens", "deep-brackets", "unterminated-megabyte", "long-sum", "long-path"],
+)
+def test_huge_or_deep_expressions_are_a_short_400_or_stored(client: httpx.Client, expression: str) -> None:
+    wf = create_workflow(client, [])
+    res = client.post("/v2/triggers", json={"event": "X", "workflowID": wf, "filter": expression})
+    assert res.status_code in (201, 400), res.text[:300]
+    assert len(res.content) < 2_000 or res.status_code == 201
+    if res.status_code == 201:
+        tested = client.post(f"/v2/triggers/{res.json()['data']['id']}/test", json={"a": 1})
+        assert tested.status_code == 200 and len(tested.content) < 1_000_000
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['repeat("a", 100000000)', "len(1..100000000)", "map(1..100000, map(1..100000, #))",
+     'event.s matches "(a+)+$"', "reduce(1..1000000, #acc * #acc + 2, 2)"],
+)
+def test_adversarial_expressions_fail_or_answer_within_their_budget(client: httpx.Client, expression: str) -> None:
+    wf = create_workflow(client, [])
+    created = client.post("/v2/triggers", json={"event": "X", "workflowID": wf, "filter": expression, "vars": {
+        "v": expression}})
+    assert created.status_code == 201, created.text
+    res = client.post(f"/v2/triggers/{created.json()['data']['id']}/test", json={"s": "a" * 40 + "!"})
+    assert res.status_code == 200, res.text[:300]
+    assert res.json()["data"]["filter"]["match"] is False
+
+
+TRIGGER_TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["\x00", "\ud800", "(" * 3000, "event.a ==", "a + b"]))
+TRIGGER_BODIES = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.one_of(TRIGGER_TEXT, st.integers(), st.none()),
+            "event": st.one_of(TRIGGER_TEXT, st.none(), st.lists(st.integers(), max_size=2)),
+            "version": st.one_of(TRIGGER_TEXT, st.none(), st.booleans()),
+            "filter": st.one_of(TRIGGER_TEXT, st.none()),
+            "workflowID": st.sampled_from(["own", "not-a-uuid", str(uuid.uuid4()), "", None]),
+            "vars": st.one_of(st.dictionaries(TRIGGER_TEXT, st.one_of(TRIGGER_TEXT, st.integers()), max_size=3),
+                              st.none(), st.text(max_size=3)),
+        },
+    ),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                 max_leaves=10),
+)
+
+
+@given(bodies=st.lists(st.tuples(TRIGGER_BODIES, st.one_of(st.none(), TRIGGER_BODIES)), min_size=1, max_size=3))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_trigger_or_test_body_is_never_5xx_and_triggers_still_read(
+    api_server: ServerProcess, targets: dict[str, str], bodies: list[tuple[Any, Any]]
+) -> None:
+    with api_server.client() as client:
+        created = []
+        for body, sample in bodies:
+            if isinstance(body, dict) and body.get("workflowID") == "own":
+                body["workflowID"] = targets["workflow"]
+            raw = json.dumps(body, ensure_ascii=True).encode()
+            res = client.post("/v2/triggers", content=raw, headers=JSON)
+            assert res.status_code in (201, 400, 404), res.text[:300]
+            if res.status_code == 201:
+                created.append(res.json()["data"]["id"])
+                tested = client.post(f"/v2/triggers/{created[-1]}/test",
+                                     content=json.dumps(sample, ensure_ascii=True).encode(), headers=JSON)
+                assert tested.status_code in (200, 400), tested.text[:300]
+        for path in ("/triggers", "/v2/triggers"):
+            assert client.get(path).status_code == 200
+        for trigger in created:
+            assert client.get(f"/triggers/{trigger}").status_code == 200
+            assert client.get(f"/v2/triggers/{trigger}/occurrences").status_code == 200
+            client.delete(f"/triggers/{trigger}")

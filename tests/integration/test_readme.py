@@ -61,3 +61,52 @@ def test_the_sdk_walkthrough_runs_as_written(server: ServerProcess) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "('RunWaitEvent', " in result.stdout
+
+
+@pytest.fixture(scope="module")
+def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Started as the triggers walkthrough says."""
+    server = ServerProcess(
+        data_dir=tmp_path_factory.mktemp("readme-webhooks"), extra_args=["--webhooks-secret", "my-webhook-secret"]
+    ).start()
+    yield server
+    server.stop()
+
+
+def test_the_triggers_walkthrough_runs_as_written(webhook_server: ServerProcess) -> None:
+    text = README.read_text()
+    start = text.index("## Triggers: Formance events start workflows\n")
+    blocks = re.compile(r"```bash\n(.*?)```", re.S).findall(text, start)
+    assert "--webhooks-secret my-webhook-secret" in blocks[0]
+    script = blocks[1].replace("localhost:8080", f"127.0.0.1:{webhook_server.port}")
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "set -x\n" + script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    tested, delivered, occurrences = _documents(result.stdout)
+    expected = json.loads(re.search(r"# (\{\"data\":\{\"filter\".*)", blocks[1]).group(1))  # type: ignore[union-attr]
+    assert tested == expected
+    assert len(delivered["data"]["started"]) == 1 and delivered["data"]["duplicates"] == 0
+    [occurrence] = occurrences["cursor"]["data"]
+    assert occurrence["workflowInstanceID"] == delivered["data"]["started"][0]
+
+
+def test_the_worked_trigger_compiles_and_picks_its_variables(webhook_server: ServerProcess) -> None:
+    text = README.read_text()
+    start = text.index("### Worked example: a ledger event pays out\n")
+    yaml_stages = re.compile(r"```yaml\n(.*?)```", re.S).search(text, start).group(1)  # type: ignore[union-attr]
+    trigger = json.loads(re.compile(r"```json\n(.*?)```", re.S).search(text, start).group(1))  # type: ignore[union-attr]
+    with webhook_server.client() as client:
+        res = client.post("/v2/workflows", content=yaml_stages, headers={"Content-Type": "application/yaml"})
+        assert res.status_code == 201, res.text
+        trigger["workflowID"] = res.json()["data"]["id"]
+        res = client.post("/v2/triggers", json=trigger)
+        assert res.status_code == 201, res.text
+        event = {"ledger": "main", "transactions": [{
+            "postings": [{"source": "world", "destination": "users:42", "amount": 1000000, "asset": "EUR/2"}],
+            "metadata": {"wallet": "w-42"}, "id": 1, "timestamp": "2026-12-01T10:00:00Z", "reverted": False}]}
+        tested = client.post(f"/v2/triggers/{res.json()['data']['id']}/test", json=event).json()["data"]
+    assert tested["filter"] == {"match": True}
+    assert {name: v["value"] for name, v in tested["variables"].items()} == {
+        "account": "users:42", "ledger": "main", "wallet": "w-42", "amount": "1000000", "asset": "EUR/2",
+    }

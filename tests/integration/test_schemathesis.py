@@ -13,7 +13,10 @@ server follows DESIGN.md and schemathesis is told so, as narrowly as it allows:
   It is the only check about DELETE, and workflows are the only thing deleted.
 * Sending an event may answer 400 to a well-formed body: DESIGN §4, "an event sent to a
   terminated instance → 400 VALIDATION"; the stateful phase sends events to instances it ran
-  to their end. Only those two operations accept 400 for valid data.
+  to their end.
+* Creating a trigger may answer 400 to a well-formed body: its expressions must compile (E13),
+  which no schema can express.
+  Only these four operations accept 400 for valid data.
 * `cursor` is opaque (spec §2.4): only a cursor the server made is valid, any other string is a
   400 (`test_v2_bad_page_parameters_are_400`), which no schema can express; schemathesis draws
   cursors from ones this server handed out.
@@ -70,6 +73,10 @@ values = {json.dumps(cursors)}
 [[operations]]
 include-operation-id = ["v1_send_event", "v2_send_event"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "404"]
+
+[[operations]]
+include-operation-id = ["v1_create_trigger", "v2_create_trigger"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "404"]
 """
     )
     return path
@@ -88,5 +95,7 @@ def test_every_operation_passes_every_schemathesis_check(contract_server: Server
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     report = result.stdout[-6000:] + result.stderr[-2000:]
     assert result.returncode == 0, report
-    assert re.search(r"Tested:\s+25\b", result.stdout), report  # every operation of the document
+    document = contract_server.client().get("/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
+    assert re.search(rf"Tested:\s+{operations}\b", result.stdout), report  # every operation of the document
     assert re.search(r"\b(\d+) generated, \1 passed\b", result.stdout), report

@@ -184,6 +184,49 @@ REQUEST_SCHEMAS: Final[dict[str, Schema]] = {
         "propertyNames": {"pattern": TEXT},
         "additionalProperties": {"type": "string", "pattern": TEXT},
     },
+    "TriggerData": {
+        "type": "object",
+        "description": "A trigger: when an event of type `event` (and `version`, when set) passes `filter`, "
+        "run workflow `workflowID` with `vars`. Expressions are expr-lang; they must compile. "
+        f"Unknown keys are ignored. {_LIMITS}",
+        "properties": {
+            "name": _text(),
+            "event": {"type": "string", "minLength": 1, "pattern": TEXT, "description": "The event type, e.g. "
+                      "`SAVED_PAYMENT`."},
+            "version": _text("Only events of this version (`v2`); unset: any."),
+            "filter": _text("An expression on `event`; only a boolean `true` matches."),
+            "workflowID": {"type": "string", "minLength": 1, "pattern": TEXT,
+                           "description": "The workflow to run (not deleted)."},
+            "vars": {
+                "type": ["object", "null"],
+                "description": "Run variables: name → expression, each stringified.",
+                "propertyNames": {"pattern": TEXT},
+                "additionalProperties": {"type": "string", "pattern": TEXT},
+            },
+        },
+        "required": ["event", "workflowID"],
+        "propertyNames": {"pattern": TEXT},
+        "additionalProperties": ref("JsonValue"),
+    },
+    "TriggerTestEvent": {
+        "description": f"A sample event payload (what expressions see as `event`). {_LIMITS}",
+        "allOf": [ref("JsonValue")],
+    },
+    "FormanceEvent": {
+        "type": "object",
+        "description": "A Formance event envelope, as the Formance Webhooks service delivers it, "
+        f"signed (`formance-webhook-id`, `-timestamp`, `-signature`). {_LIMITS}",
+        "properties": {
+            "idempotency_key": {"type": "string", "pattern": TEXT},
+            "date": {"type": "string", "format": "date-time"},
+            "app": {"type": "string", "pattern": TEXT},
+            "version": {"type": "string", "pattern": TEXT},
+            "type": {"type": "string", "minLength": 1, "pattern": TEXT},
+            "payload": ref("JsonValue"),
+        },
+        "required": ["type", "date"],
+        "additionalProperties": ref("JsonValue"),
+    },
     "EventRequest": {
         "type": "object",
         "description": f"An event for the instance's `wait_event` stages. Unknown keys are ignored. {_LIMITS}",
@@ -196,6 +239,7 @@ REQUEST_SCHEMAS: Final[dict[str, Schema]] = {
 
 WORKFLOW_ID: Final[Schema] = {"type": "string", "format": "uuid", "pattern": UUID}
 INSTANCE_ID: Final[Schema] = WORKFLOW_ID
+TRIGGER_ID: Final[Schema] = WORKFLOW_ID
 STAGE_NUMBER: Final[Schema] = {"type": "integer", "minimum": 0, "maximum": MAX_INT32}
 # An unsigned 32-bit integer as the original parses it; empty means the default, like absent.
 PAGE_SIZE: Final[Schema] = {

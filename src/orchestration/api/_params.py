@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeAlias
 from fastapi import Depends, Path, Query
 
 from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
-from orchestration.service import is_canonical_id
+from orchestration.service import TriggerNotFound, is_canonical_id
 
 from . import _contract as contract
 from ._limits import MAX_INT32
@@ -42,6 +42,7 @@ def _path(description: str, schema: contract.Schema) -> Any:
 
 WorkflowIdPath: TypeAlias = Annotated[str, _path("A workflow id.", contract.WORKFLOW_ID)]
 InstanceIdPath: TypeAlias = Annotated[str, _path("An instance id.", contract.INSTANCE_ID)]
+TriggerIdPath: TypeAlias = Annotated[str, _path("A trigger id.", contract.TRIGGER_ID)]
 StageNumberPath: TypeAlias = Annotated[str, _path("A stage's index in the workflow.", contract.STAGE_NUMBER)]
 
 
@@ -56,6 +57,12 @@ async def _existing_instance_id(instanceId: InstanceIdPath) -> str:
     if not is_canonical_id(instanceId):
         raise InstanceNotFound()
     return instanceId
+
+
+async def _existing_trigger_id(triggerID: TriggerIdPath) -> str:
+    if not is_canonical_id(triggerID):
+        raise TriggerNotFound()
+    return triggerID
 
 
 async def _stage_number(number: StageNumberPath) -> int:
@@ -83,7 +90,17 @@ async def _workflow_filter(
     return workflowID or None
 
 
+async def _name_filter(
+    name: Annotated[str | None, _query("Triggers whose name holds this text (any case).", contract.QUERY_TEXT)] = None,
+) -> str | None:
+    if name is not None and "\x00" in name:
+        raise ValidationFailed("invalid 'name' query param: it contains a NUL character (U+0000)")
+    return name or None
+
+
 WorkflowId: TypeAlias = Annotated[str, Depends(_existing_workflow_id)]
+TriggerId: TypeAlias = Annotated[str, Depends(_existing_trigger_id)]
+NameFilter: TypeAlias = Annotated[str | None, Depends(_name_filter)]
 InstanceId: TypeAlias = Annotated[str, Depends(_existing_instance_id)]
 StageNumber: TypeAlias = Annotated[int, Depends(_stage_number)]
 WorkflowFilter: TypeAlias = Annotated[str | None, Depends(_workflow_filter)]

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestration.service import ActivityRow, InstanceRow, Page, StageRow, WorkflowRow
+from orchestration.service import (
+    ActivityRow,
+    DispatchOutcome,
+    InstanceRow,
+    OccurrenceView,
+    Page,
+    StageRow,
+    TestResult,
+    TriggerRow,
+    WorkflowRow,
+)
 
 
 def timestamp(value: datetime) -> str:
@@ -81,6 +91,61 @@ def activity_history(row: ActivityRow) -> dict[str, Any]:
     if row.next_execution and row.terminated_at is None:
         body["nextExecution"] = timestamp(row.next_execution)
     return body
+
+
+def trigger(row: TriggerRow, echoed_workflow: Any = None) -> dict[str, Any]:
+    """§3.6 (and FLOWS-2026 §23.1 for `version`): `filter`, `vars`, `version` omitted when unset."""
+    body: dict[str, Any] = {"name": row.name, "event": row.event}
+    if row.version is not None:
+        body["version"] = row.version
+    if row.filter is not None:
+        body["filter"] = row.filter
+    body["workflowID"] = row.workflow_id
+    body["workflow"] = echoed_workflow
+    if row.vars:
+        body["vars"] = row.vars
+    body["id"] = row.id
+    body["createdAt"] = timestamp(row.created_at)
+    return body
+
+
+def occurrence(view: OccurrenceView) -> dict[str, Any]:
+    """§3.7: the instance embedded without its stages."""
+    row = view.occurrence
+    body: dict[str, Any] = {"id": row.id, "triggerID": row.trigger_id}
+    if row.workflow_instance_id:
+        body["workflowInstanceID"] = row.workflow_instance_id
+    if view.instance is not None:
+        body["workflowInstance"] = instance(view.instance)
+    body["date"] = timestamp(row.date)
+    body["event"] = row.event
+    if row.error:
+        body["error"] = row.error
+    return body
+
+
+def test_result(result: TestResult) -> dict[str, Any]:
+    """§3.8: `error` and `value` omitted when empty."""
+    filter_: dict[str, Any] | None = None
+    if result.filter is not None:
+        filter_ = {"match": result.filter.match}
+        if result.filter.error:
+            filter_["error"] = result.filter.error
+    variables = None
+    if result.variables is not None:
+        variables = {}
+        for name, variable in result.variables.items():
+            shown: dict[str, str] = {}
+            if variable.value:
+                shown["value"] = variable.value
+            if variable.error:
+                shown["error"] = variable.error
+            variables[name] = shown
+    return {"filter": filter_, "variables": variables}
+
+
+def dispatch_outcome(outcome: DispatchOutcome) -> dict[str, Any]:
+    return {"started": outcome.started, "failed": outcome.failed, "duplicates": outcome.duplicates}
 
 
 def cursor(page: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION: 400,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.UNAUTHORIZED: 401,
 }
 
 

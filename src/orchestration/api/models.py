@@ -82,6 +82,62 @@ class ActivityHistory(_Wire):
     nextExecution: datetime | None = None
 
 
+class Trigger(_Wire):
+    name: str
+    event: str
+    version: str | None = None
+    filter: str | None = None
+    workflowID: str
+    workflow: Workflow | dict[str, Any] | None = Field(
+        description="Always null, except in the answer to a creation, where it echoes the request's."
+    )
+    vars: dict[str, str] | None = None
+    id: str
+    createdAt: datetime
+
+
+class TriggerEvent(_Wire):
+    """The Formance event envelope an occurrence was for (its six keys, Q-47)."""
+
+    idempotency_key: str
+    date: str
+    app: str
+    version: str
+    type: str
+    payload: Any
+
+
+class TriggerOccurrence(_Wire):
+    id: str
+    triggerID: str
+    workflowInstanceID: str | None = None
+    workflowInstance: WorkflowInstance | None = None
+    date: datetime
+    event: TriggerEvent
+    error: str | None = None
+
+
+class FilterResult(_Wire):
+    match: bool
+    error: str | None = None
+
+
+class VariableResult(_Wire):
+    value: str | None = None
+    error: str | None = None
+
+
+class TestTriggerResult(_Wire):
+    filter: FilterResult | None
+    variables: dict[str, VariableResult] | None
+
+
+class WebhookResult(_Wire):
+    started: list[str] = Field(description="Ids of the instances the event started.")
+    failed: list[str] = Field(description="Ids of the occurrences whose variables failed.")
+    duplicates: int = Field(description="Matching triggers that had already fired for this delivery or object.")
+
+
 class ServerInfo(_Wire):
     version: str
 

@@ -17,13 +17,15 @@ from orchestration.service import Services, page_query
 from . import _contract as contract
 from . import _serialize as wire
 from . import models
-from ._bodies import YAML_MEDIA_TYPES, parse_event, parse_variables, parse_workflow_body
+from ._bodies import YAML_MEDIA_TYPES, parse_event, parse_json, parse_variables, parse_workflow_body
 from ._params import (
     Cursor,
     Flag,
     InstanceId,
+    NameFilter,
     PageSize,
     StageNumber,
+    TriggerId,
     WaitFlag,
     WorkflowFilter,
     WorkflowId,
@@ -180,5 +182,92 @@ def build_router(version: int) -> APIRouter:
     async def get_instance_stage_history(instanceId: InstanceId, number: StageNumber, svc: ServicesDep) -> JSONResponse:
         rows = await svc.instances.stage_history(instanceId, number)
         return JSONResponse({"data": [wire.activity_history(a) for a in rows]})
+
+    if paged:
+
+        @route("/triggers", "GET", responses=list_of(models.Trigger))
+        async def list_triggers(
+            svc: ServicesDep, name: NameFilter = None, pageSize: PageSize = None, cursor: Cursor = None
+        ) -> JSONResponse:
+            query = page_query(page_size=pageSize, cursor=cursor, filters={"Name": name or ""})
+            page = await svc.triggers.list_page(query)
+            return JSONResponse(wire.cursor(page, [wire.trigger(t) for t in page.items]))
+
+    else:
+
+        @route("/triggers", "GET", responses=list_of(models.Trigger))
+        async def list_triggers(
+            svc: ServicesDep, name: NameFilter = None, pageSize: PageSize = None, cursor: Cursor = None
+        ) -> JSONResponse:
+            # Q-7: v1 pages like v2 but answers only the page's items.
+            query = page_query(page_size=pageSize, cursor=cursor, filters={"Name": name or ""})
+            page = await svc.triggers.list_page(query)
+            return JSONResponse({"data": [wire.trigger(t) for t in page.items]})
+
+    @route(
+        "/triggers",
+        "POST",
+        status_code=201,
+        responses={201: {"model": models.Data[models.Trigger]}},
+        openapi_extra=_body("TriggerData"),
+    )
+    async def create_trigger(request: Request, svc: ServicesDep) -> JSONResponse:
+        body = parse_json(await request.body())
+        row = await svc.triggers.create(body)
+        # §2.6 E13: the answer echoes the request's `workflow` (it is never stored).
+        echoed = body.get("workflow") if isinstance(body, dict) else None
+        return JSONResponse({"data": wire.trigger(row, echoed)}, status_code=201)
+
+    @route("/triggers/{triggerID}", "GET", responses={200: {"model": models.Data[models.Trigger]}})
+    async def read_trigger(triggerID: TriggerId, svc: ServicesDep) -> JSONResponse:
+        return JSONResponse({"data": wire.trigger(await svc.triggers.get(triggerID))})
+
+    @route("/triggers/{triggerID}", "DELETE", status_code=204)
+    async def delete_trigger(triggerID: TriggerId, svc: ServicesDep) -> Response:
+        await svc.triggers.delete(triggerID)
+        return Response(status_code=204)
+
+    if paged:
+
+        @route("/triggers/{triggerID}/occurrences", "GET", slash=False, responses=list_of(models.TriggerOccurrence))
+        async def list_trigger_occurrences(
+            triggerID: TriggerId, svc: ServicesDep, pageSize: PageSize = None, cursor: Cursor = None
+        ) -> JSONResponse:
+            query = page_query(page_size=pageSize, cursor=cursor, filters={"TriggerID": triggerID})
+            page = await svc.triggers.occurrences_page(triggerID, query)
+            return JSONResponse(wire.cursor(page, [wire.occurrence(o) for o in page.items]))
+
+        @route(
+            "/triggers/{triggerID}/test",
+            "POST",
+            slash=False,
+            responses={200: {"model": models.Data[models.TestTriggerResult]}},
+            openapi_extra=_body("TriggerTestEvent"),
+        )
+        async def test_trigger(triggerID: TriggerId, request: Request, svc: ServicesDep) -> JSONResponse:
+            result = await svc.triggers.test(triggerID, parse_json(await request.body()))
+            return JSONResponse({"data": wire.test_result(result)})
+
+        @route(
+            "/webhooks",
+            "POST",
+            slash=False,
+            responses={
+                200: {"model": models.Data[models.WebhookResult]},
+                401: {"model": models.Error, "description": "Unsigned, badly signed or stale"},
+            },
+            openapi_extra=_body("FormanceEvent"),
+        )
+        async def receive_webhook(request: Request, svc: ServicesDep) -> JSONResponse:
+            """A Formance event from the Webhooks service: it fires the triggers it matches.
+            Authenticated by its signature (`--webhooks-secret`); 404 when none is set."""
+            outcome = await svc.webhooks.receive(request.headers, await request.body())
+            return JSONResponse({"data": wire.dispatch_outcome(outcome)})
+
+    else:
+
+        @route("/triggers/{triggerID}/occurrences", "GET", slash=False, responses=list_of(models.TriggerOccurrence))
+        async def list_trigger_occurrences(triggerID: TriggerId, svc: ServicesDep) -> JSONResponse:
+            return JSONResponse({"data": [wire.occurrence(o) for o in await svc.triggers.occurrences(triggerID)]})
 
     return router

@@ -2,10 +2,15 @@
 
 from dataclasses import dataclass
 
-from orchestration.storage import ActivityRow, InstanceRow, StageRow, WorkflowRow
+from orchestration.storage import ActivityRow, InstanceRow, OccurrenceView, StageRow, TriggerRow, WorkflowRow
 
+from ._expressions import LinkFetcher
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
+from .dispatch import DispatchOutcome, Envelope, MalformedEvent, TriggerDispatcher, decode_envelope, message_key
 from .instances import InstanceService, InstanceStarter, InstanceView
+from .relay import EventRelay
+from .triggers import TestResult, TriggerNotFound, TriggerService
+from .webhooks import WebhookReceiver
 from .workflows import MAX_STAGES, WorkflowService, is_canonical_id
 
 
@@ -15,9 +20,25 @@ class Services:
 
     workflows: WorkflowService
     instances: InstanceService
+    triggers: TriggerService
+    webhooks: WebhookReceiver
 
 
 __all__ = [
+    "DispatchOutcome",
+    "Envelope",
+    "EventRelay",
+    "LinkFetcher",
+    "MalformedEvent",
+    "OccurrenceView",
+    "TestResult",
+    "TriggerDispatcher",
+    "TriggerNotFound",
+    "TriggerRow",
+    "TriggerService",
+    "WebhookReceiver",
+    "decode_envelope",
+    "message_key",
     "ActivityRow",
     "InstanceRow",
     "StageRow",

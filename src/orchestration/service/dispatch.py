@@ -1,0 +1,228 @@
+"""Trigger dispatch: a Formance event (from the bus or a webhook) starts the workflows of the
+triggers it matches (spec §11.4–§11.6, as amended by FLOWS-2026 §23).
+
+Exactly once per trigger and message: a message is named by its key (the envelope's
+`idempotency_key`, else a hash of its bytes, or the webhook id), the instance a trigger starts
+for it has an id derived from (trigger, key), and the occurrence, the instance row and the
+events to publish are written in one transaction. A message delivered again finds them and
+starts nothing more. The engine start follows the commit (it is idempotent by instance id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestration import events, storage
+
+from ._expressions import LinkFetcher, VariableResult, first_error, run_filter, run_variables, variables_of
+from .instances import InstanceStarter, new_instance
+
+log = logging.getLogger(__name__)
+
+ONCE_PER_OBJECT = frozenset({"SAVED_PAYMENT", "SAVED_ACCOUNT"})
+"""Event types that fire a trigger at most once per `payload.id` (Q-20, per trigger)."""
+
+_INSTANCE_IDS = uuid.UUID("6f1c1b9e-4f3e-5a4c-9a53-0c8e2f6a7d10")
+"""Namespace of the instance ids derived from (trigger, message key)."""
+
+
+class MalformedEvent(ValueError):
+    """A message that is no Formance event envelope: logged and dropped (acknowledged)."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A Formance event (§11.2); only these six keys are read and kept (Q-47)."""
+
+    idempotency_key: str
+    date: str
+    app: str
+    version: str
+    type: str
+    payload: Any
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "idempotency_key": self.idempotency_key,
+            "date": self.date,
+            "app": self.app,
+            "version": self.version,
+            "type": self.type,
+            "payload": self.payload,
+        }
+
+
+def decode_envelope(raw: bytes) -> Envelope:
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedEvent(f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise MalformedEvent("not a JSON object")
+    fields: dict[str, str] = {}
+    for key in ("idempotency_key", "date", "app", "version", "type"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise MalformedEvent(f"'{key}' is not a string")
+        fields[key] = value or ""
+    if not fields["type"]:
+        raise MalformedEvent("no 'type'")
+    try:
+        datetime.fromisoformat(fields["date"].replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedEvent(f"'date' is not an RFC 3339 time: {fields['date']!r}") from None
+    return Envelope(payload=body.get("payload"), **fields)
+
+
+def message_key(envelope: Envelope, raw: bytes) -> str:
+    """What names a bus message: its idempotency key, or the hash of its bytes."""
+    return envelope.idempotency_key or "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def instance_id_for(trigger_id: str, key: str) -> str:
+    return str(uuid.uuid5(_INSTANCE_IDS, f"{trigger_id}\n{key}"))
+
+
+@dataclass
+class DispatchOutcome:
+    """What one message did: instances started, occurrences failed, triggers skipped."""
+
+    started: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    """Occurrence ids of triggers whose variables failed."""
+    duplicates: int = 0
+    """Matching triggers that had already fired for this message or object."""
+
+
+@dataclass(frozen=True)
+class _Firing:
+    trigger: storage.TriggerRow
+    variables: dict[str, VariableResult]
+
+
+class TriggerDispatcher:
+    def __init__(
+        self,
+        db: storage.Database,
+        engine: InstanceStarter,
+        links: LinkFetcher | None,
+        *,
+        publish_events: bool = False,
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._links = links
+        self._publish_events = publish_events
+        self.filter_errors = 0
+        """Filters that failed to evaluate (no match, Q-22), since the process started."""
+
+    async def handle_message(self, subject: str, data: bytes) -> None:
+        """A bus message: dispatched, or logged and dropped when malformed. Returns once the
+        dispatch is recorded (the message may then be acknowledged); raises if it is not."""
+        try:
+            envelope = decode_envelope(data)
+        except MalformedEvent as exc:
+            log.warning("dropping a message of %s that is no Formance event: %s", subject, exc)
+            return
+        await self.dispatch(envelope, key=message_key(envelope, data))
+
+    async def dispatch(self, envelope: Envelope, *, key: str) -> DispatchOutcome:
+        async with self._db.read() as conn:
+            candidates = await storage.triggers_for_event(conn, envelope.type, envelope.version)
+        matched = [t for t in candidates if await self._matches(t, envelope)]
+        outcome = DispatchOutcome()
+        if not matched:
+            return outcome
+        object_id = None
+        if envelope.type in ONCE_PER_OBJECT:
+            object_id = envelope.payload.get("id") if isinstance(envelope.payload, dict) else None
+            if not isinstance(object_id, str):
+                log.warning("dropping a %s event whose payload has no string 'id'", envelope.type)
+                return outcome
+        firings = [_Firing(t, await run_variables(t.vars, envelope.payload, self._links)) for t in matched]
+        to_start: list[tuple[str, list[Any], dict[str, str]]] = []
+        now = datetime.now(UTC)
+        async with self._db.begin() as conn:
+            for firing in firings:
+                trigger = firing.trigger
+                if object_id is not None and not await storage.claim_object(conn, trigger.id, object_id):
+                    outcome.duplicates += 1
+                    continue
+                start = await self._record(conn, firing, envelope, key, now, outcome)
+                if start is not None:
+                    to_start.append(start)
+        for instance_id, stages, variables in to_start:
+            await self._engine.start_instance(instance_id, stages, variables)
+        return outcome
+
+    async def _matches(self, trigger: storage.TriggerRow, envelope: Envelope) -> bool:
+        result = await run_filter(trigger.filter, envelope.payload, self._links)
+        if result is not None and result.error is not None:
+            self.filter_errors += 1
+            log.info(
+                "filter of trigger %s failed on a %s event (no match): %s", trigger.id, envelope.type, result.error
+            )
+        return result is None or result.match
+
+    async def _record(
+        self,
+        conn: Any,
+        firing: _Firing,
+        envelope: Envelope,
+        key: str,
+        now: datetime,
+        outcome: DispatchOutcome,
+    ) -> tuple[str, list[Any], dict[str, str]] | None:
+        """Write one trigger's occurrence (and instance); what to start, if anything."""
+        trigger = firing.trigger
+        occurrence_id = str(uuid.uuid4())
+        failure = first_error(firing.variables)
+        reported: list[events.Event] = []
+        start = None
+        if failure is None:
+            instance_id = instance_id_for(trigger.id, key)
+            variables = variables_of(firing.variables)
+            workflow = await storage.get_workflow(conn, trigger.workflow_id)
+            assert workflow is not None  # workflows are never removed, only marked deleted
+            start = (instance_id, workflow.config.get("stages") or [], variables)
+            row = new_instance(instance_id, trigger.workflow_id, variables, now)
+            if not await storage.insert_instance_if_absent(conn, row):
+                # Delivered again: started already, unless the process died before the engine
+                # start that follows the commit; starting again is harmless (same id).
+                outcome.duplicates += 1
+                return start
+            reported += [
+                events.workflow_started(trigger.workflow_id, instance_id),
+                events.trigger_succeeded(occurrence_id, trigger.id, instance_id),
+            ]
+            error = None
+        else:
+            instance_id = None
+            name, error = failure
+            log.warning("trigger %s: variable '%s' failed on a %s event: %s", trigger.id, name, envelope.type, error)
+            reported.append(events.trigger_failed(occurrence_id, trigger.id, error))
+        occurrence = storage.OccurrenceRow(
+            id=occurrence_id,
+            trigger_id=trigger.id,
+            workflow_instance_id=instance_id,
+            date=now,
+            event=envelope.stored(),
+            error=error,
+            dispatch_key=key,
+        )
+        if not await storage.insert_occurrence(conn, occurrence):
+            outcome.duplicates += 1
+            return None
+        if self._publish_events:
+            await storage.record_events(conn, reported, now=now)
+        if instance_id is None:
+            outcome.failed.append(occurrence_id)
+        else:
+            outcome.started.append(instance_id)
+        return start

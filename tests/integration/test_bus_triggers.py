@@ -1,0 +1,241 @@
+"""Triggers fired from NATS JetStream, and this service's events published there (spec §11,
+§13, §17.6), with a real nats-server, the fake gateway and a real server, on both databases."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import nats
+import pytest
+from nats.js import JetStreamContext
+
+from tests.integration.helpers import create_workflow, wait_terminated
+from tests.testing.fake_stack import FakeStack
+from tests.testing.nats import NatsServer, require_nats_server
+from tests.testing.server import ServerProcess
+from tests.testing.waiting import assert_eventually
+
+SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared/reference/events/generated/orchestration/v2.0.0"
+
+
+@pytest.fixture
+def nats_server() -> Iterator[NatsServer]:
+    server = NatsServer(require_nats_server()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def topics() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return {"ledger": f"s{tag}-ledger", "payments": f"s{tag}-payments", "orchestration": f"s{tag}-orchestration"}
+
+
+@pytest.fixture
+def bus_server(
+    database_uri: str | None, tmp_path: Path, nats_server: NatsServer, fake_stack: FakeStack, topics: dict[str, str]
+) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        data_dir=tmp_path / "data",
+        postgres_uri=database_uri,
+        extra_args=[
+            *fake_stack.server_args(),
+            "--publisher-nats-enabled", "--publisher-nats-url", nats_server.url,
+            "--publisher-nats-reconnect-wait", "0.1",
+            "--topics", topics["ledger"], "--topics", topics["payments"],
+            "--publisher-topic-mapping", f"*:{topics['orchestration']}",
+        ],
+    )  # fmt: skip
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(bus_server: ServerProcess) -> httpx.Client:
+    return bus_server.client()
+
+
+@pytest.fixture
+async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
+    connection = await nats.connect(nats_server.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+    yield connection.jetstream(timeout=5)
+    await connection.close()
+
+
+def envelope(event_type: str, payload: Any, app: str = "payments", **extra: Any) -> bytes:
+    body = {"date": datetime.now(UTC).isoformat(), "app": app, "version": "v2", "type": event_type,
+            "payload": payload, **extra}
+    return json.dumps(body).encode()
+
+
+async def publish(js: JetStreamContext, subject: str, data: bytes) -> None:
+    """As a Formance service publishes (the stream is the one the server provisioned), trying
+    again while the bus comes back from a restart."""
+
+    async def published() -> bool:
+        try:
+            if not await _stream_exists(js, subject):
+                return False
+            await js.publish(subject, data)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError):
+            return False
+        return True
+
+    await assert_eventually(published, timeout=30, interval=0.1, what=f"a message published on {subject}")
+
+
+async def _stream_exists(js: JetStreamContext, subject: str) -> bool:
+    try:
+        await js.find_stream_name_by_subject(subject)
+    except nats.js.errors.NotFoundError:
+        return False
+    return True
+
+
+def occurrences(client: httpx.Client, trigger_id: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = client.get(f"/triggers/{trigger_id}/occurrences").json()["data"]
+    return data
+
+
+def new_trigger(client: httpx.Client, stages: list[Any], **body: Any) -> str:
+    workflow_id = create_workflow(client, stages)
+    res = client.post("/v2/triggers", json={"workflowID": workflow_id, **body})
+    assert res.status_code == 201, res.text
+    return str(res.json()["data"]["id"])
+
+
+async def published(js: JetStreamContext, subject: str, until: Any, *, what: str) -> list[dict[str, Any]]:
+    """The events on `subject` (each checked against its JSON schema) once `until(events)` holds."""
+
+    async def read() -> list[dict[str, Any]]:
+        if not await _stream_exists(js, subject):
+            return []
+        stream = await js.find_stream_name_by_subject(subject)
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        events = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg(stream, seq)
+            assert message.data is not None
+            event = json.loads(message.data)
+            schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+            jsonschema.validate(event, schema)
+            assert message.headers and message.headers.get("Nats-Msg-Id") == event["idempotency_key"]
+            events.append(event)
+        return events
+
+    return await assert_eventually(read, until, what=what)
+
+
+async def test_a_payment_event_runs_the_payout_and_every_change_is_published(
+    client: httpx.Client, js: JetStreamContext, fake_stack: FakeStack, topics: dict[str, str]
+) -> None:
+    # §17.6 #57: variables from the payload and from a linked resource (read with the gateway's token).
+    ledger = f"l-{uuid.uuid4().hex[:8]}"
+    fake_stack.create_ledger(ledger)
+    account_path = f"/api/payments/accounts/{uuid.uuid4()}"
+    fake_stack.add_resource(account_path, {"name": "foo"})
+    send = {"send": {"source": {"account": {"id": "world", "ledger": ledger}},
+                     "destination": {"account": {"id": "${account}", "ledger": ledger}},
+                     "amount": {"amount": "${amount}", "asset": "${asset}"}}}
+    trigger_id = new_trigger(
+        client, [send], event="SAVED_PAYMENT",
+        vars={"account": 'link(event, "destination_account").name', "amount": "event.amount", "asset": "event.asset"},
+    )
+    payment = {"amount": 1000000, "asset": "USD/2", "id": str(uuid.uuid4()),
+               "links": [{"name": "destination_account", "uri": fake_stack.url + account_path}]}
+    await publish(js, topics["payments"], envelope("SAVED_PAYMENT", payment))
+
+    [occurrence] = await assert_eventually(lambda: occurrences(client, trigger_id), what="the occurrence")
+    instance = wait_terminated(client, occurrence["workflowInstanceID"])
+    assert "error" not in instance
+    postings = [t["postings"] for t in fake_stack.transactions(ledger)]
+    assert postings == [[{"source": "world", "destination": "foo", "amount": 1000000, "asset": "USD/2"}]]
+    [link_call] = fake_stack.requests("GET", account_path)
+    assert link_call.headers["authorization"].startswith("Bearer ")
+
+    instance_id, workflow_id = instance["id"], instance["workflowID"]
+    events = await published(
+        js, topics["orchestration"], lambda es: any(e["type"] == "SUCCEEDED_WORKFLOW" for e in es),
+        what="the instance's events",
+    )
+    assert [(e["type"], e["payload"]) for e in events] == [
+        ("STARTED_WORKFLOW", {"id": workflow_id, "instanceID": instance_id}),
+        ("SUCCEEDED_TRIGGER", {"id": occurrence["id"], "triggerID": trigger_id, "workflowInstanceID": instance_id}),
+        ("STARTED_WORKFLOW_STAGE", {"id": workflow_id, "instanceID": instance_id, "number": 0}),
+        ("SUCCEEDED_WORKFLOW_STAGE", {"id": workflow_id, "instanceID": instance_id, "number": 0}),
+        ("SUCCEEDED_WORKFLOW", {"id": workflow_id, "instanceID": instance_id}),
+    ]
+    assert len({e["idempotency_key"] for e in events}) == len(events)
+    assert all(e["app"] == "orchestration" and e["version"] == "v2" for e in events)
+
+
+async def test_a_failing_variable_publishes_failed_trigger(
+    client: httpx.Client, js: JetStreamContext, topics: dict[str, str]
+) -> None:
+    # §17.6 #58
+    trigger_id = new_trigger(client, [{"delay": {"duration": "5s"}}], event="SAVED_PAYMENT",
+                             vars={"fail": 'link(event, "unknown").name'})
+    await publish(js, topics["payments"], envelope("SAVED_PAYMENT", {"id": str(uuid.uuid4())}))
+    [occurrence] = await assert_eventually(lambda: occurrences(client, trigger_id), what="the failed occurrence")
+    assert occurrence["error"] and "workflowInstanceID" not in occurrence
+    events = await published(js, topics["orchestration"], lambda es: len(es) >= 1, what="FAILED_TRIGGER")
+    assert events[0]["type"] == "FAILED_TRIGGER"
+    assert events[0]["payload"] == {"id": occurrence["id"], "triggerID": trigger_id, "error": occurrence["error"]}
+
+
+async def test_filters_dedup_and_malformed_messages(
+    client: httpx.Client, js: JetStreamContext, topics: dict[str, str]
+) -> None:
+    # §17.6 #59, #60, and messages that are no events (logged, acknowledged, never blocking).
+    default = new_trigger(client, [{"noop": {}}], event="COMMITTED_TRANSACTIONS", filter='event.ledger == "default"')
+    other = new_trigger(client, [{"noop": {}}], event="COMMITTED_TRANSACTIONS", filter='event.ledger == "other"')
+    payments = new_trigger(client, [{"noop": {}}], event="SAVED_PAYMENT")
+    for garbage in (b"not json", b"[]", b'{"type": "COMMITTED_TRANSACTIONS", "date": "yesterday"}'):
+        await publish(js, topics["ledger"], garbage)
+    committed = envelope("COMMITTED_TRANSACTIONS", {"ledger": "default", "transactions": []}, app="ledger")
+    await publish(js, topics["ledger"], committed)
+    await publish(js, topics["ledger"], committed)  # the same message again: one occurrence
+    with_key = envelope("COMMITTED_TRANSACTIONS", {"ledger": "default", "transactions": []}, app="ledger",
+                        idempotency_key="tx-42")
+    await publish(js, topics["ledger"], with_key)
+    await publish(js, topics["ledger"], with_key.replace(b'"transactions"', b'"transactions" '))  # same key
+    payment_id = str(uuid.uuid4())
+    for status in ("PENDING", "SUCCEEDED"):
+        await publish(js, topics["payments"], envelope("SAVED_PAYMENT", {"id": payment_id, "status": status}))
+    marker = new_trigger(client, [{"noop": {}}], event="MARKER")
+    await publish(js, topics["ledger"], envelope("MARKER", {}))
+    await assert_eventually(lambda: occurrences(client, marker), what="the marker, published last")
+    assert len(occurrences(client, default)) == 2
+    assert occurrences(client, other) == []
+    assert len(occurrences(client, payments)) == 1
+
+
+async def test_the_bus_restarting_loses_nothing(
+    client: httpx.Client, js: JetStreamContext, nats_server: NatsServer, topics: dict[str, str]
+) -> None:
+    trigger_id = new_trigger(client, [{"noop": {}}], event="COMMITTED_TRANSACTIONS")
+    for n in range(5):
+        await publish(js, topics["ledger"], envelope("COMMITTED_TRANSACTIONS", {"n": n}, app="ledger"))
+    nats_server.kill()
+    nats_server.restart()
+    for n in range(5, 10):
+        await publish(js, topics["ledger"], envelope("COMMITTED_TRANSACTIONS", {"n": n}, app="ledger"))
+    found = await assert_eventually(
+        lambda: occurrences(client, trigger_id), lambda o: len(o) >= 10, timeout=60, what="all ten occurrences"
+    )
+    assert sorted(o["event"]["payload"]["n"] for o in found) == list(range(10))
+    # Every instance's events reach the bus too, after the restart.
+    await published(
+        js, topics["orchestration"], lambda es: sum(e["type"] == "SUCCEEDED_WORKFLOW" for e in es) == 10,
+        what="ten SUCCEEDED_WORKFLOW events",
+    )
