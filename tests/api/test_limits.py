@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.api._bodies import parse_event, parse_json, parse_variables, parse_workflow_body
-from orchestration.api._limits import MAX_DEPTH, check_json_nesting, check_storable
 from orchestration.errors import ValidationFailed
+from orchestration.limits import MAX_DEPTH, check_json_nesting, check_storable
 
 DEEP = f"deeper than the limit of {MAX_DEPTH} levels"
 

@@ -1,6 +1,6 @@
 """Nothing a client sends gets a 5xx or stores a row that breaks a later read, on both databases.
 
-Each bound of `orchestration.api._limits` (nesting depth, storable text, body size, numbers in
+Each bound of `orchestration.limits` (nesting depth, storable text, body size, numbers in
 paths and queries, stages per workflow, YAML aliases) is checked here over real HTTP, and a
 property test throws arbitrary JSON, YAML and text at every write route, then reads everything.
 """
@@ -131,7 +131,7 @@ def test_stage_number_out_of_range_is_404(client: httpx.Client, waiting_instance
     assert client.get(f"/instances/{waiting_instance}/stages/0/history").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/v2/workflows", "/v2/instances"])
+@pytest.mark.parametrize("path", ["/v2/workflows", "/v2/instances", "/triggers", "/v2/triggers"])
 @pytest.mark.parametrize("size", ["99999999999999999999", "9" * 5000, "4294967296"])
 def test_page_size_out_of_range_is_400(client: httpx.Client, path: str, size: str) -> None:
     assert_error(client.get(path, params={"pageSize": size}), 400, "VALIDATION", "pageSize")
@@ -154,11 +154,13 @@ def cursor(**fields: Any) -> str:
         cursor(filters={"WorkflowID": True}),  # reached PostgreSQL as `varchar = boolean`
         cursor(filters={"Running": "yes"}),
         cursor(filters={"Unknown": "x"}),
+        cursor(filters={"Name": 42, "TriggerID": ["x"]}),
+        cursor(filters={"Name": "\u0000", "TriggerID": "\u0000"}),
         cursor(pageSize=10**30),
     ],
 )
 def test_forged_cursors_are_400(client: httpx.Client, forged: str) -> None:
-    for path in ("/v2/workflows", "/v2/instances"):
+    for path in ("/v2/workflows", "/v2/instances", "/v2/triggers", f"/v2/triggers/{uuid.uuid4()}/occurrences"):
         assert_error(client.get(path, params={"cursor": forged}), 400, "VALIDATION", "cursor")
 
 
@@ -180,6 +182,10 @@ def test_ids_that_are_not_uuids_name_nothing(client: httpx.Client, not_an_id: st
     assert_error(client.put(f"/instances/{not_an_id}/abort"), 404, "NOT_FOUND")
     assert_error(client.get(f"/instances/{not_an_id}/stages/0/history"), 404, "NOT_FOUND")
     assert_error(client.delete(f"/workflows/{not_an_id}"), 400, "VALIDATION")  # Q-42
+    assert_error(client.get(f"/triggers/{not_an_id}"), 404, "NOT_FOUND", "trigger not found")
+    assert_error(client.delete(f"/v2/triggers/{not_an_id}"), 404, "NOT_FOUND")
+    assert_error(client.post(f"/v2/triggers/{not_an_id}/test", json={}), 404, "NOT_FOUND")
+    assert_error(client.get(f"/v2/triggers/{not_an_id}/occurrences"), 404, "NOT_FOUND")
 
 
 def test_body_over_the_limit_is_413_and_the_server_keeps_answering(client: httpx.Client) -> None:

@@ -1,6 +1,6 @@
 """Request bodies, parsed by hand to name each problem precisely (DESIGN §4, Q-4, Q-5).
 
-Every body goes through the bounds of `_limits` before it reaches the service layer.
+Every body goes through the bounds of `orchestration.limits` before it reaches the service layer.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import re
 from typing import Any, Final
 
 from orchestration.errors import ValidationFailed
+from orchestration.limits import check_storable, load_json
 
-from ._limits import check_json_nesting, check_storable, finite_float, may_hold_unstorable_text
 from ._yaml import load_yaml
 
 YAML_MEDIA_TYPES: Final = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/vnd.yaml")
@@ -19,10 +19,6 @@ YAML_MEDIA_TYPES: Final = ("application/yaml", "application/x-yaml", "text/yaml"
 
 # The start of a YAML document that is not JSON: `---`, `key:` or `- item`.
 _LOOKS_LIKE_YAML = re.compile(rb"\s*(?:---|[\w.-]+[ \t]*:(?:\s|$)|-[ \t])")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON number {name}")
 
 
 def parse_json(raw: bytes) -> Any:
@@ -34,18 +30,13 @@ def parse_json(raw: bytes) -> Any:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
     except UnicodeDecodeError as exc:
         raise ValidationFailed(f"unmarshalling json body: {exc}") from exc
-    check_json_nesting(text)
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=finite_float)
+        return load_json(text)
     except ValueError as exc:
         hint = ""
         if _LOOKS_LIKE_YAML.match(raw):
             hint = " (this looks like YAML: send it with Content-Type: application/yaml)"
         raise ValidationFailed(f"unmarshalling json body: {exc}{hint}") from exc
-    # Nesting was checked above and numbers as they were parsed; only text is left to check.
-    if may_hold_unstorable_text(text):
-        check_storable(document)
-    return document
 
 
 def is_yaml(content_type: str | None) -> bool:

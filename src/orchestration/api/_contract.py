@@ -6,7 +6,7 @@ client sends, and registered as components. `tests/api/test_contract.py` holds t
 stage configurations and to the parsers: what a schema allows is accepted, what it refuses is
 refused.
 
-Strings are text without U+0000 anywhere (PostgreSQL cannot store it, `_limits`); bodies also
+Strings are text without U+0000 anywhere (PostgreSQL cannot store it, `orchestration.limits`); bodies also
 nest at most `MAX_DEPTH` levels and weigh at most `--max-body-size` bytes, which JSON Schema
 cannot say: the descriptions do.
 """
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from orchestration.limits import MAX_DEPTH, MAX_INT32
 from orchestration.service import MAX_STAGES
-
-from ._limits import MAX_DEPTH, MAX_INT32
 
 Schema = dict[str, Any]
 

@@ -17,10 +17,10 @@ from typing import Annotated, Any, TypeAlias
 from fastapi import Depends, Path, Query
 
 from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
+from orchestration.limits import MAX_INT32
 from orchestration.service import TriggerNotFound, is_canonical_id
 
 from . import _contract as contract
-from ._limits import MAX_INT32
 
 # Go's strconv.ParseInt, base 10: an optional sign and ASCII digits, nothing else.
 _STAGE_NUMBER = re.compile(r"[+-]?[0-9]+")

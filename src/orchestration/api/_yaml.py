@@ -1,4 +1,4 @@
-"""YAML workflow definitions, read as the JSON they convert to, with the bounds of `_limits`."""
+"""YAML workflow definitions, read as the JSON they convert to, with the bounds of `orchestration.limits`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 import yaml
 
 from orchestration.errors import ValidationFailed
-
-from ._limits import MAX_DEPTH, too_deep
+from orchestration.limits import MAX_DEPTH, too_deep
 
 # libyaml when PyYAML was built with it: several times faster than the pure-Python parser.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -11,7 +11,6 @@ starts nothing more. The engine start follows the commit (it is idempotent by in
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestration import events, storage
+from orchestration.errors import ValidationFailed
+from orchestration.limits import load_json
 
 from ._expressions import LinkFetcher, VariableResult, first_error, run_filter, run_variables, variables_of
 from .instances import InstanceStarter, new_instance
@@ -59,10 +60,11 @@ class Envelope:
 
 
 def decode_envelope(raw: bytes) -> Envelope:
+    """The envelope of a message, within the bounds of what can be stored (an occurrence keeps it)."""
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedEvent(f"not JSON: {exc}") from None
+        body = load_json(raw.decode("utf-8"))
+    except (ValueError, ValidationFailed) as exc:
+        raise MalformedEvent(f"not storable JSON: {exc}") from None
     if not isinstance(body, dict):
         raise MalformedEvent("not a JSON object")
     fields: dict[str, str] = {}

@@ -1,12 +1,13 @@
-"""Bounds on what a request may carry, checked before anything is parsed deeply or stored.
+"""Bounds on what a request or an event may carry, checked before anything is parsed deeply or stored.
 
-Nothing a client sends may crash a handler or store a row that a later read cannot answer:
-a body is refused with 400 when it nests too deep, holds text that cannot be stored, or holds
-a value JSON has no spelling for.
+Nothing a client (or the bus) sends may crash a handler or store a row that a later read cannot
+answer: a body is refused with 400 when it nests too deep, holds text that cannot be stored, or
+holds a value JSON has no spelling for.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -45,6 +46,23 @@ def check_json_nesting(text: str) -> None:
     depth = max(accumulate(map(_NESTING_STEP.__getitem__, brackets)), default=0)
     if depth > MAX_DEPTH:
         raise too_deep()
+
+
+def load_json(text: str) -> Any:
+    """Parse JSON text within the bounds: nesting, finite numbers, storable text; integers exact.
+
+    Raises `ValidationFailed` for a bound exceeded, `ValueError` for text that is no JSON.
+    """
+    check_json_nesting(text)
+    document = json.loads(text, parse_constant=_reject_constant, parse_float=finite_float)
+    # Nesting was checked above and numbers as they were parsed; only text is left to check.
+    if may_hold_unstorable_text(text):
+        check_storable(document)
+    return document
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON number {name}")
 
 
 def finite_float(text: str) -> float:

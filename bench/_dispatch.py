@@ -1,0 +1,252 @@
+"""The two measures of `bench.triggers`: dispatch that starts nothing, and dispatch that
+starts one instance per event. Each runs its own server on a fresh data directory,
+consuming one subject of the bench's NATS server.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from nats.js import JetStreamContext
+
+from ._bus import backlog, connect, publish_all, publish_paced, server_bus_args, wait_drained, wait_for_durable
+from ._harness import fmt_latency, percentiles, say, wait_until
+from ._logs import summarize_log
+from ._server import BenchServer
+from ._sizes import Sizes
+from ._trigger_sets import DispatchReader, TriggerSet, no_start_set, one_match_set, register
+
+LEDGER_SUBJECT = "bench-ledger"
+PAYMENTS_SUBJECT = "bench-payments"
+DELAY_POINTS = (50, 99)
+
+
+def _delays(values_ms: list[float]) -> dict[str, float]:
+    return percentiles(values_ms, DELAY_POINTS)
+
+
+@dataclass(frozen=True)
+class DispatchSizes:
+    """How big each measure of `bench.triggers` is."""
+
+    events: int  # N, measure 1
+    matching: int  # M, measure 2: events, and instances started
+    sample: int  # measure 2: events published one at a time after the burst, for unhurried delays
+    sample_every_s: float
+    warmup: int  # measure 2: events (and instances) before the burst, not counted
+    publish_in_flight: int  # JetStream publishes awaiting their ack
+    timeout_s: float  # any single wait
+    core: Sizes = field(repr=False)  # bench.core's measures 1-2, at M instances, for comparison
+
+    @classmethod
+    def full(cls, *, events: int | None = None, matching: int | None = None) -> DispatchSizes:
+        matching = matching or 500
+        core = Sizes.full(concurrency=32, instances=matching)
+        return cls(events or 5000, matching, 50, 0.05, 20, 256, 600.0, core)
+
+    @classmethod
+    def quick(cls, *, events: int | None = None, matching: int | None = None) -> DispatchSizes:
+        matching = matching or 40
+        core = Sizes.quick(concurrency=32, instances=matching)
+        return cls(events or 300, matching, 5, 0.05, 5, 64, 60.0, core)
+
+
+async def _prepare(server: BenchServer, js: JetStreamContext, subject: str, trigger_set: TriggerSet) -> None:
+    """Start the server, wait for its durable, register the triggers (and check their filters)."""
+    server.start()
+    await wait_for_durable(js, subject, timeout=60)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        await register(client, trigger_set)
+
+
+# ---------------------------------------------------------------- measure 1
+
+
+async def measure_no_start(work_dir: Path, nats_url: str, sizes: DispatchSizes) -> dict[str, Any]:
+    """Events/s of a consumer whose every event evaluates 100 filters and matches none.
+
+    The events are published while the server is stopped (its durable, made by a first start,
+    keeps them), so that publishing is not measured. The window opens once the restarted
+    server answers its health check (its consumer may have begun just before: what it took by
+    then is left out) and closes on the poll that finds nothing pending or unacknowledged.
+    """
+    trigger_set = no_start_set()
+    n = sizes.events
+    say(
+        f"== triggers 1. dispatch, no start: {n} {trigger_set.published_type} events, each evaluated against "
+        f"{trigger_set.evaluated_per_event} filters that match none ({len(trigger_set.triggers)} triggers)"
+    )
+    data_dir = work_dir / "no-start-data"
+    server = BenchServer(data_dir=data_dir, extra_args=server_bus_args(nats_url, LEDGER_SUBJECT))
+    reader = DispatchReader(data_dir)
+    nc, js = await connect(nats_url)
+    try:
+        await _prepare(server, js, LEDGER_SUBJECT, trigger_set)
+        server.stop()
+        events = [trigger_set.event(seq, run="no-start") for seq in range(n)]
+        started = time.perf_counter()
+        await publish_all(js, LEDGER_SUBJECT, events, in_flight=sizes.publish_in_flight)
+        publish_s = time.perf_counter() - started
+        say(f"published {n} events in {publish_s:.2f} s ({n / publish_s:.0f}/s), the server stopped")
+        server.start()  # blocks this loop until the API answers
+        opened, cpu_before = time.perf_counter(), server.stats().cpu_s
+        in_window = await backlog(js, LEDGER_SUBJECT)
+        closed = await wait_drained(js, LEDGER_SUBJECT, every=0.02, timeout=sizes.timeout_s)
+        cpu_s = server.stats().cpu_s - cpu_before
+        occurrences, _ = reader.occurrences()
+    finally:
+        server.stop()
+        await nc.close()
+    window_s = (closed or float("nan")) - opened
+    per_s = in_window / window_s if in_window else float("nan")
+    say(
+        f"consumed {in_window} events in {window_s:.2f} s: {per_s:.0f} events/s "
+        f"({n - in_window} taken before the API answered, left out)"
+    )
+    say(
+        f"server CPU: {cpu_s:.1f} s ({cpu_s / window_s * 100:.0f}% of one core), "
+        f"{cpu_s * 1000 / max(in_window, 1):.2f} ms per event; occurrences recorded: {occurrences} (expected 0)"
+    )
+    if in_window < n // 2:
+        say("  !! most events went before the window opened: the figure is rough (publish more with --events)")
+    return {
+        "events": n,
+        "triggers": len(trigger_set.triggers),
+        "evaluated_per_event": trigger_set.evaluated_per_event,
+        "publish_per_s": n / publish_s,
+        "measured_events": in_window,
+        "wall_s": window_s,
+        "per_s": per_s,
+        "server_cpu_s": cpu_s,
+        "cpu_ms_each": cpu_s * 1000 / max(in_window, 1),
+        "occurrences": occurrences,
+        "drained": closed is not None,
+        "log": summarize_log(server.log_path),
+    }
+
+
+# ---------------------------------------------------------------- measure 2
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Events published together, each to one instance, and what the server recorded of them."""
+
+    wall_s: float  # first publish to last terminatedAt
+    start_delays_ms: list[float]  # publish to the instance's createdAt
+    end_delays_ms: list[float]  # publish to its terminatedAt
+
+
+async def _run_phase(
+    js: JetStreamContext, reader: DispatchReader, events: dict[int, bytes], *, every: float | None,
+    expected_total: int, sizes: DispatchSizes,
+) -> Phase:  # fmt: skip
+    """Publish `events` (by seq) all at once, or one each `every` seconds, and wait until the
+    data dir holds `expected_total` terminated instances."""
+    seqs = list(events)
+    messages = [events[seq] for seq in seqs]
+    if every is None:
+        sent = await publish_all(js, PAYMENTS_SUBJECT, messages, in_flight=sizes.publish_in_flight)
+    else:
+        sent = await publish_paced(js, PAYMENTS_SUBJECT, messages, every=every)
+    done = await wait_until(
+        lambda: reader.terminated() >= expected_total, every=0.05, timeout=sizes.timeout_s, what="instances"
+    )
+    times = reader.instance_times()
+    start_delays, end_delays, ends = [], [], []
+    for seq, sent_at in zip(seqs, sent, strict=True):
+        created, terminated = times.get(seq, (None, None))
+        if created is not None:
+            start_delays.append((created - sent_at) * 1000)
+        if terminated is not None:
+            end_delays.append((terminated - sent_at) * 1000)
+            ends.append(terminated)
+    wall_s = max(ends) - min(sent) if done and ends else float("nan")
+    return Phase(wall_s, start_delays, end_delays)
+
+
+async def measure_with_instances(work_dir: Path, nats_url: str, sizes: DispatchSizes) -> dict[str, Any]:
+    """Events/s (= instances/s) when each event starts one instance of 3 noop stages, from
+    the first publish to the last terminatedAt, and the delays from publish to each instance's
+    createdAt and terminatedAt: in the burst (queueing behind it included), then for events
+    published one at a time."""
+    trigger_set = one_match_set()
+    m = sizes.matching
+    say(
+        f"== triggers 2. dispatch, one start each: {m} {trigger_set.published_type} events, each evaluated against "
+        f"{trigger_set.evaluated_per_event} filters of which one matches ({len(trigger_set.triggers)} triggers); "
+        f"workflow of 3 noop stages"
+    )
+    data_dir = work_dir / "one-start-data"
+    server = BenchServer(data_dir=data_dir, extra_args=server_bus_args(nats_url, PAYMENTS_SUBJECT))
+    reader = DispatchReader(data_dir)
+    nc, js = await connect(nats_url)
+    seqs = iter(range(sizes.warmup + m + sizes.sample))
+
+    def next_events(count: int) -> dict[int, bytes]:
+        return {seq: trigger_set.event(seq, run="one-start") for seq in (next(seqs) for _ in range(count))}
+
+    try:
+        await _prepare(server, js, PAYMENTS_SUBJECT, trigger_set)
+        total = sizes.warmup
+        if sizes.warmup:  # connection pools, SQLite caches, compiled filters: not part of the figures
+            await _run_phase(js, reader, next_events(sizes.warmup), every=None, expected_total=total, sizes=sizes)
+        cpu_before = server.stats().cpu_s
+        total += m
+        burst = await _run_phase(js, reader, next_events(m), every=None, expected_total=total, sizes=sizes)
+        cpu_s = server.stats().cpu_s - cpu_before
+        total += sizes.sample
+        paced = await _run_phase(
+            js, reader, next_events(sizes.sample), every=sizes.sample_every_s, expected_total=total, sizes=sizes
+        )
+        left = await backlog(js, PAYMENTS_SUBJECT)
+        occurrences, failed = reader.occurrences()
+        outcomes = reader.outcomes()
+    finally:
+        server.stop()
+        await nc.close()
+    per_s = m / burst.wall_s
+    burst_start, burst_end = _delays(burst.start_delays_ms), _delays(burst.end_delays_ms)
+    paced_start, paced_end = _delays(paced.start_delays_ms), _delays(paced.end_delays_ms)
+    say(
+        f"burst: {per_s:.1f} events/s = instances/s ({m} from the first publish to the last terminatedAt, "
+        f"{burst.wall_s:.2f} s)"
+    )
+    say(
+        f"burst delay publish-to-createdAt: {fmt_latency(burst_start)}; to terminatedAt: {fmt_latency(burst_end)} "
+        f"(queueing behind the burst included)"
+    )
+    say(
+        f"one at a time ({sizes.sample}, one each {sizes.sample_every_s * 1000:.0f} ms): publish-to-createdAt "
+        f"{fmt_latency(paced_start)}; to terminatedAt: {fmt_latency(paced_end)}"
+    )
+    say(
+        f"server CPU during the burst: {cpu_s:.1f} s ({cpu_s / burst.wall_s * 100:.0f}% of one core), "
+        f"{cpu_s * 1000 / m:.1f} ms per event"
+    )
+    expected = sizes.warmup + m + sizes.sample
+    say(
+        f"occurrences: {occurrences} (expected {expected}), {failed} failed; instances: {dict(outcomes)}; "
+        f"left in the consumer: {left}"
+    )
+    return {
+        "events": m,
+        "triggers": len(trigger_set.triggers),
+        "evaluated_per_event": trigger_set.evaluated_per_event,
+        "wall_s": burst.wall_s,
+        "per_s": per_s,
+        "delay_to_created_ms": burst_start,
+        "delay_to_terminated_ms": burst_end,
+        "paced_delay_to_created_ms": paced_start,
+        "paced_delay_to_terminated_ms": paced_end,
+        "server_cpu_s": cpu_s,
+        "cpu_ms_each": cpu_s * 1000 / m,
+        "occurrences": occurrences,
+        "occurrences_failed": failed,
+        "outcomes": dict(outcomes),
+        "log": summarize_log(server.log_path),
+    }
