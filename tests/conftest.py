@@ -116,7 +116,10 @@ def api_server(
     server = ServerProcess(
         data_dir=tmp_path_factory.mktemp(f"api-{backend}"),
         postgres_uri=uri,
-        extra_args=["--webhooks-secret", WEBHOOK_SECRETS[0], "--webhooks-secret", WEBHOOK_SECRETS[1]],
+        extra_args=[
+            "--webhooks-secret", WEBHOOK_SECRETS[0], "--webhooks-secret", WEBHOOK_SECRETS[1],
+            "--link-origins", "http://127.0.0.1",  # tests' resource servers (tests/testing/link_server.py)
+        ],  # fmt: skip
     )
     server.start()
     yield server

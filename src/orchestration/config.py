@@ -131,6 +131,15 @@ class HttpSettings:
 
 
 
+def parse_origin(entry: str) -> tuple[str, str, int | None]:
+    """`http[s]://host[:port]` as (scheme, host, port or None); ValueError names what is wrong."""
+    scheme, sep, rest = entry.partition("://")
+    host, colon, port = rest.rpartition(":") if ":" in rest.strip("[]") else (rest, "", "")
+    if scheme not in ("http", "https") or not sep or not host or "/" in rest or (colon and not port.isdigit()):
+        raise ValueError(f"{entry!r} is not an origin http[s]://host[:port] (e.g. https://resources.example.com)")
+    return scheme, host.strip("[]").lower(), int(port) if colon else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """The Formance stack that `send` and `update` stages call."""
@@ -140,6 +149,12 @@ class StackSettings:
     client_secret: str = setting("", "--stack-client-secret", "OAuth2 client secret for the gateway.", secret=True)
     timeout: timedelta = setting(
         timedelta(seconds=30), "--stack-timeout", "Longest time one call to the gateway may take.", nonzero=True
+    )
+    link_origins: tuple[str, ...] = setting(
+        (), "--link-origins",
+        "Origins besides --stack-url's that link() in trigger expressions may read (http[s]://host[:port]; "
+        "no port: any), without the gateway's credentials.",
+        multiple=True, check=parse_origin,
     )
 
 
@@ -222,7 +237,10 @@ class BusSettings:
         multiple=True,
     )
     nats_enabled: bool = setting(False, "--publisher-nats-enabled", "Use NATS JetStream as the event bus.")
-    nats_url: str = setting("nats://127.0.0.1:4222", "--publisher-nats-url", "NATS server URL(s), comma-separated.")
+    nats_url: str = setting(
+        "nats://127.0.0.1:4222", "--publisher-nats-url", "NATS server URL(s), comma-separated.",
+        secret=True,  # it may carry a user and password
+    )
     nats_client_id: str = setting("orchestration", "--publisher-nats-client-id", "Connection name shown by NATS.")
     nats_max_reconnect: int = setting(
         -1, "--publisher-nats-max-reconnect", "Reconnection attempts after losing NATS (-1: for ever).", minimum=-1

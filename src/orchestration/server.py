@@ -60,7 +60,7 @@ class Process:
     db: storage.Database
     engine: Engine | EngineClient
     services: Services
-    links: StackClient
+    http_clients: list[StackClient]
     bus_connection: bus.BusConnection | None = None
     consumer: bus.BusConsumer | None = None
     publisher: bus.EventPublisher | None = None
@@ -77,7 +77,8 @@ class Process:
             await self.publisher.close()
         if self.bus_connection is not None:
             await self.bus_connection.close()
-        await self.links.aclose()
+        for client in self.http_clients:
+            await client.aclose()
         await self.db.dispose()
 
 
@@ -90,20 +91,24 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
     else:
         engine = EngineClient(settings.storage)
     stack = settings.stack
-    # link() in trigger expressions follows URIs of any host, with the gateway's credentials (§12.3).
-    links = StackClient(stack.url, client_id=stack.client_id, client_secret=stack.client_secret, timeout=stack.timeout)
+    # link() in trigger expressions: the gateway with its credentials, --link-origins without.
+    gateway = StackClient(
+        stack.url, client_id=stack.client_id, client_secret=stack.client_secret, timeout=stack.timeout
+    )
+    anonymous = StackClient("", timeout=stack.timeout)
+    links = LinkFetcher(gateway, anonymous, stack)
     publish = settings.bus.nats_enabled
-    dispatcher = TriggerDispatcher(db, engine, LinkFetcher(links), publish_events=publish)
+    dispatcher = TriggerDispatcher(db, engine, links, publish_events=publish)
     services = Services(
         workflows=WorkflowService(db),
         instances=InstanceService(
             db, engine, wait_timeout=settings.http.wait_timeout, wait_poll_interval=settings.http.wait_poll_interval,
             publish_events=publish,
         ),
-        triggers=TriggerService(db, LinkFetcher(links)),
+        triggers=TriggerService(db, links),
         webhooks=WebhookReceiver(settings.webhooks.secrets, dispatcher),
     )
-    process = Process(db, engine, services, links)
+    process = Process(db, engine, services, [gateway, anonymous])
     if publish and worker:
         # Workers publish the outbox (API-only servers record events too) and consume --topics.
         process.bus_connection = bus.BusConnection(settings.bus)

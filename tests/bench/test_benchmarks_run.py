@@ -24,3 +24,17 @@ def test_quick_benchmark_runs_to_its_summary(module: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
     assert summary, result.stdout[-2000:]
+
+
+@pytest.mark.timeout(120)
+def test_quick_trigger_benchmark_runs_to_its_summary() -> None:
+    from tests.testing.nats import require_nats_server  # local: this test was appended to the module
+
+    require_nats_server()
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.triggers", "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=110
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
+    assert {"core", "floor", "no_start", "one_start", "ratio_to_core"} <= summary.keys(), result.stdout[-2000:]
+    assert "no-start dispatch:" in result.stdout and "one-start dispatch:" in result.stdout

@@ -144,3 +144,39 @@ async def test_events_recorded_while_the_bus_was_down_are_published_after_a_kill
             ("STARTED_WORKFLOW_STAGE", 1), ("SUCCEEDED_WORKFLOW_STAGE", 1),
             ("SUCCEEDED_WORKFLOW", None),
         ]
+
+
+async def test_a_kill_after_the_dispatch_was_recorded_moves_the_money_once(
+    server: ServerProcess, js: JetStreamContext, fake_stack: FakeStack
+) -> None:
+    server.start()
+    client = server.client()
+    ledger = f"l-{uuid.uuid4().hex[:8]}"
+    fake_stack.create_ledger(ledger)
+    workflow_id = create_workflow(client, [{"send": {
+        "source": {"account": {"id": "world", "ledger": ledger}},
+        "destination": {"account": {"id": "${account}", "ledger": ledger}},
+        "amount": {"amount": "${amount}", "asset": "USD/2"},
+    }}])
+    trigger = client.post("/v2/triggers", json={
+        "workflowID": workflow_id, "event": "SAVED_PAYMENT",
+        "vars": {"account": '"users:" + event.id', "amount": "event.amount"},
+    }).json()["data"]["id"]
+    await assert_eventually(lambda: _stream(js, "kill-payments"), what="the consumer's stream")
+    held = fake_stack.hold("POST", f"/api/ledger/v2/{ledger}/transactions")
+    payment_id = uuid.uuid4().hex  # a ledger address segment: no dashes
+    await js.publish("kill-payments", json.dumps({
+        "date": datetime.now(UTC).isoformat(), "app": "payments", "type": "SAVED_PAYMENT",
+        "payload": {"id": payment_id, "amount": 1000000},
+    }).encode())
+    assert held.wait_arrived(timeout=30), "the instance never posted"
+    server.kill()  # the occurrence and the instance are recorded; the Ledger posted, we did not see it
+    held.release()
+    server.start()
+    [occurrence] = await assert_eventually(lambda: occurrences(client, trigger), timeout=30, what="the occurrence")
+    ended = wait_terminated(client, occurrence["workflowInstanceID"], timeout=30)
+    assert "error" not in ended, ended["error"]
+    postings = [t["postings"] for t in fake_stack.transactions(ledger)]
+    assert postings == [[{"source": "world", "destination": f"users:{payment_id}", "amount": 1000000,
+                          "asset": "USD/2"}]]
+    assert len(client.get("/instances", params={"workflowID": workflow_id}).json()["data"]) == 1

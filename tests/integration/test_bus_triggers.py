@@ -16,6 +16,7 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
+from orchestration.bus._topics import durable_name
 from tests.integration.helpers import create_workflow, wait_terminated
 from tests.testing.fake_stack import FakeStack
 from tests.testing.nats import NatsServer, require_nats_server
@@ -98,6 +99,17 @@ async def _stream_exists(js: JetStreamContext, subject: str) -> bool:
     except nats.js.errors.NotFoundError:
         return False
     return True
+
+
+async def all_acknowledged(js: JetStreamContext, topic: str) -> None:
+    """Wait until the server's consumer of `topic` has acknowledged every message published on
+    it: each one's dispatch is then recorded (a message is acknowledged after that)."""
+    stream = await js.find_stream_name_by_subject(topic)
+    await assert_eventually(
+        lambda: js.consumer_info(stream, durable_name("orchestration", topic)),
+        lambda info: info.num_pending == 0 and info.num_ack_pending == 0,
+        what=f"every message on {topic} acknowledged",
+    )
 
 
 def occurrences(client: httpx.Client, trigger_id: str) -> list[dict[str, Any]]:
@@ -212,9 +224,8 @@ async def test_filters_dedup_and_malformed_messages(
     payment_id = str(uuid.uuid4())
     for status in ("PENDING", "SUCCEEDED"):
         await publish(js, topics["payments"], envelope("SAVED_PAYMENT", {"id": payment_id, "status": status}))
-    marker = new_trigger(client, [{"noop": {}}], event="MARKER")
-    await publish(js, topics["ledger"], envelope("MARKER", {}))
-    await assert_eventually(lambda: occurrences(client, marker), what="the marker, published last")
+    for topic in (topics["ledger"], topics["payments"]):
+        await all_acknowledged(js, topic)
     assert len(occurrences(client, default)) == 2
     assert occurrences(client, other) == []
     assert len(occurrences(client, payments)) == 1
@@ -239,3 +250,46 @@ async def test_the_bus_restarting_loses_nothing(
         js, topics["orchestration"], lambda es: sum(e["type"] == "SUCCEEDED_WORKFLOW" for e in es) == 10,
         what="ten SUCCEEDED_WORKFLOW events",
     )
+
+
+async def test_failures_and_aborts_are_published_with_their_errors(
+    client: httpx.Client, js: JetStreamContext, fake_stack: FakeStack, topics: dict[str, str]
+) -> None:
+    ledger = f"l-{uuid.uuid4().hex[:8]}"
+    fake_stack.create_ledger(ledger)
+    waiting = create_workflow(client, [{"wait_event": {"event": "never"}}])
+    misconfigured = create_workflow(client, [{"noop": {}}, {"wait_event": {}}])  # no event: fails at start
+    broke = create_workflow(client, [{"send": {"source": {"account": {"id": "empty", "ledger": ledger}},
+                                               "destination": {"account": {"id": "bank", "ledger": ledger}},
+                                               "amount": {"amount": 100, "asset": "USD/2"}}}])
+    aborted = client.post(f"/v2/workflows/{waiting}/instances").json()["data"]["id"]
+    await assert_eventually(lambda: client.get(f"/v2/instances/{aborted}").json()["data"].get("status"),
+                            what="the stage to start")
+    assert client.put(f"/v2/instances/{aborted}/abort").status_code == 204
+    failed_config = client.post(f"/v2/workflows/{misconfigured}/instances").json()["data"]["id"]
+    failed_send = client.post(f"/v2/workflows/{broke}/instances").json()["data"]["id"]
+    errors = {i: wait_terminated(client, i)["error"] for i in (aborted, failed_config, failed_send)}
+    assert errors[aborted] == "canceled"
+
+    events = await published(
+        js, topics["orchestration"], lambda es: sum(e["type"] == "FAILED_WORKFLOW" for e in es) == 3,
+        what="three FAILED_WORKFLOW events",
+    )
+
+    def of(instance: str) -> list[tuple[str, Any, Any]]:
+        mine = [e for e in events if e["payload"]["instanceID"] == instance]
+        return [(e["type"], e["payload"].get("number"), e["payload"].get("error")) for e in mine]
+
+    assert of(aborted) == [
+        ("STARTED_WORKFLOW", None, None), ("STARTED_WORKFLOW_STAGE", 0, None),
+        ("FAILED_WORKFLOW_STAGE", 0, "canceled"), ("FAILED_WORKFLOW", None, "canceled"),
+    ]
+    assert of(failed_config) == [
+        ("STARTED_WORKFLOW", None, None), ("STARTED_WORKFLOW_STAGE", 0, None), ("SUCCEEDED_WORKFLOW_STAGE", 0, None),
+        ("STARTED_WORKFLOW_STAGE", 1, None), ("FAILED_WORKFLOW_STAGE", 1, errors[failed_config]),
+        ("FAILED_WORKFLOW", None, errors[failed_config]),
+    ]
+    assert of(failed_send) == [
+        ("STARTED_WORKFLOW", None, None), ("STARTED_WORKFLOW_STAGE", 0, None),
+        ("FAILED_WORKFLOW_STAGE", 0, errors[failed_send]), ("FAILED_WORKFLOW", None, errors[failed_send]),
+    ]

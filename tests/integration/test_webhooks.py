@@ -97,6 +97,42 @@ def test_a_replayed_delivery_starts_nothing_again(client: httpx.Client) -> None:
     assert len(occurrences(client, trigger_id)) == 1
 
 
+def test_an_event_with_an_idempotency_key_fires_once_whatever_the_delivery(client: httpx.Client) -> None:
+    # The same event from two webhook configurations (or from the bus too): one key, one firing.
+    trigger_id, event_type = new_trigger(client, [{"noop": {}}])
+    event = envelope(event_type, {}, idempotency_key=f"evt-{uuid.uuid4()}")
+    assert len(deliver(client, event).json()["data"]["started"]) == 1
+    assert deliver(client, event).json()["data"] == {"started": [], "failed": [], "duplicates": 1}
+    assert len(occurrences(client, trigger_id)) == 1
+
+
+def test_a_non_ascii_webhook_id_verifies_as_sent(client: httpx.Client) -> None:
+    trigger_id, event_type = new_trigger(client, [{"noop": {}}])
+    body = json.dumps(envelope(event_type, {})).encode()
+    webhook_id = "msg-\u00e9t\u00e9".encode().decode("unicode_escape").encode("latin-1")
+    timestamp = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRETS[0].encode(), webhook_id + f".{timestamp}.".encode() + body, hashlib.sha256)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"formance-webhook-id", webhook_id),
+        (b"formance-webhook-timestamp", str(timestamp).encode()),
+        (b"formance-webhook-signature", b"v1," + base64.b64encode(mac.digest())),
+    ]
+    res = client.post("/v2/webhooks", content=body, headers=headers)
+    assert res.status_code == 200, res.text
+    assert len(occurrences(client, trigger_id)) == 1
+
+
+def test_a_payload_the_database_could_not_hold_is_a_400_and_reads_keep_answering(client: httpx.Client) -> None:
+    trigger_id, event_type = new_trigger(client, [{"noop": {}}])
+    for payload in (b"NaN", b"1e400", b'"\\ud800"', b'{"a": "\\u0000"}'):
+        body = b'{"type": "' + event_type.encode() + b'", "date": "2026-12-01T10:00:00Z", "payload": ' + payload + b"}"
+        res = client.post("/v2/webhooks", content=body, headers=signed_headers(body))
+        assert_error(res, 400, "VALIDATION", "no Formance event")
+    assert client.get(f"/v2/triggers/{trigger_id}/occurrences").status_code == 200
+    assert occurrences(client, trigger_id) == []
+
+
 def test_the_same_content_delivered_twice_fires_twice(client: httpx.Client) -> None:
     # §17.6 #60: no deduplication by content for ordinary event types.
     trigger_id, event_type = new_trigger(client, [{"noop": {}}])

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from orchestration.service import Services, page_query
+from orchestration.service import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Delivery, Services, page_query
 
 from . import _contract as contract
 from . import _serialize as wire
@@ -183,26 +183,14 @@ def build_router(version: int) -> APIRouter:
         rows = await svc.instances.stage_history(instanceId, number)
         return JSONResponse({"data": [wire.activity_history(a) for a in rows]})
 
-    if paged:
-
-        @route("/triggers", "GET", responses=list_of(models.Trigger))
-        async def list_triggers(
-            svc: ServicesDep, name: NameFilter = None, pageSize: PageSize = None, cursor: Cursor = None
-        ) -> JSONResponse:
-            query = page_query(page_size=pageSize, cursor=cursor, filters={"Name": name or ""})
-            page = await svc.triggers.list_page(query)
-            return JSONResponse(wire.cursor(page, [wire.trigger(t) for t in page.items]))
-
-    else:
-
-        @route("/triggers", "GET", responses=list_of(models.Trigger))
-        async def list_triggers(
-            svc: ServicesDep, name: NameFilter = None, pageSize: PageSize = None, cursor: Cursor = None
-        ) -> JSONResponse:
-            # Q-7: v1 pages like v2 but answers only the page's items.
-            query = page_query(page_size=pageSize, cursor=cursor, filters={"Name": name or ""})
-            page = await svc.triggers.list_page(query)
-            return JSONResponse({"data": [wire.trigger(t) for t in page.items]})
+    @route("/triggers", "GET", responses=list_of(models.Trigger))
+    async def list_triggers(
+        svc: ServicesDep, name: NameFilter = None, pageSize: PageSize = None, cursor: Cursor = None
+    ) -> JSONResponse:
+        page = await svc.triggers.list_page(page_query(page_size=pageSize, cursor=cursor, filters={"Name": name or ""}))
+        items = [wire.trigger(t) for t in page.items]
+        # Q-7: v1 pages like v2 but answers only the page's items.
+        return JSONResponse(wire.cursor(page, items) if paged else {"data": items})
 
     @route(
         "/triggers",
@@ -261,7 +249,14 @@ def build_router(version: int) -> APIRouter:
         async def receive_webhook(request: Request, svc: ServicesDep) -> JSONResponse:
             """A Formance event from the Webhooks service: it fires the triggers it matches.
             Authenticated by its signature (`--webhooks-secret`); 404 when none is set."""
-            outcome = await svc.webhooks.receive(request.headers, await request.body())
+            headers = request.headers
+            delivery = Delivery(
+                webhook_id=headers.get(ID_HEADER, "").encode("latin-1"),  # the bytes as sent
+                timestamp=headers.get(TIMESTAMP_HEADER, "").encode("latin-1"),
+                signatures=headers.get(SIGNATURE_HEADER, "").encode("latin-1"),
+                body=await request.body(),
+            )
+            outcome = await svc.webhooks.receive(delivery)
             return JSONResponse({"data": wire.dispatch_outcome(outcome)})
 
     else:

@@ -10,7 +10,7 @@ from .dispatch import DispatchOutcome, Envelope, MalformedEvent, TriggerDispatch
 from .instances import InstanceService, InstanceStarter, InstanceView
 from .relay import EventRelay
 from .triggers import TestResult, TriggerNotFound, TriggerService
-from .webhooks import WebhookReceiver
+from .webhooks import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Delivery, WebhookReceiver
 from .workflows import MAX_STAGES, WorkflowService, is_canonical_id
 
 
@@ -25,6 +25,10 @@ class Services:
 
 
 __all__ = [
+    "ID_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "Delivery",
     "DispatchOutcome",
     "Envelope",
     "EventRelay",

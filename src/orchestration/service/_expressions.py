@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import httpx
+
 from orchestration import expr
+from orchestration.config import StackSettings, parse_origin
 from orchestration.errors import ValidationFailed
+from orchestration.limits import check_storable
 from orchestration.stack import StackClient, StackError
 
 log = logging.getLogger(__name__)
@@ -48,17 +52,28 @@ def compile_checked(source: str) -> expr.Program:
         raise ValidationFailed(f"validating data: error compiling expression '{quoted}': {located}") from None
 
 
-class LinkFetcher:
-    """Follows `link()` URIs with the service's HTTP client (OAuth2 when configured, §12.3)."""
+MAX_LINK_URI = 2048
+"""Longest URI `link()` follows (longer ones are refused before anything is sent)."""
 
-    def __init__(self, client: StackClient) -> None:
-        self._client = client
+
+class LinkFetcher:
+    """Follows `link()` URIs (§12.3). The gateway's credentials go to the gateway only: a URI of
+    `--stack-url`'s origin is read with the stack client (OAuth2 when configured), one of
+    `--link-origins` without credentials, any other is refused, so that an event or a `/test`
+    payload can neither take the gateway's token elsewhere nor make the server read any URL."""
+
+    def __init__(self, stack: StackClient, anonymous: StackClient, settings: StackSettings) -> None:
+        self._stack = stack
+        self._anonymous = anonymous
+        self._stack_origin = _origin_of(settings.url) if settings.url else None
+        self._other_origins = [parse_origin(entry) for entry in settings.link_origins]
 
     async def fetch(self, uri: str) -> object:
         """The `data` object of the resource at `uri`."""
+        client = self._client_for(uri)
         for attempt in range(1, LINK_ATTEMPTS + 1):
             try:
-                body = await self._client.request("GET", uri)
+                body = await client.request("GET", uri)
                 break
             except StackError as exc:
                 if not exc.retryable or attempt == LINK_ATTEMPTS:
@@ -66,12 +81,41 @@ class LinkFetcher:
                 await asyncio.sleep(LINK_RETRY_PAUSE * 2 ** (attempt - 1))
         if not isinstance(body, dict):
             raise EvaluationFailed(f"decoding response: the resource at {uri} is not a JSON object")
-        return body.get("data")
+        data = body.get("data")
+        try:
+            check_storable(data)  # it may become a variable, an error message, an answer
+        except ValidationFailed as exc:
+            raise EvaluationFailed(f"decoding response: {exc.message}") from None
+        return data
+
+    def _client_for(self, uri: str) -> StackClient:
+        origin = _origin_of(uri) if len(uri) <= MAX_LINK_URI else None
+        if origin is None:
+            raise EvaluationFailed(
+                f"reading resource: {uri[:200]}: not an http(s) URI of at most {MAX_LINK_URI} characters"
+            )
+        if origin == self._stack_origin:
+            return self._stack
+        scheme, host, port = origin
+        if any(s == scheme and h == host and p in (None, port) for s, h, p in self._other_origins):
+            return self._anonymous
+        raise EvaluationFailed(f"reading resource: {uri}: link() reads only --stack-url and --link-origins")
+
+
+def _origin_of(uri: str) -> tuple[str, str, int] | None:
+    # Parsed as the HTTP client parses it, so that the origin checked is the one it would reach.
+    try:
+        url = httpx.URL(uri)
+    except httpx.InvalidURL:
+        return None
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    return url.scheme, url.host.lower(), url.port or (443 if url.scheme == "https" else 80)
 
 
 def _link_error(uri: str, exc: StackError) -> str:
     if exc.status == 0:
-        return f"reading resource: {uri}: {exc.message}"
+        return f"reading resource: {uri}: {exc.message.removeprefix(f'GET {uri}: ')}"
     return f"unexpected status code when reading resource: {exc.status}"
 
 

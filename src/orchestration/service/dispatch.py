@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,14 +49,7 @@ class Envelope:
     payload: Any
 
     def stored(self) -> dict[str, Any]:
-        return {
-            "idempotency_key": self.idempotency_key,
-            "date": self.date,
-            "app": self.app,
-            "version": self.version,
-            "type": self.type,
-            "payload": self.payload,
-        }
+        return asdict(self)
 
 
 def decode_envelope(raw: bytes) -> Envelope:
@@ -143,24 +136,21 @@ class TriggerDispatcher:
             return outcome
         object_id = None
         if envelope.type in ONCE_PER_OBJECT:
-            object_id = envelope.payload.get("id") if isinstance(envelope.payload, dict) else None
+            # Q-57: no `id` counts as the id "" (all such events are one object per trigger).
+            object_id = envelope.payload.get("id", "") if isinstance(envelope.payload, dict) else ""
             if not isinstance(object_id, str):
-                log.warning("dropping a %s event whose payload has no string 'id'", envelope.type)
+                log.warning("dropping a %s event whose payload 'id' is not a string", envelope.type)
                 return outcome
         firings = [_Firing(t, await run_variables(t.vars, envelope.payload, self._links)) for t in matched]
-        to_start: list[tuple[str, list[Any], dict[str, str]]] = []
+        to_start: list[_Start] = []
         now = datetime.now(UTC)
         async with self._db.begin() as conn:
             for firing in firings:
-                trigger = firing.trigger
-                if object_id is not None and not await storage.claim_object(conn, trigger.id, object_id):
-                    outcome.duplicates += 1
-                    continue
-                start = await self._record(conn, firing, envelope, key, now, outcome)
+                start = await self._fire(conn, firing, envelope, key, object_id, now, outcome)
                 if start is not None:
                     to_start.append(start)
-        for instance_id, stages, variables in to_start:
-            await self._engine.start_instance(instance_id, stages, variables)
+        for start in to_start:
+            await self._engine.start_instance(start.instance_id, start.stages, start.variables)
         return outcome
 
     async def _matches(self, trigger: storage.TriggerRow, envelope: Envelope) -> bool:
@@ -172,59 +162,89 @@ class TriggerDispatcher:
             )
         return result is None or result.match
 
-    async def _record(
+    async def _fire(
         self,
         conn: Any,
         firing: _Firing,
         envelope: Envelope,
         key: str,
+        object_id: str | None,
         now: datetime,
         outcome: DispatchOutcome,
-    ) -> tuple[str, list[Any], dict[str, str]] | None:
-        """Write one trigger's occurrence (and instance); what to start, if anything."""
+    ) -> _Start | None:
+        """Record what one trigger does with the message; the instance to start, if any.
+
+        The occurrence is written first: it is what makes the message seen for this trigger,
+        so an instance never exists without the occurrence that started it.
+        """
         trigger = firing.trigger
-        occurrence_id = str(uuid.uuid4())
+        fired = await storage.find_occurrence(conn, trigger.id, key)
+        if fired is not None:
+            # Delivered again. Its instance was started, unless the process died between the
+            # commit and the engine start; starting it again is harmless (same id).
+            outcome.duplicates += 1
+            if fired.workflow_instance_id is None:
+                return None
+            return await _restart(conn, fired.workflow_instance_id)
+        if object_id is not None and not await storage.claim_object(conn, trigger.id, object_id):
+            outcome.duplicates += 1  # this payment or account fired this trigger already (Q-20)
+            return None
         failure = first_error(firing.variables)
-        reported: list[events.Event] = []
-        start = None
-        if failure is None:
-            instance_id = instance_id_for(trigger.id, key)
-            variables = variables_of(firing.variables)
-            workflow = await storage.get_workflow(conn, trigger.workflow_id)
-            assert workflow is not None  # workflows are never removed, only marked deleted
-            start = (instance_id, workflow.config.get("stages") or [], variables)
-            row = new_instance(instance_id, trigger.workflow_id, variables, now)
-            if not await storage.insert_instance_if_absent(conn, row):
-                # Delivered again: started already, unless the process died before the engine
-                # start that follows the commit; starting again is harmless (same id).
-                outcome.duplicates += 1
-                return start
-            reported += [
-                events.workflow_started(trigger.workflow_id, instance_id),
-                events.trigger_succeeded(occurrence_id, trigger.id, instance_id),
-            ]
-            error = None
-        else:
-            instance_id = None
-            name, error = failure
-            log.warning("trigger %s: variable '%s' failed on a %s event: %s", trigger.id, name, envelope.type, error)
-            reported.append(events.trigger_failed(occurrence_id, trigger.id, error))
         occurrence = storage.OccurrenceRow(
-            id=occurrence_id,
+            id=str(uuid.uuid4()),
             trigger_id=trigger.id,
-            workflow_instance_id=instance_id,
+            workflow_instance_id=None,
             date=now,
             event=envelope.stored(),
-            error=error,
+            error=failure[1] if failure else None,
             dispatch_key=key,
         )
         if not await storage.insert_occurrence(conn, occurrence):
-            outcome.duplicates += 1
+            outcome.duplicates += 1  # the same message, dispatched by another worker meanwhile
             return None
+        if failure is not None:
+            name, error = failure
+            log.warning("trigger %s: variable '%s' failed on a %s event: %s", trigger.id, name, envelope.type, error)
+            await self._report(conn, [events.trigger_failed(occurrence.id, trigger.id, error)], now)
+            outcome.failed.append(occurrence.id)
+            return None
+        instance_id = instance_id_for(trigger.id, key)
+        variables = variables_of(firing.variables)
+        await storage.insert_instance(conn, new_instance(instance_id, trigger.workflow_id, variables, now))
+        await storage.attach_instance(conn, occurrence.id, instance_id)
+        await self._report(
+            conn,
+            [
+                events.workflow_started(trigger.workflow_id, instance_id),
+                events.trigger_succeeded(occurrence.id, trigger.id, instance_id),
+            ],
+            now,
+        )
+        outcome.started.append(instance_id)
+        return _Start(instance_id, await _stages_of(conn, trigger.workflow_id), variables)
+
+    async def _report(self, conn: Any, reported: list[events.Event], now: datetime) -> None:
         if self._publish_events:
             await storage.record_events(conn, reported, now=now)
-        if instance_id is None:
-            outcome.failed.append(occurrence_id)
-        else:
-            outcome.started.append(instance_id)
-        return start
+
+
+@dataclass(frozen=True)
+class _Start:
+    """An instance to start once its rows are committed."""
+
+    instance_id: str
+    stages: list[Any]
+    variables: dict[str, str]
+
+
+async def _stages_of(conn: Any, workflow_id: str) -> list[Any]:
+    """A trigger's workflow, deleted or not (§11.4: a deleted workflow still runs)."""
+    workflow = await storage.get_workflow(conn, workflow_id)
+    return (workflow.config.get("stages") if workflow else None) or []
+
+
+async def _restart(conn: Any, instance_id: str) -> _Start | None:
+    instance = await storage.get_instance(conn, instance_id)
+    if instance is None or instance.terminated:
+        return None
+    return _Start(instance_id, await _stages_of(conn, instance.workflow_id), instance.variables)

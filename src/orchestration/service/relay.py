@@ -2,7 +2,8 @@
 
 At least once: an event is marked published after the bus acknowledged it, so a crash in
 between publishes it again (with the same message id, which JetStream's duplicate window
-drops). The bus being down only delays events; instances never wait for it.
+drops). In order: one relay publishes at a time, even with several workers on PostgreSQL.
+The bus being down only delays events; instances never wait for it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 """Events read per look at the outbox."""
+KEEP_PUBLISHED = timedelta(hours=1)
+"""How long a published event stays in the outbox (to look at), before it is dropped."""
 
 
 class EventRelay:
@@ -33,7 +36,7 @@ class EventRelay:
         self._publisher = publisher
         self._poll = poll_interval.total_seconds()
         self._retry_after = retry_after.total_seconds()
-        self._shared = not db.is_sqlite  # several processes may relay at once
+        self._pruned_at = datetime.now(UTC)
 
     async def run(self) -> None:
         """Publish for ever: at once what is pending, then every poll interval; after a
@@ -45,6 +48,7 @@ class EventRelay:
                 if failing:
                     log.info("the bus takes events again")
                 failing = False
+                await self._prune()
             except PublishFailed as exc:
                 if not failing:
                     log.warning("events wait in the outbox: the bus does not take them (%s)", exc)
@@ -59,19 +63,22 @@ class EventRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending events; how many were published. What went out is
         marked even when a later event of the batch failed (then `PublishFailed` is raised)."""
-        if self._shared:
-            # Rows another relay holds are skipped; ours stay locked until marked.
-            async with self._db.begin() as conn:
-                pending = await storage.pending_events(conn, limit=BATCH, lock=True)
-                done, failure = await self._publish(pending)
-                if done:
-                    await storage.mark_published(conn, done, datetime.now(UTC))
-        else:
+        if self._db.is_sqlite:
+            # One process owns the file: read, publish, then take the write lock only to mark.
             async with self._db.read() as conn:
                 pending = await storage.pending_events(conn, limit=BATCH)
             done, failure = await self._publish(pending)
             if done:
                 async with self._db.begin() as conn:
+                    await storage.mark_published(conn, done, datetime.now(UTC))
+        else:
+            # Several workers: the turn (an advisory lock) is held from reading to marking.
+            async with self._db.begin() as conn:
+                if not await storage.take_relay_turn(conn):
+                    return 0  # another worker's relay is publishing
+                pending = await storage.pending_events(conn, limit=BATCH)
+                done, failure = await self._publish(pending)
+                if done:
                     await storage.mark_published(conn, done, datetime.now(UTC))
         if failure is not None:
             raise failure
@@ -87,3 +94,11 @@ class EventRelay:
                 return done, exc
             done.append(row.seq)
         return done, None
+
+    async def _prune(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._pruned_at < KEEP_PUBLISHED / 60:
+            return
+        self._pruned_at = now
+        async with self._db.begin() as conn:
+            await storage.forget_published(conn, now - KEEP_PUBLISHED)

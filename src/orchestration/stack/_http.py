@@ -42,6 +42,8 @@ class StackClient:
             response = await self._client.request(method, path, content=content, params=params, headers=headers)
         except httpx.TimeoutException as exc:
             raise StackError(0, TRANSPORT, f"{method} {path}: no answer within the timeout") from exc
+        except httpx.InvalidURL as exc:  # not an HTTPError; nothing was sent
+            raise StackError(400, "VALIDATION", f"{method} {path[:200]}: invalid URL: {exc}") from exc
         except httpx.HTTPError as exc:
             raise StackError(0, TRANSPORT, f"{method} {path}: {exc}") from exc
         if response.status_code >= 400:

@@ -15,7 +15,6 @@ from ._instances import (
     get_instance,
     get_stage,
     insert_instance,
-    insert_instance_if_absent,
     instances_terminated_since,
     list_instances,
     list_stages,
@@ -25,7 +24,7 @@ from ._instances import (
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
-from ._outbox import mark_published, pending_events, record_events
+from ._outbox import forget_published, mark_published, pending_events, record_events, take_relay_turn
 from ._rows import (
     ActivityRow,
     DueWaitRow,
@@ -39,7 +38,9 @@ from ._rows import (
     WorkflowRow,
 )
 from ._triggers import (
+    attach_instance,
     claim_object,
+    find_occurrence,
     get_trigger,
     insert_occurrence,
     insert_trigger,
@@ -56,13 +57,17 @@ __all__ = [
     "OccurrenceView",
     "OutboxRow",
     "TriggerRow",
+    "attach_instance",
     "claim_object",
+    "find_occurrence",
     "get_trigger",
     "insert_occurrence",
     "insert_trigger",
     "list_occurrences",
     "list_triggers",
+    "forget_published",
     "mark_published",
+    "take_relay_turn",
     "pending_events",
     "record_events",
     "soft_delete_trigger",
@@ -97,7 +102,6 @@ __all__ = [
     "get_workflow",
     "insert_event",
     "insert_instance",
-    "insert_instance_if_absent",
     "insert_workflow",
     "instances_terminated_since",
     "instances_with_pending_events",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._activities import cancel_activities
-from ._dialects import insert_or_ignore, inserted
+from ._dialects import insert_or_ignore
 from ._rows import InstanceRow, StageRow
 from ._tables import stage_statuses, workflow_instances, workflows
 from ._waits import forget_waits
@@ -20,12 +20,6 @@ CANCELED = "canceled"
 
 async def insert_instance(conn: AsyncConnection, row: InstanceRow) -> None:
     await conn.execute(sa.insert(workflow_instances).values(**asdict(row)))
-
-
-async def insert_instance_if_absent(conn: AsyncConnection, row: InstanceRow) -> bool:
-    """False when an instance of that id exists (ids derived from an event: delivered again)."""
-    insert = insert_or_ignore(conn, workflow_instances, ["id"]).values(**asdict(row))
-    return await inserted(conn, insert.returning(workflow_instances.c.id))
 
 
 async def get_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:

@@ -24,9 +24,18 @@ async def record_events(conn: AsyncConnection, recorded: list[Event], *, now: da
     )
 
 
-async def pending_events(conn: AsyncConnection, *, limit: int, lock: bool = False) -> list[OutboxRow]:
-    """The oldest unpublished events. With `lock` (PostgreSQL), rows another publisher holds are
-    skipped and the ones returned stay locked until the transaction ends."""
+_RELAY_LOCK = 0x6F726368_72656C  # "orch" "rel": the advisory lock of the one publishing relay
+
+
+async def take_relay_turn(conn: AsyncConnection) -> bool:
+    """Whether this transaction may publish the outbox (PostgreSQL): one transaction at a time
+    does, as several would publish one instance's events out of order."""
+    taken = await conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(_RELAY_LOCK)))
+    return bool(taken.scalar())
+
+
+async def pending_events(conn: AsyncConnection, *, limit: int) -> list[OutboxRow]:
+    """The oldest unpublished events."""
     query = (
         sa.select(
             outbox_events.c.seq, outbox_events.c.key, outbox_events.c.type,
@@ -36,10 +45,13 @@ async def pending_events(conn: AsyncConnection, *, limit: int, lock: bool = Fals
         .order_by(outbox_events.c.seq)
         .limit(limit)
     )
-    if lock:
-        query = query.with_for_update(skip_locked=True)
     return [OutboxRow(**r._mapping) for r in await conn.execute(query)]
 
 
 async def mark_published(conn: AsyncConnection, seqs: list[int], now: datetime) -> None:
     await conn.execute(sa.update(outbox_events).where(outbox_events.c.seq.in_(seqs)).values(published_at=now))
+
+
+async def forget_published(conn: AsyncConnection, before: datetime) -> None:
+    """Drop the events published before `before`: the outbox is not an archive."""
+    await conn.execute(sa.delete(outbox_events).where(outbox_events.c.published_at < before))

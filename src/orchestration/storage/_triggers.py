@@ -74,6 +74,24 @@ async def insert_occurrence(conn: AsyncConnection, row: OccurrenceRow) -> bool:
     return await inserted(conn, insert.returning(trigger_occurrences.c.id))
 
 
+async def find_occurrence(conn: AsyncConnection, trigger_id: str, dispatch_key: str) -> OccurrenceRow | None:
+    """The occurrence of this trigger for this message, if it fired for it already."""
+    query = sa.select(trigger_occurrences).where(
+        trigger_occurrences.c.trigger_id == trigger_id, trigger_occurrences.c.dispatch_key == dispatch_key
+    )
+    found = (await conn.execute(query)).one_or_none()
+    return OccurrenceRow(**found._mapping) if found else None
+
+
+async def attach_instance(conn: AsyncConnection, occurrence_id: str, instance_id: str) -> None:
+    """Link an occurrence to the instance it started (inserted after the occurrence)."""
+    await conn.execute(
+        sa.update(trigger_occurrences)
+        .where(trigger_occurrences.c.id == occurrence_id)
+        .values(workflow_instance_id=instance_id)
+    )
+
+
 async def claim_object(conn: AsyncConnection, trigger_id: str, object_id: str) -> bool:
     """Record that the trigger fired for this payment or account; False if it already had (Q-20)."""
     insert = insert_or_ignore(conn, trigger_objects, ["trigger_id", "object_id"]).values(
