@@ -173,3 +173,12 @@ class DispatchReader(DataDirReader):
             if seq is not None and created_s is not None:
                 times[int(seq)] = (created_s, _seconds(terminated))
         return times
+
+    def outbox(self) -> tuple[list[float], int, float | None]:
+        """The server's own events (to publish on the bus): each published one's lag from its
+        recording to its publication (s), how many wait, and when the last was published."""
+        rows = self._rows("SELECT created_at, published_at FROM outbox_events")
+        published = [(_seconds(created), _seconds(at)) for created, at in rows if at]
+        lags = [at - created for created, at in published if at is not None and created is not None]
+        last = max((at for _, at in published if at is not None), default=None)
+        return lags, len(rows) - len(published), last

@@ -1,11 +1,11 @@
 """Trigger dispatch benchmark: Formance events from NATS JetStream through the triggers of
 `orchestration serve` on embedded SQLite.
 
-    .venv/bin/python -m bench.triggers [--events 5000] [--matching 500] [--quick] [--keep]
+    .venv/bin/python -m bench.triggers [--events 5000] [--matching 500] [--quick] [--keep] [--profile]
 
 It starts its own nats-server (tests.testing.nats) and, for comparison, first runs
 bench.core's measures 1-2 (3-noop instances over HTTP, and the bare DBOS floor) with
-M instances, then:
+M instances, then, on one server consuming one subject:
 
 1. dispatch, no start: N COMMITTED_TRANSACTIONS events, published while the server is
    stopped, each evaluated against 100 filters that match none; events/s until the
@@ -16,7 +16,9 @@ M instances, then:
    and the delays from publish to the instances' createdAt and terminatedAt.
 
 Figures are printed as they come, next to their targets, then one JSON summary line.
-No figure is asserted. Every subprocess dies with the script.
+No figure is asserted. Every subprocess dies with the script. `--profile` also samples
+the server with py-spy while it consumes measure 1's events (read the figures of a run
+without it: py-spy takes CPU too).
 """
 
 from __future__ import annotations
@@ -24,22 +26,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from tests.testing.nats import NatsServer, find_nats_server
 
-from ._dispatch import DispatchSizes, measure_no_start, measure_with_instances
+from ._dispatch import DispatchSizes, measure_dispatch
 from ._harness import load, run_to_summary, say
 from ._logs import print_log_summary
+from ._profile import PY_SPY
 from ._throughput import measure_floor, measure_throughput
 
 TARGET_EVENTS_PER_S = 500  # measure 1 on SQLite
 TARGET_RATIO_TO_CORE = 0.8  # measure 2's instances/s over bench.core's
 
 
-async def main(sizes: DispatchSizes, *, keep: bool) -> dict[str, Any]:
+async def main(sizes: DispatchSizes, *, keep: bool, profile: bool) -> dict[str, Any]:
     binary = find_nats_server()
     if binary is None:
         raise SystemExit("nats-server not found: install it (Debian package nats-server) or set $NATS_SERVER")
@@ -52,18 +56,18 @@ async def main(sizes: DispatchSizes, *, keep: bool) -> dict[str, Any]:
         core = await measure_throughput(work_dir, sizes.core, profile=False)
         floor = measure_floor(work_dir, sizes.core)
         nats.start()
-        no_start = await measure_no_start(work_dir, nats.url, sizes)
+        no_start, one_start, dispatch_log = await measure_dispatch(work_dir, nats.url, sizes, profile=profile)
+        ratio = one_start["per_s"] / core["per_s"]
+        say(f"== figures ({load()})")
         say(
             f"no-start dispatch: {no_start['per_s']:.0f} events/s (target >= {TARGET_EVENTS_PER_S}; "
             f"floor {floor['per_s']:.1f} workflows/s, core {core['per_s']:.1f} instances/s)"
         )
-        one_start = await measure_with_instances(work_dir, nats.url, sizes)
-        ratio = one_start["per_s"] / core["per_s"]
         say(
             f"one-start dispatch: {one_start['per_s']:.1f} instances/s = {ratio:.2f} x core's {core['per_s']:.1f} "
             f"(target >= {TARGET_RATIO_TO_CORE}; floor {floor['per_s']:.1f} workflows/s)"
         )
-        logs = {"core": core.pop("log"), "no-start": no_start.pop("log"), "one-start": one_start.pop("log")}
+        logs = {"core": core.pop("log"), "dispatch (measures 1-2)": dispatch_log}
         say(f"== server logs ({load()})")
         for name, log in logs.items():
             print_log_summary(name, log)
@@ -86,10 +90,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--matching", type=int, help="M events and instances of measure 2 (500; 40 with --quick)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, figures mean little")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (data, server logs)")
-    return parser.parse_args()
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the server during measure 1 (needs py-spy in the venv)"
+    )
+    args = parser.parse_args()
+    if args.profile and not PY_SPY.exists():
+        parser.error(f"--profile needs {PY_SPY}: {Path(sys.executable).parent}/pip install py-spy")
+    return args
 
 
 if __name__ == "__main__":
     arguments = parse_args()
     preset = DispatchSizes.quick if arguments.quick else DispatchSizes.full
-    run_to_summary(main(preset(events=arguments.events, matching=arguments.matching), keep=arguments.keep))
+    run_to_summary(
+        main(
+            preset(events=arguments.events, matching=arguments.matching), keep=arguments.keep, profile=arguments.profile
+        )
+    )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.testing.nats import require_nats_server
+
 REPO_ROOT = Path(__file__).resolve().parents[2]  # `python -m bench.*` runs from here
 
 
@@ -28,8 +30,6 @@ def test_quick_benchmark_runs_to_its_summary(module: str) -> None:
 
 @pytest.mark.timeout(120)
 def test_quick_trigger_benchmark_runs_to_its_summary() -> None:
-    from tests.testing.nats import require_nats_server  # local: this test was appended to the module
-
     require_nats_server()
     result = subprocess.run(
         [sys.executable, "-m", "bench.triggers", "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=110
