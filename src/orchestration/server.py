@@ -22,6 +22,7 @@ from orchestration.service import (
     InstanceService,
     LinkFetcher,
     Services,
+    TriggerCatalog,
     TriggerDispatcher,
     TriggerService,
     WebhookReceiver,
@@ -98,14 +99,17 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
     anonymous = StackClient("", timeout=stack.timeout)
     links = LinkFetcher(gateway, anonymous, stack)
     publish = settings.bus.nats_enabled
-    dispatcher = TriggerDispatcher(db, engine, links, publish_events=publish)
+    catalog = TriggerCatalog(
+        db, shared=not settings.storage.embedded, refresh_every=settings.engine.signal_poll_interval
+    )
+    dispatcher = TriggerDispatcher(db, engine, links, catalog, publish_events=publish)
     services = Services(
         workflows=WorkflowService(db),
         instances=InstanceService(
             db, engine, wait_timeout=settings.http.wait_timeout, wait_poll_interval=settings.http.wait_poll_interval,
             publish_events=publish,
         ),
-        triggers=TriggerService(db, links),
+        triggers=TriggerService(db, links, catalog),
         webhooks=WebhookReceiver(settings.webhooks.secrets, dispatcher),
     )
     process = Process(db, engine, services, [gateway, anonymous])

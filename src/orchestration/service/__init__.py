@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from orchestration.storage import ActivityRow, InstanceRow, OccurrenceView, StageRow, TriggerRow, WorkflowRow
 
+from ._catalog import TriggerCatalog
 from ._expressions import LinkFetcher
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
 from .dispatch import DispatchOutcome, Envelope, MalformedEvent, TriggerDispatcher, decode_envelope, message_key
@@ -36,6 +37,7 @@ __all__ = [
     "MalformedEvent",
     "OccurrenceView",
     "TestResult",
+    "TriggerCatalog",
     "TriggerDispatcher",
     "TriggerNotFound",
     "TriggerRow",

@@ -21,6 +21,7 @@ from orchestration import events, storage
 from orchestration.errors import ValidationFailed
 from orchestration.limits import load_json
 
+from ._catalog import TriggerCatalog
 from ._expressions import LinkFetcher, VariableResult, first_error, run_filter, run_variables, variables_of
 from .instances import InstanceStarter, new_instance
 
@@ -107,10 +108,12 @@ class TriggerDispatcher:
         db: storage.Database,
         engine: InstanceStarter,
         links: LinkFetcher | None,
+        catalog: TriggerCatalog,
         *,
         publish_events: bool = False,
     ) -> None:
         self._db = db
+        self._catalog = catalog
         self._engine = engine
         self._links = links
         self._publish_events = publish_events
@@ -128,8 +131,7 @@ class TriggerDispatcher:
         await self.dispatch(envelope, key=message_key(envelope, data))
 
     async def dispatch(self, envelope: Envelope, *, key: str) -> DispatchOutcome:
-        async with self._db.read() as conn:
-            candidates = await storage.triggers_for_event(conn, envelope.type, envelope.version)
+        candidates = await self._catalog.for_event(envelope.type, envelope.version)
         matched = [t for t in candidates if await self._matches(t, envelope)]
         outcome = DispatchOutcome()
         if not matched:

@@ -10,6 +10,7 @@ from typing import Any
 from orchestration import storage
 from orchestration.errors import NotFound, ValidationFailed
 
+from ._catalog import TriggerCatalog
 from ._expressions import (
     FilterResult,
     LinkFetcher,
@@ -35,9 +36,10 @@ class TestResult:
 
 
 class TriggerService:
-    def __init__(self, db: storage.Database, links: LinkFetcher | None) -> None:
+    def __init__(self, db: storage.Database, links: LinkFetcher | None, catalog: TriggerCatalog) -> None:
         self._db = db
         self._links = links
+        self._catalog = catalog
 
     async def create(self, body: Any) -> storage.TriggerRow:
         """Validate in the original's order (E13), then store; expressions must compile."""
@@ -66,6 +68,7 @@ class TriggerService:
             if workflow is None or workflow.deleted_at is not None:
                 raise NotFound("workflow does not exists")
             await storage.insert_trigger(conn, row)
+        self._catalog.changed()
         return row
 
     async def get(self, trigger_id: str) -> storage.TriggerRow:
@@ -86,6 +89,7 @@ class TriggerService:
         async with self._db.begin() as conn:
             if not await storage.soft_delete_trigger(conn, trigger_id, datetime.now(UTC)):
                 raise TriggerNotFound()
+        self._catalog.changed()
 
     async def occurrences(self, trigger_id: str) -> list[storage.OccurrenceView]:
         """Every occurrence, the trigger deleted or not, known or not (E16: unknown → none)."""

@@ -46,8 +46,9 @@ from ._triggers import (
     insert_trigger,
     list_occurrences,
     list_triggers,
+    live_triggers,
     soft_delete_trigger,
-    triggers_for_event,
+    triggers_stamp,
 )
 from ._waits import due_waits, get_wait, mark_woken, park, upcoming_deadlines
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
@@ -71,7 +72,8 @@ __all__ = [
     "pending_events",
     "record_events",
     "soft_delete_trigger",
-    "triggers_for_event",
+    "live_triggers",
+    "triggers_stamp",
     "ActivityRow",
     "CANCELLED",
     "begin_attempt",

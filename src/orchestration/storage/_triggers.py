@@ -44,18 +44,18 @@ async def list_triggers(
     return [TriggerRow(**r._mapping) for r in await conn.execute(query)]
 
 
-async def triggers_for_event(conn: AsyncConnection, event_type: str, version: str) -> list[TriggerRow]:
-    """Live triggers of `event_type` whose version is unset or `version` (§23.1), in creation order."""
-    query = (
-        sa.select(triggers)
-        .where(
-            triggers.c.event == event_type,
-            triggers.c.deleted_at.is_(None),
-            sa.or_(triggers.c.version.is_(None), triggers.c.version == version),
-        )
-        .order_by(triggers.c.created_at, triggers.c.id)
-    )
+async def live_triggers(conn: AsyncConnection) -> list[TriggerRow]:
+    """Every trigger not deleted, in creation order (the order dispatch fires them in)."""
+    query = sa.select(triggers).where(triggers.c.deleted_at.is_(None)).order_by(triggers.c.created_at, triggers.c.id)
     return [TriggerRow(**r._mapping) for r in await conn.execute(query)]
+
+
+async def triggers_stamp(conn: AsyncConnection) -> tuple[int, int]:
+    """(triggers made, triggers deleted): triggers are never removed, so any creation or deletion
+    changes it."""
+    query = sa.select(sa.func.count(), sa.func.count(triggers.c.deleted_at))
+    made, deleted = (await conn.execute(query)).one()
+    return int(made), int(deleted)
 
 
 async def soft_delete_trigger(conn: AsyncConnection, trigger_id: str, now: datetime) -> bool:
