@@ -3,6 +3,7 @@ processes' within its refresh interval (PostgreSQL), on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -52,3 +53,17 @@ async def test_other_processes_changes_are_seen_within_the_refresh_interval(db: 
     async with db.begin() as conn:
         await storage.soft_delete_trigger(conn, made, datetime.now(UTC))
     await assert_eventually(lambda: ids(catalog, "X"), lambda found: found == [], what="the deletion")
+
+
+async def test_events_arriving_during_a_reload_see_the_reloaded_triggers(db: storage.Database) -> None:
+    catalog = TriggerCatalog(db, shared=False, refresh_every=timedelta(hours=1))
+    assert await ids(catalog, "X") == []
+    made = await add_trigger(db, "X")
+    catalog.changed()
+    # Events keep coming while the catalog reloads, as the bus consumer hands them over:
+    # none may see the old, empty list.
+    lookups = []
+    for _ in range(50):
+        lookups.append(asyncio.create_task(ids(catalog, "X")))
+        await asyncio.sleep(0.0005)
+    assert await asyncio.gather(*lookups) == [[made]] * 50

@@ -24,12 +24,13 @@ class TriggerCatalog:
         self._by_type: dict[str, list[storage.TriggerRow]] = {}
         self._stamp: tuple[int, int] | None = None
         self._checked_at = float("-inf")
-        self._stale = True
+        self._changes = 1  # changes made through this process (1: nothing loaded yet)
+        self._loaded = 0  # how many of them `_by_type` holds
         self._lock = asyncio.Lock()
 
     def changed(self) -> None:
         """A trigger was created or deleted through this process."""
-        self._stale = True
+        self._changes += 1
 
     async def for_event(self, event_type: str, version: str) -> list[storage.TriggerRow]:
         """Live triggers of `event_type` whose version is unset or `version` (FLOWS-2026 §23.1),
@@ -41,17 +42,21 @@ class TriggerCatalog:
         return [t for t in self._by_type.get(event_type, ()) if t.version is None or t.version == version]
 
     def _due(self) -> bool:
-        return self._stale or (self._shared and time.monotonic() - self._checked_at >= self._refresh_every)
+        return self._loaded != self._changes or (
+            self._shared and time.monotonic() - self._checked_at >= self._refresh_every
+        )
 
     async def _refresh(self) -> None:
+        changes = self._changes  # read before the triggers: a change made meanwhile is loaded next time
         async with self._db.read() as conn:
             self._checked_at = time.monotonic()
             stamp = await storage.triggers_stamp(conn)
-            if not self._stale and stamp == self._stamp:
+            if changes == self._loaded and stamp == self._stamp:
                 return
-            self._stale = False  # before reading: a change made meanwhile marks it stale again
             live = await storage.live_triggers(conn)
         by_type: dict[str, list[storage.TriggerRow]] = defaultdict(list)
         for trigger in live:
             by_type[trigger.event].append(trigger)
+        # The triggers first: whoever finds nothing due reads them at once.
         self._by_type, self._stamp = dict(by_type), stamp
+        self._loaded = changes

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 ONCE_PER_OBJECT = frozenset({"SAVED_PAYMENT", "SAVED_ACCOUNT"})
 """Event types that fire a trigger at most once per `payload.id` (Q-20, per trigger)."""
 
+STAGES_KEPT = 1_000
+"""Workflow definitions kept in memory by dispatch (forgotten all at once beyond)."""
+
 _INSTANCE_IDS = uuid.UUID("6f1c1b9e-4f3e-5a4c-9a53-0c8e2f6a7d10")
 """Namespace of the instance ids derived from (trigger, message key)."""
 
@@ -117,6 +120,7 @@ class TriggerDispatcher:
         self._engine = engine
         self._links = links
         self._publish_events = publish_events
+        self._stages: dict[str, list[Any]] = {}
         self.filter_errors = 0
         """Filters that failed to evaluate (no match, Q-22), since the process started."""
 
@@ -176,33 +180,33 @@ class TriggerDispatcher:
     ) -> _Start | None:
         """Record what one trigger does with the message; the instance to start, if any.
 
-        The occurrence is written first: it is what makes the message seen for this trigger,
-        so an instance never exists without the occurrence that started it.
+        The occurrence is written first: it is unique per (trigger, message), so a message
+        delivered again stops here, and an instance never exists without the occurrence that
+        started it (the reference is checked at commit).
         """
         trigger = firing.trigger
-        fired = await storage.find_occurrence(conn, trigger.id, key)
-        if fired is not None:
-            # Delivered again. Its instance was started, unless the process died between the
-            # commit and the engine start; starting it again is harmless (same id).
-            outcome.duplicates += 1
-            if fired.workflow_instance_id is None:
-                return None
-            return await _restart(conn, fired.workflow_instance_id)
-        if object_id is not None and not await storage.claim_object(conn, trigger.id, object_id):
-            outcome.duplicates += 1  # this payment or account fired this trigger already (Q-20)
-            return None
         failure = first_error(firing.variables)
+        instance_id = None if failure else instance_id_for(trigger.id, key)
         occurrence = storage.OccurrenceRow(
             id=str(uuid.uuid4()),
             trigger_id=trigger.id,
-            workflow_instance_id=None,
+            workflow_instance_id=instance_id,
             date=now,
             event=envelope.stored(),
             error=failure[1] if failure else None,
             dispatch_key=key,
         )
         if not await storage.insert_occurrence(conn, occurrence):
-            outcome.duplicates += 1  # the same message, dispatched by another worker meanwhile
+            # Delivered again. Its instance was started, unless the process died between the
+            # commit and the engine start; starting it again is harmless (same id).
+            outcome.duplicates += 1
+            fired = await storage.find_occurrence(conn, trigger.id, key)
+            if fired is None or fired.workflow_instance_id is None:
+                return None
+            return await self._restart(conn, fired.workflow_instance_id)
+        if object_id is not None and not await storage.claim_object(conn, trigger.id, object_id):
+            await storage.forget_occurrence(conn, occurrence.id)
+            outcome.duplicates += 1  # this payment or account fired this trigger already (Q-20)
             return None
         if failure is not None:
             name, error = failure
@@ -210,10 +214,9 @@ class TriggerDispatcher:
             await self._report(conn, [events.trigger_failed(occurrence.id, trigger.id, error)], now)
             outcome.failed.append(occurrence.id)
             return None
-        instance_id = instance_id_for(trigger.id, key)
+        assert instance_id is not None
         variables = variables_of(firing.variables)
         await storage.insert_instance(conn, new_instance(instance_id, trigger.workflow_id, variables, now))
-        await storage.attach_instance(conn, occurrence.id, instance_id)
         await self._report(
             conn,
             [
@@ -223,11 +226,29 @@ class TriggerDispatcher:
             now,
         )
         outcome.started.append(instance_id)
-        return _Start(instance_id, await _stages_of(conn, trigger.workflow_id), variables)
+        return _Start(instance_id, await self._stages_of(conn, trigger.workflow_id), variables)
 
     async def _report(self, conn: Any, reported: list[events.Event], now: datetime) -> None:
         if self._publish_events:
             await storage.record_events(conn, reported, now=now)
+
+    async def _stages_of(self, conn: Any, workflow_id: str) -> list[Any]:
+        """A trigger's workflow's stages, deleted or not (§11.4: a deleted workflow still runs).
+        Definitions never change: each is read once."""
+        stages = self._stages.get(workflow_id)
+        if stages is None:
+            workflow = await storage.get_workflow(conn, workflow_id)
+            stages = (workflow.config.get("stages") if workflow else None) or []
+            if len(self._stages) >= STAGES_KEPT:
+                self._stages.clear()
+            self._stages[workflow_id] = stages
+        return stages
+
+    async def _restart(self, conn: Any, instance_id: str) -> _Start | None:
+        instance = await storage.get_instance(conn, instance_id)
+        if instance is None or instance.terminated:
+            return None
+        return _Start(instance_id, await self._stages_of(conn, instance.workflow_id), instance.variables)
 
 
 @dataclass(frozen=True)
@@ -239,14 +260,3 @@ class _Start:
     variables: dict[str, str]
 
 
-async def _stages_of(conn: Any, workflow_id: str) -> list[Any]:
-    """A trigger's workflow, deleted or not (§11.4: a deleted workflow still runs)."""
-    workflow = await storage.get_workflow(conn, workflow_id)
-    return (workflow.config.get("stages") if workflow else None) or []
-
-
-async def _restart(conn: Any, instance_id: str) -> _Start | None:
-    instance = await storage.get_instance(conn, instance_id)
-    if instance is None or instance.terminated:
-        return None
-    return _Start(instance_id, await _stages_of(conn, instance.workflow_id), instance.variables)

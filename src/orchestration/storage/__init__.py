@@ -38,9 +38,9 @@ from ._rows import (
     WorkflowRow,
 )
 from ._triggers import (
-    attach_instance,
     claim_object,
     find_occurrence,
+    forget_occurrence,
     get_trigger,
     insert_occurrence,
     insert_trigger,
@@ -58,9 +58,9 @@ __all__ = [
     "OccurrenceView",
     "OutboxRow",
     "TriggerRow",
-    "attach_instance",
     "claim_object",
     "find_occurrence",
+    "forget_occurrence",
     "get_trigger",
     "insert_occurrence",
     "insert_trigger",

@@ -83,13 +83,9 @@ async def find_occurrence(conn: AsyncConnection, trigger_id: str, dispatch_key: 
     return OccurrenceRow(**found._mapping) if found else None
 
 
-async def attach_instance(conn: AsyncConnection, occurrence_id: str, instance_id: str) -> None:
-    """Link an occurrence to the instance it started (inserted after the occurrence)."""
-    await conn.execute(
-        sa.update(trigger_occurrences)
-        .where(trigger_occurrences.c.id == occurrence_id)
-        .values(workflow_instance_id=instance_id)
-    )
+async def forget_occurrence(conn: AsyncConnection, occurrence_id: str) -> None:
+    """Take back an occurrence written in this transaction (its trigger turned out not to fire)."""
+    await conn.execute(sa.delete(trigger_occurrences).where(trigger_occurrences.c.id == occurrence_id))
 
 
 async def claim_object(conn: AsyncConnection, trigger_id: str, object_id: str) -> bool:

@@ -20,7 +20,13 @@ def upgrade() -> None:
         "triggers_occurrences",
         sa.Column("id", sa.String, primary_key=True),
         sa.Column("trigger_id", sa.String, sa.ForeignKey("triggers.id"), nullable=False),
-        sa.Column("workflow_instance_id", sa.String, sa.ForeignKey("workflow_instances.id"), nullable=True),
+        # Checked at commit: the occurrence is written before the instance it names.
+    sa.Column(
+        "workflow_instance_id",
+        sa.String,
+        sa.ForeignKey("workflow_instances.id", deferrable=True, initially="DEFERRED"),
+        nullable=True,
+    ),
         sa.Column("date", sa.DateTime, nullable=False),
         sa.Column("event", sa.JSON, nullable=False),
         sa.Column("error", sa.String, nullable=True),
