@@ -12,13 +12,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
+from nats.js import JetStreamContext
 
 from orchestration import storage
 from orchestration.config import StorageSettings
 from orchestration.engine import migrate_engine
 from tests.testing.engine import EngineHarness, fast_settings
 from tests.testing.fake_stack import FakeStack
+from tests.testing.nats import NatsServer, require_nats_server
 from tests.testing.postgres import PostgresServer, require_pg_bin
 from tests.testing.server import ServerProcess
 
@@ -48,6 +51,28 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return module if module.startswith(WHOLE_MODULES) else nodeid
 
     return WholeModulesScheduling(config, log)
+
+
+@pytest.fixture
+def nats_server() -> Iterator[NatsServer]:
+    """A nats-server with JetStream of the test's own, on a free port."""
+    server = NatsServer(require_nats_server()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def jetstream(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
+    """A plain nats-py client of `nats_server`, as a Formance service or a consumer would use it."""
+
+    async def quiet(exc: Exception) -> None:
+        pass  # tests kill the server on purpose: no traceback per reconnection attempt
+
+    connection = await nats.connect(
+        nats_server.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1, error_cb=quiet
+    )
+    yield connection.jetstream(timeout=5)
+    await connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 from orchestration.bus import BusConnection, BusConsumer, ConsumerTuning, NatsPublisher
 from orchestration.bus._topics import durable_name
 from orchestration.config import BusSettings
-from tests.testing.nats import NatsServer, require_nats_server
+from tests.testing.nats import NatsServer
 from tests.testing.waiting import assert_eventually
 
 MS = timedelta(milliseconds=1)
@@ -62,13 +62,6 @@ class Recorder:
 
     def payloads(self) -> Counter[bytes]:
         return Counter(data for _, data in self.calls)
-
-
-@pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer(require_nats_server()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

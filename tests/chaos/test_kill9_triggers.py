@@ -6,35 +6,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import nats
 import pytest
 from nats.js import JetStreamContext
 
-from tests.integration.helpers import create_workflow, wait_terminated
+from tests.integration.helpers import create_workflow, occurrences, wait_terminated
 from tests.testing.fake_stack import FakeStack
-from tests.testing.nats import NatsServer, require_nats_server
+from tests.testing.nats import NatsServer, stream_exists, stream_messages
 from tests.testing.server import ServerProcess
 from tests.testing.waiting import assert_eventually
 
 
 @pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer(require_nats_server()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
-    connection = await nats.connect(nats_server.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1)
-    yield connection.jetstream(timeout=5)
-    await connection.close()
+def js(jetstream: JetStreamContext) -> JetStreamContext:
+    return jetstream
 
 
 @pytest.fixture
@@ -56,22 +45,8 @@ def server(
     server.stop()
 
 
-def occurrences(client: httpx.Client, trigger_id: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = client.get(f"/triggers/{trigger_id}/occurrences").json()["data"]
-    return data
-
-
 async def stream_events(js: JetStreamContext, subject: str) -> list[dict[str, Any]]:
-    """The events on `subject`; none while the bus is coming back from a restart."""
-    try:
-        stream = await js.find_stream_name_by_subject(subject)
-        info = await js.stream_info(stream)
-    except (nats.js.errors.NotFoundError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
-        return []
-    if not info.state.messages:
-        return []
-    return [json.loads((await js.get_msg(stream, seq)).data or b"{}")
-            for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+    return [json.loads(message.data) for message in await stream_messages(js, subject)]
 
 
 async def test_a_dispatch_killed_before_it_is_recorded_runs_once_after_the_restart(
@@ -85,7 +60,7 @@ async def test_a_dispatch_killed_before_it_is_recorded_runs_once_after_the_resta
     trigger = client.post("/v2/triggers", json={
         "workflowID": workflow_id, "event": "SAVED_PAYMENT", "vars": {"name": 'link(event, "account").name'},
     }).json()["data"]["id"]
-    await assert_eventually(lambda: _stream(js, "kill-payments"), what="the consumer's stream")
+    await assert_eventually(lambda: stream_exists(js, "kill-payments"), what="the consumer's stream")
     held = fake_stack.hold("GET", account)
     payment = {"id": str(uuid.uuid4()), "links": [{"name": "account", "uri": fake_stack.url + account}]}
     await js.publish("kill-payments", json.dumps({
@@ -108,14 +83,6 @@ async def test_a_dispatch_killed_before_it_is_recorded_runs_once_after_the_resta
     await assert_eventually(lambda: occurrences(client, marker), timeout=30, what="the marker")
     assert len(occurrences(client, trigger)) == 1
     assert len(client.get("/instances", params={"workflowID": workflow_id}).json()["data"]) == 2
-
-
-async def _stream(js: JetStreamContext, subject: str) -> bool:
-    try:
-        await js.find_stream_name_by_subject(subject)
-    except nats.js.errors.NotFoundError:
-        return False
-    return True
 
 
 async def test_events_recorded_while_the_bus_was_down_are_published_after_a_kill(
@@ -162,7 +129,7 @@ async def test_a_kill_after_the_dispatch_was_recorded_moves_the_money_once(
         "workflowID": workflow_id, "event": "SAVED_PAYMENT",
         "vars": {"account": '"users:" + event.id', "amount": "event.amount"},
     }).json()["data"]["id"]
-    await assert_eventually(lambda: _stream(js, "kill-payments"), what="the consumer's stream")
+    await assert_eventually(lambda: stream_exists(js, "kill-payments"), what="the consumer's stream")
     held = fake_stack.hold("POST", f"/api/ledger/v2/{ledger}/transactions")
     payment_id = uuid.uuid4().hex  # a ledger address segment: no dashes
     await js.publish("kill-payments", json.dumps({

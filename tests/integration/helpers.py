@@ -56,3 +56,11 @@ def assert_error(res: httpx.Response, status: int, code: str, contains: str = ""
     assert body["errorCode"] == code, body
     assert contains in body["errorMessage"], body
     return body
+
+
+def occurrences(client: httpx.Client, trigger_id: str) -> list[dict[str, Any]]:
+    """Every occurrence of a trigger (v1: one list)."""
+    res = client.get(f"/triggers/{trigger_id}/occurrences")
+    assert res.status_code == 200, res.text
+    data: list[dict[str, Any]] = res.json()["data"]
+    return data

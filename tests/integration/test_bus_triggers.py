@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,20 +17,13 @@ import pytest
 from nats.js import JetStreamContext
 
 from orchestration.bus._topics import durable_name
-from tests.integration.helpers import create_workflow, wait_terminated
+from tests.integration.helpers import create_workflow, occurrences, wait_terminated
 from tests.testing.fake_stack import FakeStack
-from tests.testing.nats import NatsServer, require_nats_server
+from tests.testing.nats import NatsServer, stream_exists, stream_messages
 from tests.testing.server import ServerProcess
 from tests.testing.waiting import assert_eventually
 
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared/reference/events/generated/orchestration/v2.0.0"
-
-
-@pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer(require_nats_server()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -65,10 +58,8 @@ def client(bus_server: ServerProcess) -> httpx.Client:
 
 
 @pytest.fixture
-async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
-    connection = await nats.connect(nats_server.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1)
-    yield connection.jetstream(timeout=5)
-    await connection.close()
+def js(jetstream: JetStreamContext) -> JetStreamContext:
+    return jetstream
 
 
 def envelope(event_type: str, payload: Any, app: str = "payments", **extra: Any) -> bytes:
@@ -83,7 +74,7 @@ async def publish(js: JetStreamContext, subject: str, data: bytes) -> None:
 
     async def published() -> bool:
         try:
-            if not await _stream_exists(js, subject):
+            if not await stream_exists(js, subject):
                 return False
             await js.publish(subject, data)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError):
@@ -91,14 +82,6 @@ async def publish(js: JetStreamContext, subject: str, data: bytes) -> None:
         return True
 
     await assert_eventually(published, timeout=30, interval=0.1, what=f"a message published on {subject}")
-
-
-async def _stream_exists(js: JetStreamContext, subject: str) -> bool:
-    try:
-        await js.find_stream_name_by_subject(subject)
-    except nats.js.errors.NotFoundError:
-        return False
-    return True
 
 
 async def all_acknowledged(js: JetStreamContext, topic: str) -> None:
@@ -112,11 +95,6 @@ async def all_acknowledged(js: JetStreamContext, topic: str) -> None:
     )
 
 
-def occurrences(client: httpx.Client, trigger_id: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = client.get(f"/triggers/{trigger_id}/occurrences").json()["data"]
-    return data
-
-
 def new_trigger(client: httpx.Client, stages: list[Any], **body: Any) -> str:
     workflow_id = create_workflow(client, stages)
     res = client.post("/v2/triggers", json={"workflowID": workflow_id, **body})
@@ -128,16 +106,8 @@ async def published(js: JetStreamContext, subject: str, until: Any, *, what: str
     """The events on `subject` (each checked against its JSON schema) once `until(events)` holds."""
 
     async def read() -> list[dict[str, Any]]:
-        if not await _stream_exists(js, subject):
-            return []
-        stream = await js.find_stream_name_by_subject(subject)
-        info = await js.stream_info(stream)
-        if not info.state.messages:
-            return []
         events = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            message = await js.get_msg(stream, seq)
-            assert message.data is not None
+        for message in await stream_messages(js, subject):
             event = json.loads(message.data)
             schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
             jsonschema.validate(event, schema)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import WEBHOOK_SECRETS
-from tests.integration.helpers import assert_error, create_workflow, wait_terminated
+from tests.integration.helpers import assert_error, create_workflow, occurrences, wait_terminated
 from tests.testing.link_server import LinkServer
 from tests.testing.server import ServerProcess
 
@@ -48,11 +48,6 @@ def signed_headers(body: bytes, *, secret: str = WEBHOOK_SECRETS[0], webhook_id:
 def deliver(client: httpx.Client, event: dict[str, Any], **signing: Any) -> httpx.Response:
     body = json.dumps(event).encode()
     return client.post("/v2/webhooks", content=body, headers=signed_headers(body, **signing))
-
-
-def occurrences(client: httpx.Client, trigger_id: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = client.get(f"/triggers/{trigger_id}/occurrences").json()["data"]
-    return data
 
 
 def new_trigger(client: httpx.Client, stages: list[Any], **body: Any) -> tuple[str, str]:

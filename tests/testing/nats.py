@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 _READY = "Server is ready"
 _PORT_TAKEN = "address already in use"
@@ -178,3 +179,30 @@ class NatsServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+async def stream_exists(js: Any, subject: str) -> bool:
+    """Whether a JetStream stream captures `subject` (False while the server comes back from a restart)."""
+    import nats.errors
+    import nats.js.errors
+
+    try:
+        await js.find_stream_name_by_subject(subject)
+    except (nats.js.errors.NotFoundError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
+        return False
+    return True
+
+
+async def stream_messages(js: Any, subject: str) -> list[Any]:
+    """Every message stored for `subject`, oldest first (none while the server comes back from a restart)."""
+    import nats.errors
+    import nats.js.errors
+
+    try:
+        stream = await js.find_stream_name_by_subject(subject)
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        return [await js.get_msg(stream, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+    except (nats.js.errors.NotFoundError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
+        return []
