@@ -11,14 +11,14 @@ class ErrorCode(StrEnum):
     VALIDATION = "VALIDATION"
     NOT_FOUND = "NOT_FOUND"
     INTERNAL = "INTERNAL"
-    UNAUTHORIZED = "UNAUTHORIZED"
-    """Only where no SDK call can land: a request whose signature or token does not verify."""
 
 
 class OrchestrationError(Exception):
     """Base of every error the service layer reports to a client."""
 
     code: ErrorCode = ErrorCode.INTERNAL
+    status: int | None = None
+    """The HTTP status, when not the code's own (400, 404, 500)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -30,7 +30,11 @@ class ValidationFailed(OrchestrationError):
 
 
 class Unauthorized(OrchestrationError):
-    code = ErrorCode.UNAUTHORIZED
+    """401: the caller is not who it must be (a signature or a token does not verify). The code
+    is VALIDATION, the one of the SDK's codes that a client error can carry."""
+
+    code = ErrorCode.VALIDATION
+    status = 401
 
 
 class NotFound(OrchestrationError):

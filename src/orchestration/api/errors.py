@@ -19,7 +19,6 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION: 400,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.INTERNAL: 500,
-    ErrorCode.UNAUTHORIZED: 401,
 }
 
 
@@ -40,7 +39,7 @@ def body_too_large(limit: int) -> JSONResponse:
 
 async def _on_orchestration_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrchestrationError)
-    return error_response(exc.code, exc.message)
+    return error_response(exc.code, exc.message, status=exc.status)
 
 
 async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
