@@ -145,16 +145,41 @@ def _click_option(setting: _Declared) -> Callable[[F], F]:
     )
 
 
+def _file_option(setting: _Declared) -> Callable[[F], F]:
+    """`--<secret>-file`: the secret read from a file, as container platforms mount secrets."""
+    flag = setting.flag
+    lines = " (one per line)" if flag.multiple else ""
+    return click.option(
+        f"{flag.name}-file",
+        f"{setting.param}_file",
+        default=None,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=f"A file holding {flag.name}{lines}; wins over {flag.name}.",
+        envvar=f"{flag.envvar}_FILE",
+        show_envvar=True,
+    )
+
+
 def settings_options(command: Command) -> Callable[[F], F]:
-    """Decorate a command with the options of every setting it takes."""
+    """Decorate a command with the options of every setting it takes (and of each secret, its
+    `-file` variant)."""
 
     def decorate(func: F) -> F:
         for setting in reversed(SETTINGS):
             if command in setting.flag.commands:
+                if setting.flag.secret:
+                    func = _file_option(setting)(func)
                 func = _click_option(setting)(func)
         return func
 
     return decorate
+
+
+def _secret_from_file(setting: _Declared, path: Path) -> Any:
+    text = path.read_text()
+    if setting.flag.multiple:
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
+    return text.rstrip("\r\n")
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
@@ -165,10 +190,13 @@ def settings_from(options: dict[str, Any]) -> Settings:
         if setting.param not in options:
             continue
         value = options[setting.param]
+        secret_file = options.get(f"{setting.param}_file")
+        if secret_file is not None:
+            value = _secret_from_file(setting, secret_file)
+        elif setting.flag.multiple:
+            value = tuple(part for parts in value for part in parts)
         if setting.type == (str | None) and value == "":
             value = None  # `POSTGRES_URI=` means unset
-        if setting.flag.multiple:
-            value = tuple(part for parts in value for part in parts)
         if setting.group is None:
             top[setting.attribute] = value
         else:

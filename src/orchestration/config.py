@@ -285,6 +285,40 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuthSettings:
+    """Who may call the API (§2.2): bearer JWTs of an OpenID issuer, with scopes."""
+
+    enabled: bool = setting(False, "--auth-enabled", "Require a bearer token on every API route.", commands=_SERVE)
+    issuer: str = setting(
+        "", "--auth-issuer", "OpenID issuer of the tokens (default: $STACK_PUBLIC_URL/api/auth).", commands=_SERVE
+    )
+    stack_public_url: str = setting(
+        "", "--stack-public-url", "Public URL of the Formance stack; its /api/auth is the default issuer.",
+        commands=_SERVE,
+    )
+    read_key_set_max_retries: int = setting(
+        10, "--auth-read-key-set-max-retries", "Attempts to read the issuer's keys before a request fails.",
+        commands=_SERVE, minimum=1,
+    )
+    check_scopes: bool = setting(
+        False, "--auth-check-scopes",
+        "Reads need <service>:read or <service>:write in the token's scope; other methods <service>:write.",
+        commands=_SERVE,
+    )
+    service: str = setting("orchestration", "--auth-service", "The scopes' prefix.", commands=_SERVE)
+
+    @property
+    def issuer_url(self) -> str:
+        if self.issuer:
+            return self.issuer.rstrip("/")
+        return f"{self.stack_public_url.rstrip('/')}/api/auth" if self.stack_public_url else ""
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.issuer_url:
+            raise ValueError("--auth-enabled needs --auth-issuer (or --stack-public-url)")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """What the process logs, and how."""
 
@@ -308,3 +342,4 @@ class Settings:
     logs: LogSettings = field(default_factory=LogSettings)
     bus: BusSettings = field(default_factory=BusSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from orchestration import __version__, bus, storage
 from orchestration.api import create_app
+from orchestration.auth import TokenVerifier
 from orchestration.config import Settings, StorageSettings
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
 from orchestration.service import (
@@ -131,14 +132,21 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
 def build_app(settings: Settings) -> FastAPI:
     """The HTTP app; its lifespan starts and stops the process's database and engine."""
 
+    verifier = TokenVerifier(settings.auth) if settings.auth.enabled else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         process = await start_process(settings, worker=settings.worker)
         app.state.services = process.services
+        warm_up = asyncio.create_task(verifier.keys.warm_up()) if verifier else None
         log.info("orchestration %s ready on %s (worker: %s)", __version__, settings.http.listen, settings.worker)
         try:
             yield
         finally:
+            if verifier is not None:
+                assert warm_up is not None
+                warm_up.cancel()
+                await verifier.aclose()
             await process.close()
 
     return create_app(
@@ -146,6 +154,8 @@ def build_app(settings: Settings) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         max_body_size=settings.http.max_body_size,
+        auth=settings.auth,
+        verifier=verifier,
     )
 
 
@@ -167,6 +177,18 @@ def _bind(settings: Settings) -> socket.socket:
     return sock
 
 
+def _warn_if_open(settings: Settings) -> None:
+    """Anyone who reaches a non-loopback address without auth can move money: say it loudly."""
+    host, _ = settings.http.host_port()
+    if settings.auth.enabled or host in ("127.0.0.1", "::1", "localhost"):
+        return
+    log.warning(
+        "AUTHENTICATION IS OFF and the API listens on %s: anyone who can reach this address can read "
+        "and start workflows, and move money. Use --auth-enabled with --auth-issuer, or --listen 127.0.0.1:<port>.",
+        settings.http.listen,
+    )
+
+
 def _hold_lock(held: ExitStack, settings: Settings) -> None:
     """Embedded: one worker per data directory, checked before migrations touch it, and
     released when `held` closes."""
@@ -181,6 +203,7 @@ def _hold_lock(held: ExitStack, settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     """The HTTP API (and the worker, unless `--worker=false`) until SIGTERM or Ctrl-C."""
+    _warn_if_open(settings)
     with ExitStack() as held:
         sock = held.enter_context(_bind(settings))
         _hold_lock(held, settings)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import httpx
 
@@ -155,3 +156,52 @@ def test_the_readme_lists_every_setting_as_declared() -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert settings_table() in readme, "README's settings table is stale: paste orchestration.cli.settings_table()"
+
+
+def test_secrets_can_be_read_from_files(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from orchestration import cli
+
+    (tmp_path / "client").write_text("s3cr3t\n")
+    (tmp_path / "webhooks").write_text("current\nprevious\n\n")
+    runner = CliRunner()
+    with mock.patch("orchestration.server.serve") as serve:
+        result = runner.invoke(
+            cli.main,
+            ["serve", "--stack-client-secret-file", str(tmp_path / "client"), "--stack-client-secret", "ignored"],
+            env={"WEBHOOKS_SECRET_FILE": str(tmp_path / "webhooks")},
+        )
+    assert result.exit_code == 0, result.output
+    settings = serve.call_args.args[0]
+    assert settings.stack.client_secret == "s3cr3t"
+    assert settings.webhooks.secrets == ("current", "previous")
+    missing = runner.invoke(cli.main, ["serve", "--stack-client-secret-file", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_auth_needs_an_issuer_and_off_beyond_loopback_is_said_loudly(tmp_path: Path) -> None:
+    refused = _orchestration("serve", "--data-dir", str(tmp_path / "d"), "--auth-enabled")
+    assert refused.returncode == 2 and "--auth-issuer" in refused.stderr
+    server = ServerProcess(data_dir=tmp_path / "open").start()  # 127.0.0.1: no warning
+    server.stop()
+    assert "AUTHENTICATION IS OFF" not in server.log_path.read_text()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration", "serve", "--data-dir", str(tmp_path / "wide"), "--listen",
+         f"0.0.0.0:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        eventually(lambda: _answers(f"http://127.0.0.1:{port}/_healthcheck"), what="the server")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0]
+    assert "AUTHENTICATION IS OFF" in output
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False

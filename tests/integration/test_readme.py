@@ -60,7 +60,7 @@ def test_the_sdk_walkthrough_runs_as_written(server: ServerProcess) -> None:
     script = script.replace("127.0.0.1:8080", f"127.0.0.1:{server.port}")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "('RunWaitEvent', " in result.stdout
+    assert "[('RunWaitEvent', True)]" in result.stdout
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,16 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from orchestration.auth import TokenVerifier
+from orchestration.config import AuthSettings
 from orchestration.service import Services
 
 from . import models
+from ._auth import GATEWAY_PREFIX, TokenAuth
 from ._body_size import BodySizeLimit
 from ._contract import REQUEST_SCHEMAS
 from .errors import install_error_handlers
 from .routes import build_router
-
-GATEWAY_PREFIX = "/api/orchestration"
 
 
 def create_app(
@@ -27,6 +28,8 @@ def create_app(
     version: str,
     max_body_size: int,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    auth: AuthSettings | None = None,
+    verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     """The HTTP API.
 
@@ -35,6 +38,8 @@ def create_app(
         version: what `/_info` says.
         max_body_size: largest request body accepted, in bytes; larger ones get 413.
         lifespan: starts and stops what the services need.
+        auth: who may call (`auth.enabled`: a bearer token on every route but the open ones),
+            its tokens checked by `verifier`.
     """
     app = FastAPI(
         title="Formance Orchestration API",
@@ -47,6 +52,9 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body_size=max_body_size)
+    if auth is not None and auth.enabled:  # added last: it runs first, before any body is read
+        assert verifier is not None
+        app.add_middleware(TokenAuth, verifier=verifier, check_scopes=auth.check_scopes, service=auth.service)
 
     async def info() -> JSONResponse:
         return JSONResponse({"version": version})
@@ -94,4 +102,4 @@ def _complete_the_document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["create_app"]
+__all__ = ["GATEWAY_PREFIX", "create_app"]

@@ -1,0 +1,113 @@
+"""Bearer tokens: verified with PyJWT against the issuer's key, and their scopes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from orchestration.config import AuthSettings
+
+from ._keys import KeySet
+
+ACCEPTED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+"""Asymmetric only: never `none`, never an HMAC (whose secret would be the public key)."""
+LEEWAY = 30
+"""Seconds of clock difference tolerated on `exp` and `nbf`."""
+VERIFIED_KEPT = 10_000
+"""Tokens remembered as verified (until they expire), so a client's next calls cost no signature check."""
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class TokenRejected(Exception):
+    """The token does not let its bearer in; the message says why (no secret in it)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str | None
+    scopes: frozenset[str]
+    expires_at: float
+
+    def may(self, method: str, *, service: str) -> bool:
+        """Reads need `<service>:read` or `<service>:write`, anything else `<service>:write`."""
+        if f"{service}:write" in self.scopes:
+            return True
+        return method.upper() in READ_METHODS and f"{service}:read" in self.scopes
+
+
+class TokenVerifier:
+    def __init__(self, settings: AuthSettings, keys: KeySet | None = None) -> None:
+        self._issuer = settings.issuer_url
+        self.keys = keys or KeySet(settings.issuer_url, attempts=settings.read_key_set_max_retries)
+        self._verified: dict[str, Caller] = {}
+
+    async def verify(self, token: str) -> Caller:
+        """The caller a token names; `TokenRejected`, or `IssuerUnavailable` when no key can be read."""
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > time.time():
+            return known
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
+            raise TokenRejected("the token is not a JWT") from None
+        algorithm = header.get("alg")
+        if algorithm not in ACCEPTED_ALGORITHMS:
+            raise TokenRejected(f"tokens signed with {str(algorithm)[:20]!r} are not accepted")
+        kid = header.get("kid")
+        key = await self.keys.key(kid if isinstance(kid, str) else None)
+        if key is None:
+            raise TokenRejected("the token's key is not one of the issuer's")
+        if key.algorithm_name != algorithm and not _same_family(key.algorithm_name, algorithm):
+            raise TokenRejected(f"the token's algorithm {algorithm} does not fit its key")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[algorithm],
+                issuer=self._issuer,
+                leeway=LEEWAY,
+                options={"require": ["exp", "iss"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenRejected("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenRejected("the token is not valid yet") from None
+        except jwt.InvalidIssuerError:
+            raise TokenRejected("the token was not issued by this server's issuer") from None
+        except jwt.InvalidSignatureError:
+            raise TokenRejected("the token's signature does not verify") from None
+        except jwt.InvalidTokenError as exc:
+            raise TokenRejected(f"invalid token: {str(exc)[:200]}") from None
+        except (TypeError, ValueError):  # a key and an algorithm that do not go together
+            raise TokenRejected("the token's algorithm does not fit its key") from None
+        caller = Caller(subject=_text(claims.get("sub")), scopes=_scopes(claims), expires_at=float(claims["exp"]))
+        if len(self._verified) >= VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified[token] = caller
+        return caller
+
+    async def aclose(self) -> None:
+        await self.keys.aclose()
+
+
+def _same_family(key_algorithm: str, token_algorithm: str) -> bool:
+    """An RSA key without `alg` verifies any RS/PS algorithm; EC and OKP keys name theirs."""
+    return key_algorithm[:2] in ("RS", "PS") and token_algorithm[:2] in ("RS", "PS")
+
+
+def _scopes(claims: dict[str, object]) -> frozenset[str]:
+    """`scope` as OAuth2 says (a space-separated string), or `scp` as a list."""
+    scope, scp = claims.get("scope"), claims.get("scp")
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    if isinstance(scp, list):
+        return frozenset(s for s in scp if isinstance(s, str))
+    return frozenset()
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
