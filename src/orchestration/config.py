@@ -297,7 +297,8 @@ class AuthSettings:
         commands=_SERVE,
     )
     read_key_set_max_retries: int = setting(
-        10, "--auth-read-key-set-max-retries", "Attempts to read the issuer's keys before a request fails.",
+        10, "--auth-read-key-set-max-retries",
+        "Attempts to read the issuer's keys at start-up, a second apart (then at most one reading a second).",
         commands=_SERVE, minimum=1,
     )
     check_scopes: bool = setting(
@@ -309,8 +310,9 @@ class AuthSettings:
 
     @property
     def issuer_url(self) -> str:
+        """The issuer as tokens name it in `iss` (as given: a trailing slash is part of it)."""
         if self.issuer:
-            return self.issuer.rstrip("/")
+            return self.issuer
         return f"{self.stack_public_url.rstrip('/')}/api/auth" if self.stack_public_url else ""
 
     def __post_init__(self) -> None:

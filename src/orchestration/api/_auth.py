@@ -53,7 +53,7 @@ class TokenAuth:
         try:
             caller = await self.verifier.verify(token.strip())
         except TokenRejected as exc:
-            challenge = f'{REALM}, error="invalid_token", error_description="{exc}"'
+            challenge = f'{REALM}, error="invalid_token", error_description="{_quotable(str(exc))}"'
             await _refuse(401, str(exc), challenge)(scope, receive, send)
             return
         except IssuerUnavailable as exc:
@@ -72,6 +72,11 @@ class TokenAuth:
             )
             return
         await self.app(scope, receive, send)
+
+
+def _quotable(text: str) -> str:
+    """Text fit for a quoted-string of a header: printable ASCII, without quote or backslash."""
+    return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
 
 
 def _refuse(status: int, message: str, challenge: str) -> ASGIApp:

@@ -8,7 +8,7 @@ The cryptography is PyJWT's; this package chooses the key (by `kid`, from the is
 read by OpenID discovery and cached) and refuses every algorithm but the asymmetric ones.
 """
 
-from ._keys import IssuerUnavailable, KeySet
+from ._keys import IssuerKey, IssuerUnavailable, KeySet
 from ._tokens import Caller, TokenRejected, TokenVerifier
 
-__all__ = ["Caller", "IssuerUnavailable", "KeySet", "TokenRejected", "TokenVerifier"]
+__all__ = ["Caller", "IssuerKey", "IssuerUnavailable", "KeySet", "TokenRejected", "TokenVerifier"]

@@ -9,7 +9,7 @@ import jwt
 
 from orchestration.config import AuthSettings
 
-from ._keys import KeySet
+from ._keys import IssuerKey, KeySet
 
 ACCEPTED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -19,7 +19,7 @@ LEEWAY = 30
 """Seconds of clock difference tolerated on `exp` and `nbf`."""
 VERIFIED_KEPT = 10_000
 """Tokens remembered as verified (until they expire), so a client's next calls cost no signature check."""
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class TokenRejected(Exception):
@@ -44,29 +44,33 @@ class TokenVerifier:
         self._issuer = settings.issuer_url
         self.keys = keys or KeySet(settings.issuer_url, attempts=settings.read_key_set_max_retries)
         self._verified: dict[str, Caller] = {}
+        self._verified_generation = 0
 
     async def verify(self, token: str) -> Caller:
         """The caller a token names; `TokenRejected`, or `IssuerUnavailable` when no key can be read."""
+        if self._verified_generation != self.keys.generation:  # keys changed: verify again
+            self._verified, self._verified_generation = {}, self.keys.generation
         known = self._verified.get(token)
         if known is not None and known.expires_at > time.time():
             return known
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:
             raise TokenRejected("the token is not a JWT") from None
-        algorithm = header.get("alg")
-        if algorithm not in ACCEPTED_ALGORITHMS:
-            raise TokenRejected(f"tokens signed with {str(algorithm)[:20]!r} are not accepted")
-        kid = header.get("kid")
-        key = await self.keys.key(kid if isinstance(kid, str) else None)
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str) or algorithm not in ACCEPTED_ALGORITHMS:
+            raise TokenRejected("the token's algorithm is not accepted (asymmetric signatures only)")
+        if not isinstance(kid, (str, type(None))):
+            raise TokenRejected("the token's kid is not a string")
+        key = await self.keys.key(kid)
         if key is None:
             raise TokenRejected("the token's key is not one of the issuer's")
-        if key.algorithm_name != algorithm and not _same_family(key.algorithm_name, algorithm):
+        if not _fits(key, algorithm):
             raise TokenRejected(f"the token's algorithm {algorithm} does not fit its key")
         try:
             claims = jwt.decode(
                 token,
-                key.key,
+                key.jwk.key,
                 algorithms=[algorithm],
                 issuer=self._issuer,
                 leeway=LEEWAY,
@@ -80,8 +84,10 @@ class TokenVerifier:
             raise TokenRejected("the token was not issued by this server's issuer") from None
         except jwt.InvalidSignatureError:
             raise TokenRejected("the token's signature does not verify") from None
-        except jwt.InvalidTokenError as exc:
-            raise TokenRejected(f"invalid token: {str(exc)[:200]}") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenRejected(f"the token has no {exc.claim} claim") from None
+        except jwt.InvalidTokenError:
+            raise TokenRejected("the token's claims are not valid") from None
         except (TypeError, ValueError):  # a key and an algorithm that do not go together
             raise TokenRejected("the token's algorithm does not fit its key") from None
         caller = Caller(subject=_text(claims.get("sub")), scopes=_scopes(claims), expires_at=float(claims["exp"]))
@@ -94,9 +100,13 @@ class TokenVerifier:
         await self.keys.aclose()
 
 
-def _same_family(key_algorithm: str, token_algorithm: str) -> bool:
-    """An RSA key without `alg` verifies any RS/PS algorithm; EC and OKP keys name theirs."""
-    return key_algorithm[:2] in ("RS", "PS") and token_algorithm[:2] in ("RS", "PS")
+def _fits(key: IssuerKey, algorithm: str) -> bool:
+    """One algorithm per key when the issuer published it (RFC 8725); else the key's family:
+    RSA keys verify RS* and PS*, EC and OKP keys the one their curve names."""
+    if key.algorithm is not None:
+        return algorithm == key.algorithm
+    published = key.jwk.algorithm_name
+    return algorithm == published or (published[:2] in ("RS", "PS") and algorithm[:2] in ("RS", "PS"))
 
 
 def _scopes(claims: dict[str, object]) -> frozenset[str]:
