@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]  # `python -m bench.*` runs from
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("module", ["bench.core", "bench.money"])
+@pytest.mark.parametrize("module", ["bench.core", "bench.money", "bench.auth"])
 def test_quick_benchmark_runs_to_its_summary(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", module, "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=280
