@@ -20,6 +20,7 @@ from orchestration.config import Settings, StorageSettings
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
 from orchestration.service import (
     EventRelay,
+    HealthService,
     InstanceService,
     LinkFetcher,
     Services,
@@ -29,6 +30,7 @@ from orchestration.service import (
     WebhookReceiver,
     WorkflowService,
 )
+from orchestration.service.health import Probe
 from orchestration.stack import StackClient
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,10 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
         db, shared=not settings.storage.embedded, refresh_every=settings.engine.signal_poll_interval
     )
     dispatcher = TriggerDispatcher(db, engine, links, catalog, publish_events=publish)
+    connection = bus.BusConnection(settings.bus) if publish and worker else None
+    probes: dict[str, Probe] = {"engine": engine.problem}
+    if connection is not None:
+        probes["bus"] = lambda: None if connection.connected else "not connected to NATS"
     services = Services(
         workflows=WorkflowService(db),
         instances=InstanceService(
@@ -112,17 +118,17 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
         ),
         triggers=TriggerService(db, links, catalog),
         webhooks=WebhookReceiver(settings.webhooks.secrets, dispatcher),
+        health=HealthService(db, probes),
     )
-    process = Process(db, engine, services, [gateway, anonymous])
-    if publish and worker:
+    process = Process(db, engine, services, [gateway, anonymous], bus_connection=connection)
+    if connection is not None:
         # Workers publish the outbox (API-only servers record events too) and consume --topics.
-        process.bus_connection = bus.BusConnection(settings.bus)
-        await process.bus_connection.start()
-        process.publisher = bus.NatsPublisher(process.bus_connection, settings.bus)
+        await connection.start()
+        process.publisher = bus.NatsPublisher(connection, settings.bus)
         process.tasks.append(asyncio.create_task(EventRelay(db, process.publisher).run()))
         if settings.bus.topics:
             process.consumer = bus.BusConsumer(
-                process.bus_connection, settings.bus, dispatcher.handle_message,
+                connection, settings.bus, dispatcher.handle_message,
                 tuning=bus.ConsumerTuning(ack_wait=settings.bus.ack_wait),
             )
             await process.consumer.start()

@@ -166,6 +166,21 @@ class PostgresServer:
         except psycopg.Error as exc:
             raise RuntimeError(f"PostgreSQL refuses TCP connections: {exc}\n{self._log_tail()}") from exc
 
+    def pause(self) -> None:
+        """Stop the server but keep its cluster: `resume()` brings it back on the same port."""
+        assert self.base_dir is not None and self.port is not None, "not started"
+        res = self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", timeout=30)
+        if res.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {res.stdout} {res.stderr}")
+
+    def resume(self) -> None:
+        assert self.base_dir is not None and self.port is not None, "not started"
+        wait = str(max(1, round(self.start_timeout)))
+        res = self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-o", f"-p {self.port}",
+                        "-w", "-t", wait, "start", timeout=self.start_timeout + 10)
+        if res.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not come back: {res.stdout} {res.stderr}\n{self._log_tail()}")
+
     def stop(self) -> None:
         """Kill the server (``pg_ctl stop -m immediate``) and delete the cluster. Idempotent."""
         if self.base_dir is None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from orchestration.auth import TokenVerifier
@@ -59,11 +59,15 @@ def create_app(
     async def info() -> JSONResponse:
         return JSONResponse({"version": version})
 
-    async def healthcheck() -> JSONResponse:
-        return JSONResponse({"default": "OK"})
+    async def healthcheck(request: Request) -> JSONResponse:
+        """200 when the database, the engine worker and the bus (where this process has them)
+        are up; 503 naming what is down."""
+        parts = await request.app.state.services.health.check()
+        return JSONResponse(parts, status_code=200 if parts["default"] == "OK" else 503)
 
     app.add_api_route(
-        "/_healthcheck", healthcheck, methods=["GET"], tags=["health"], responses={200: {"model": models.Health}}
+        "/_healthcheck", healthcheck, methods=["GET"], tags=["health"],
+        responses={200: {"model": models.Health}, 503: {"model": models.Health}},
     )
     for prefix in ("", GATEWAY_PREFIX):
         hidden = prefix == GATEWAY_PREFIX  # documented once, served twice

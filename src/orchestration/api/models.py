@@ -143,7 +143,10 @@ class ServerInfo(_Wire):
 
 
 class Health(_Wire):
-    default: Literal["OK"]
+    default: Literal["OK", "DOWN"] = Field(description="OK when every part is.")
+    database: str = Field(description="`OK`, or `DOWN: <why>`.")
+    engine: str = Field(description="This process's engine worker: `OK`, or `DOWN: <why>`.")
+    bus: str | None = Field(default=None, description="NATS, where this process uses it: `OK`, or `DOWN: <why>`.")
 
 
 class Data(_Wire, Generic[T]):

@@ -106,7 +106,7 @@ class Engine:
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
-        self._tasks.append(asyncio.create_task(self._watch()))
+        self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
         if self._shared:
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
@@ -119,7 +119,7 @@ class Engine:
                 every=self._settings.engine.heartbeat_interval,
                 takeover_after=self._settings.engine.takeover_after,
             )
-            self._tasks.append(asyncio.create_task(keep_alive))
+            self._tasks.append(asyncio.create_task(keep_alive, name="heartbeat"))
         await self._start_lost_instances()
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
@@ -129,6 +129,13 @@ class Engine:
     def notify(self, instance_id: str) -> None:
         self.signals.notify(instance_id)
         self._waker.check_soon(instance_id)
+
+    def problem(self) -> str | None:
+        """Why this worker is not running as it should (None: it is)."""
+        if not self._tasks:
+            return "not launched"
+        stopped = [task.get_name() for task in self._tasks if task.done()]
+        return f"stopped: {', '.join(stopped)}" if stopped else None
 
     async def _watch(self) -> None:
         """Forever: look for what this process was not told of.
@@ -226,6 +233,10 @@ class EngineClient:
 
     def notify(self, instance_id: str) -> None:
         """Workers of other processes notice changes through their poller."""
+
+    def problem(self) -> str | None:
+        """Nothing runs here: the workers report for themselves."""
+        return None
 
     async def shutdown(self) -> None:
         await asyncio.to_thread(self._client.destroy)

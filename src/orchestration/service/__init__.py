@@ -8,6 +8,7 @@ from ._catalog import TriggerCatalog
 from ._expressions import LinkFetcher
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
 from .dispatch import DispatchOutcome, Envelope, MalformedEvent, TriggerDispatcher, decode_envelope, message_key
+from .health import HealthService
 from .instances import InstanceService, InstanceStarter, InstanceView
 from .relay import EventRelay
 from .triggers import TestResult, TriggerNotFound, TriggerService
@@ -23,6 +24,7 @@ class Services:
     instances: InstanceService
     triggers: TriggerService
     webhooks: WebhookReceiver
+    health: HealthService
 
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "DispatchOutcome",
     "Envelope",
     "EventRelay",
+    "HealthService",
     "LinkFetcher",
     "MalformedEvent",
     "OccurrenceView",

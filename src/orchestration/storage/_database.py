@@ -86,5 +86,10 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    async def ping(self) -> None:
+        """One round trip to the database (raises when it cannot answer)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
     async def dispose(self) -> None:
         await self.engine.dispose()
