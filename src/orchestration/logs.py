@@ -6,6 +6,10 @@ import json
 import logging
 import sys
 
+IDS = ("workflow_id", "instance_id", "stage", "trigger_id", "occurrence_id")
+"""What a log line is about, given with `extra=` where it applies: JSON lines carry them as
+fields, so that one instance's or one trigger's lines can be found with a filter."""
+
 
 class _JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -15,6 +19,7 @@ class _JSONFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        entry |= {name: getattr(record, name) for name in IDS if hasattr(record, name)}
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -205,3 +206,30 @@ def _answers(url: str) -> bool:
         return httpx.get(url).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_json_log_lines_say_which_instance_stage_and_trigger(tmp_path: Path) -> None:
+    from tests.integration.test_webhooks import envelope, signed_headers
+
+    server = ServerProcess(
+        data_dir=tmp_path / "data", extra_args=["--json-formatting-logger", "--webhooks-secret", "s"]
+    ).start()
+    try:
+        with server.client() as client:
+            workflow = client.post("/v2/workflows", json={"stages": [{"wait_event": {}}]}).json()["data"]["id"]
+            instance = client.post(f"/v2/workflows/{workflow}/instances", params={"wait": "true"}).json()["data"]
+            assert instance["terminated"] and instance["error"]
+            trigger = client.post("/v2/triggers", json={
+                "workflowID": workflow, "event": "LOGGED", "vars": {"x": 'link(event, "nowhere").name'},
+            }).json()["data"]["id"]
+            body = json.dumps(envelope("LOGGED", {})).encode()
+            failed = client.post("/v2/webhooks", content=body, headers=signed_headers(body, secret="s"))
+            occurrence = failed.json()["data"]["failed"][0]
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+    assert lines and all({"time", "level", "logger", "msg"} <= line.keys() for line in lines)
+    stage_failed = [line for line in lines if line.get("instance_id") == instance["id"]]
+    assert stage_failed and stage_failed[0]["stage"] == 0 and stage_failed[0]["level"] == "warning"
+    variable_failed = [line for line in lines if line.get("trigger_id") == trigger]
+    assert variable_failed[0]["occurrence_id"] == occurrence and variable_failed[0]["workflow_id"] == workflow

@@ -141,11 +141,13 @@ async def _record_failure(
         log.warning(
             "instance %s stage %d: %s failed for good at attempt %d: %s",
             key.instance_id, key.stage, name, attempt, exc,
+            extra={"instance_id": key.instance_id, "stage": key.stage},
         )
     else:
         log.warning(
             "instance %s stage %d: %s attempt %d failed, next attempt at %s: %s",
             key.instance_id, key.stage, name, attempt, next_execution.isoformat(), exc,
+            extra={"instance_id": key.instance_id, "stage": key.stage},
         )
     return AttemptOutcome(error=AttemptError(exc.code, exc.message), next_execution=next_execution)
 

@@ -202,7 +202,8 @@ class Engine:
             workflow = await storage.get_workflow(conn, instance.workflow_id) if instance else None
         if instance is None or workflow is None:
             return
-        log.warning("starting instance %s whose start was interrupted", instance_id)
+        log.warning("starting instance %s whose start was interrupted", instance_id,
+                    extra={"instance_id": instance_id, "workflow_id": instance.workflow_id})
         await self.start_instance(instance_id, workflow.config.get("stages") or [], instance.variables)
 
 

@@ -127,7 +127,8 @@ async def _run_stages(
                 start = _unresolved_start(number, raw, error)
                 await _steps.advance(instance_id, finish=finished, start=start, terminate=True, error=error)
                 # Workflow code: a replay after a crash logs this line again, which is harmless.
-                log.warning("instance %s stage %d failed: %s", instance_id, number, error)
+                log.warning("instance %s stage %d failed: %s", instance_id, number, error,
+                            extra={"instance_id": instance_id, "stage": number})
                 return
             started: str | None
             if woken is not None and number == first:
@@ -157,7 +158,8 @@ async def _run_stages(
             except StageFailure as exc:
                 error = exc.message
                 finished, running = StageEnd(number, error), None
-                log.warning("instance %s stage %d failed: %s", instance_id, number, error)
+                log.warning("instance %s stage %d failed: %s", instance_id, number, error,
+                            extra={"instance_id": instance_id, "stage": number})
                 break
             finished, running = StageEnd(number), None
     except (InstanceAborted, InstanceParked):

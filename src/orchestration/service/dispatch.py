@@ -164,7 +164,8 @@ class TriggerDispatcher:
         if result is not None and result.error is not None:
             self.filter_errors += 1
             log.info(
-                "filter of trigger %s failed on a %s event (no match): %s", trigger.id, envelope.type, result.error
+                "filter of trigger %s failed on a %s event (no match): %s", trigger.id, envelope.type, result.error,
+                extra={"trigger_id": trigger.id, "workflow_id": trigger.workflow_id},
             )
         return result is None or result.match
 
@@ -210,7 +211,10 @@ class TriggerDispatcher:
             return None
         if failure is not None:
             name, error = failure
-            log.warning("trigger %s: variable '%s' failed on a %s event: %s", trigger.id, name, envelope.type, error)
+            log.warning(
+                "trigger %s: variable '%s' failed on a %s event: %s", trigger.id, name, envelope.type, error,
+                extra={"trigger_id": trigger.id, "workflow_id": trigger.workflow_id, "occurrence_id": occurrence.id},
+            )
             await self._report(conn, [events.trigger_failed(occurrence.id, trigger.id, error)], now)
             outcome.failed.append(occurrence.id)
             return None
