@@ -36,11 +36,10 @@ def server(
         postgres_uri=database_uri,
         extra_args=[
             *fake_stack.server_args(),
-            "--publisher-nats-enabled", "--publisher-nats-url", nats_server.url,
-            "--publisher-nats-reconnect-wait", "0.1", "--publisher-nats-ack-wait", "1",
-            "--topics", "kill-payments", "--publisher-topic-mapping", "*:kill-orchestration",
+            *nats_server.server_args("kill-payments", publish_to="kill-orchestration"),
+            "--publisher-nats-ack-wait", "1",
         ],
-    )  # fmt: skip
+    )
     yield server
     server.stop()
 

@@ -41,12 +41,9 @@ def bus_server(
         postgres_uri=database_uri,
         extra_args=[
             *fake_stack.server_args(),
-            "--publisher-nats-enabled", "--publisher-nats-url", nats_server.url,
-            "--publisher-nats-reconnect-wait", "0.1",
-            "--topics", topics["ledger"], "--topics", topics["payments"],
-            "--publisher-topic-mapping", f"*:{topics['orchestration']}",
+            *nats_server.server_args(topics["ledger"], topics["payments"], publish_to=topics["orchestration"]),
         ],
-    )  # fmt: skip
+    )
     server.start()
     yield server
     server.stop()

@@ -52,8 +52,7 @@ def test_postgresql_stopping_and_coming_back(own_postgres: PostgresServer, tmp_p
 def test_nats_stopping_and_coming_back(nats_server: NatsServer, tmp_path: Path) -> None:
     server = ServerProcess(
         data_dir=tmp_path / "data",
-        extra_args=["--publisher-nats-enabled", "--publisher-nats-url", nats_server.url,
-                    "--publisher-nats-reconnect-wait", "0.1"],
+        extra_args=nats_server.server_args(),
     ).start()
     try:
         assert health(server) == (200, {"default": "OK", "database": "OK", "engine": "OK", "bus": "OK"})

@@ -12,12 +12,14 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from .server import free_port
+from .tools import missing_tool
 
 _READY = "Server is ready"
 _PORT_TAKEN = "address already in use"
@@ -33,21 +35,10 @@ def find_nats_server() -> Path | None:
 
 def require_nats_server() -> Path:
     """``find_nats_server()`` for tests: skip when missing, but fail when ``$CI`` is set."""
-    import pytest
-
     binary = find_nats_server()
     if binary is None:
-        msg = "nats-server not found (Debian package nats-server); run .ci/install-system-deps"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set: {msg}", pytrace=False)
-        pytest.skip(msg)
+        missing_tool("nats-server not found (Debian package nats-server); run .ci/install-system-deps")
     return binary
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class NatsServer:
@@ -81,6 +72,16 @@ class NatsServer:
             raise RuntimeError("server not started")
         return f"nats://{self.host}:{self.port}"
 
+    def server_args(self, *topics: str, publish_to: str | None = None) -> list[str]:
+        """The `orchestration serve` flags that put a server on this bus: consuming `topics`,
+        publishing its own events to `publish_to`, reconnecting every 0.1 s."""
+        args = ["--publisher-nats-enabled", "--publisher-nats-url", self.url, "--publisher-nats-reconnect-wait", "0.1"]
+        for topic in topics:
+            args += ["--topics", topic]
+        if publish_to is not None:
+            args += ["--publisher-topic-mapping", f"*:{publish_to}"]
+        return args
+
     @property
     def store_dir(self) -> Path:
         """The JetStream store directory, kept across restarts."""
@@ -109,7 +110,7 @@ class NatsServer:
         atexit.register(self.stop)
         try:
             for attempt in range(3):
-                self.port = _free_port()
+                self.port = free_port()
                 if self._launch() or attempt == 2:
                     break
         except BaseException:

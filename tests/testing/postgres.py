@@ -23,6 +23,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from .tools import missing_tool
+
 _REQUIRED = ("initdb", "pg_ctl", "postgres")
 # Test-only speed settings: durability off, plenty of connections for pooled tests.
 _SETTINGS = {"listen_addresses": "'127.0.0.1'", "fsync": "off", "synchronous_commit": "off",
@@ -50,14 +52,9 @@ def find_pg_bin() -> Path | None:
 
 def require_pg_bin() -> Path:
     """``find_pg_bin()`` for tests: skip when missing, but fail when ``$CI`` is set."""
-    import pytest
-
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        msg = "PostgreSQL server binaries (initdb/pg_ctl/postgres) not found; run .ci/install-system-deps"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set: {msg}", pytrace=False)
-        pytest.skip(msg)
+        missing_tool("PostgreSQL server binaries (initdb/pg_ctl/postgres) not found; run .ci/install-system-deps")
     return bin_dir
 
 
