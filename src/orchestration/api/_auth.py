@@ -14,7 +14,7 @@ import logging
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from orchestration.auth import IssuerUnavailable, TokenRejected, TokenVerifier
+from orchestration.auth import IssuerUnavailable, TokenRejected, TokenVerifier, required_scope
 from orchestration.errors import ErrorCode
 
 from .errors import error_response
@@ -63,9 +63,7 @@ class TokenAuth:
             return
         method = scope.get("method", "GET")
         if self.check_scopes and not caller.may(method, service=self.service):
-            needed = f"{self.service}:write" if method.upper() not in ("GET", "HEAD", "OPTIONS") else (
-                f"{self.service}:read"
-            )
+            needed = required_scope(method, service=self.service)
             challenge = f'{REALM}, error="insufficient_scope", scope="{needed}"'
             await _refuse(403, f"the token's scopes do not allow {method}: it needs {needed}", challenge)(
                 scope, receive, send

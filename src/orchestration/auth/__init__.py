@@ -9,6 +9,6 @@ read by OpenID discovery and cached) and refuses every algorithm but the asymmet
 """
 
 from ._keys import IssuerKey, IssuerUnavailable, KeySet
-from ._tokens import Caller, TokenRejected, TokenVerifier
+from ._tokens import Caller, TokenRejected, TokenVerifier, required_scope
 
-__all__ = ["Caller", "IssuerKey", "IssuerUnavailable", "KeySet", "TokenRejected", "TokenVerifier"]
+__all__ = ["Caller", "IssuerKey", "IssuerUnavailable", "KeySet", "TokenRejected", "TokenVerifier", "required_scope"]

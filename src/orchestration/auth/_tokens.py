@@ -34,9 +34,12 @@ class Caller:
 
     def may(self, method: str, *, service: str) -> bool:
         """Reads need `<service>:read` or `<service>:write`, anything else `<service>:write`."""
-        if f"{service}:write" in self.scopes:
-            return True
-        return method.upper() in READ_METHODS and f"{service}:read" in self.scopes
+        return f"{service}:write" in self.scopes or required_scope(method, service=service) in self.scopes
+
+
+def required_scope(method: str, *, service: str) -> str:
+    """The least scope a method needs: `<service>:read` for reads, `<service>:write` for the rest."""
+    return f"{service}:read" if method.upper() in READ_METHODS else f"{service}:write"
 
 
 class TokenVerifier:

@@ -79,9 +79,14 @@ def decode_envelope(raw: bytes) -> Envelope:
     return Envelope(payload=body.get("payload"), **fields)
 
 
-def message_key(envelope: Envelope, raw: bytes) -> str:
-    """What names a bus message: its idempotency key, or the hash of its bytes."""
-    return envelope.idempotency_key or "sha256:" + hashlib.sha256(raw).hexdigest()
+def message_key(envelope: Envelope, *, otherwise: str) -> str:
+    """What names a message: its idempotency key, or `otherwise` (what its transport names it by)."""
+    return envelope.idempotency_key or otherwise
+
+
+def content_key(raw: bytes) -> str:
+    """A bus message without an idempotency key is named by its bytes."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def instance_id_for(trigger_id: str, key: str) -> str:
@@ -132,7 +137,7 @@ class TriggerDispatcher:
         except MalformedEvent as exc:
             log.warning("dropping a message of %s that is no Formance event: %s", subject, exc)
             return
-        await self.dispatch(envelope, key=message_key(envelope, data))
+        await self.dispatch(envelope, key=message_key(envelope, otherwise=content_key(data)))
 
     async def dispatch(self, envelope: Envelope, *, key: str) -> DispatchOutcome:
         candidates = await self._catalog.for_event(envelope.type, envelope.version)

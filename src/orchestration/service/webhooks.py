@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from orchestration.errors import NotFound, Unauthorized, ValidationFailed
 
-from .dispatch import DispatchOutcome, MalformedEvent, TriggerDispatcher, decode_envelope
+from .dispatch import DispatchOutcome, MalformedEvent, TriggerDispatcher, decode_envelope, message_key
 
 TOLERANCE = timedelta(minutes=5)
 """How far a delivery's timestamp may be from now, either way."""
@@ -61,7 +61,7 @@ class WebhookReceiver:
         except MalformedEvent as exc:
             raise ValidationFailed(f"the webhook is no Formance event: {exc}") from None
         webhook_key = "webhook:" + delivery.webhook_id.decode("latin-1")
-        return await self._dispatcher.dispatch(envelope, key=envelope.idempotency_key or webhook_key)
+        return await self._dispatcher.dispatch(envelope, key=message_key(envelope, otherwise=webhook_key))
 
     def _verify(self, delivery: Delivery) -> None:
         stamp, offered = delivery.timestamp, delivery.signatures.split()
