@@ -88,18 +88,18 @@ class Process:
 
 async def start_process(settings: Settings, *, worker: bool) -> Process:
     db = prepare_storage(settings.storage)
-    engine: Engine | EngineClient
-    if worker:
-        engine = Engine(settings, db)
-        await engine.launch()
-    else:
-        engine = EngineClient(settings.storage)
     stack = settings.stack
-    # link() in trigger expressions: the gateway with its credentials, --link-origins without.
+    # One client of the gateway for the stages and for link(); --link-origins are read without credentials.
     gateway = StackClient(
         stack.url, client_id=stack.client_id, client_secret=stack.client_secret, timeout=stack.timeout
     )
     anonymous = StackClient("", timeout=stack.timeout)
+    engine: Engine | EngineClient
+    if worker:
+        engine = Engine(settings, db, gateway if stack.url else None)
+        await engine.launch()
+    else:
+        engine = EngineClient(settings.storage)
     links = LinkFetcher(gateway, anonymous, stack)
     publish = settings.bus.nats_enabled
     catalog = TriggerCatalog(

@@ -59,10 +59,11 @@ def default_executor_id(settings: Settings) -> str:
 class Engine:
     """Runs instance workflows in this process (a worker).
 
-    Embedded, the caller holds the data directory's `DataDirLock` for the engine's life.
+    Embedded, the caller holds the data directory's `DataDirLock` for the engine's life. `stack`
+    is the gateway's client (None: no `--stack-url`), which the caller owns and closes.
     """
 
-    def __init__(self, settings: Settings, db: storage.Database) -> None:
+    def __init__(self, settings: Settings, db: storage.Database, stack: StackClient | None) -> None:
         self._settings = settings
         self._shared = not settings.storage.embedded  # several processes share the database
         self._db = db
@@ -70,12 +71,7 @@ class Engine:
         self._waker = Waker(db, self._continue_instance, timer_horizon=settings.engine.timer_horizon)
         self._tasks: list[asyncio.Task[None]] = []
         self.executor_id = default_executor_id(settings)
-        stack = settings.stack
-        self._stack = (
-            StackClient(stack.url, client_id=stack.client_id, client_secret=stack.client_secret, timeout=stack.timeout)
-            if stack.url
-            else None
-        )
+        self._stack = stack
         dbos_config: DBOSConfig = {
             "name": APP_NAME,
             "system_database_url": system_database_url(settings.storage),
@@ -181,8 +177,6 @@ class Engine:
         if self._shared:
             # After DBOS stopped running our instances: survivors may take them over now.
             await _takeover.release(self._db, self.executor_id)
-        if self._stack is not None:
-            await self._stack.aclose()
 
     async def _start_lost_instances(self) -> None:
         """Start instances whose row was written but whose workflow never was
