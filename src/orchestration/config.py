@@ -320,6 +320,62 @@ class AuthSettings:
             raise ValueError("--auth-enabled needs --auth-issuer (or --stack-public-url)")
 
 
+def _traces_exporter(value: str) -> None:
+    if value not in ("", "otlp"):
+        raise ValueError(f"{value!r} is not a traces exporter: `otlp`, or empty for none")
+
+
+def _otlp_mode(value: str) -> None:
+    if value not in ("grpc", "http"):
+        raise ValueError(f"{value!r} is not an OTLP mode: grpc or http")
+
+
+def _resource_attribute(value: str) -> None:
+    if not value.partition("=")[0].strip() or "=" not in value:
+        raise ValueError(f"{value!r} is not key=value")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TracesSettings:
+    """OpenTelemetry traces (names of the original's go-libs flags)."""
+
+    exporter: str = setting(
+        "", "--otel-traces-exporter", "`otlp`: export traces over OTLP; empty: no traces (and no cost).",
+        check=_traces_exporter,
+    )
+    otlp_endpoint: str = setting(
+        "", "--otel-traces-exporter-otlp-endpoint",
+        "OTLP collector, host:port or URL (empty: the exporter's default, or OTEL_EXPORTER_OTLP_ENDPOINT).",
+    )
+    otlp_mode: str = setting(
+        "grpc", "--otel-traces-exporter-otlp-mode", "OTLP over `grpc` or `http` (protobuf).", check=_otlp_mode
+    )
+    otlp_insecure: bool = setting(
+        False, "--otel-traces-exporter-otlp-insecure", "Plain-text connection to the collector (no TLS)."
+    )
+    service_name: str = setting("orchestration", "--otel-service-name", "The traces' service.name.")
+    resource_attributes: tuple[str, ...] = setting(
+        (), "--otel-resource-attributes", "More attributes of the traces' resource, key=value (e.g. env=prod).",
+        multiple=True, check=_resource_attribute,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsSettings:
+    """Prometheus metrics."""
+
+    open: bool = setting(
+        False, "--metrics-open",
+        "Serve /metrics without a token even when --auth-enabled (for a scraper on a private network).",
+        commands=_SERVE,
+    )
+    listen: str = setting(
+        "", "--metrics-listen",
+        "host:port of a /metrics endpoint of its own, without auth (a `worker` has no other; empty: none).",
+        check=lambda value: parse_listen(value) if value else None,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """What the process logs, and how."""
@@ -345,3 +401,5 @@ class Settings:
     bus: BusSettings = field(default_factory=BusSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    traces: TracesSettings = field(default_factory=TracesSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)

@@ -6,23 +6,25 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import FastAPI
 
 from orchestration import __version__, bus, storage
-from orchestration.api import create_app
+from orchestration.api import create_app, create_metrics_app
 from orchestration.auth import TokenVerifier
-from orchestration.config import Settings, StorageSettings
+from orchestration.config import Settings, StorageSettings, parse_listen
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
+from orchestration.observability import traces
 from orchestration.service import (
     EventRelay,
     HealthService,
     InstanceService,
     LinkFetcher,
+    MetricsService,
     Services,
     TriggerCatalog,
     TriggerDispatcher,
@@ -87,6 +89,7 @@ class Process:
 
 
 async def start_process(settings: Settings, *, worker: bool) -> Process:
+    metrics_socket = _bind(settings.metrics.listen) if settings.metrics.listen else None
     db = prepare_storage(settings.storage)
     stack = settings.stack
     # One client of the gateway for the stages and for link(); --link-origins are read without credentials.
@@ -119,8 +122,11 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
         triggers=TriggerService(db, links, catalog),
         webhooks=WebhookReceiver(settings.webhooks.secrets, dispatcher),
         health=HealthService(db, probes),
+        metrics=MetricsService(db),
     )
     process = Process(db, engine, services, [gateway, anonymous], bus_connection=connection)
+    if metrics_socket is not None:
+        process.tasks.append(asyncio.create_task(_serve_metrics(metrics_socket, services.metrics)))
     if connection is not None:
         # Workers publish the outbox (API-only servers record events too) and consume --topics.
         await connection.start()
@@ -133,6 +139,20 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
             )
             await process.consumer.start()
     return process
+
+
+class _InnerServer(uvicorn.Server):
+    """A uvicorn server inside a process that handles its own signals (it would take them over)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_metrics(sock: socket.socket, service: MetricsService) -> None:
+    config = uvicorn.Config(create_metrics_app(service), log_config=None, access_log=False, lifespan="off")
+    with sock:
+        await _InnerServer(config).serve(sockets=[sock])
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -155,20 +175,23 @@ def build_app(settings: Settings) -> FastAPI:
                 await verifier.aclose()
             await process.close()
 
-    return create_app(
+    app = create_app(
         services=None,  # type: ignore[arg-type]  # set by the lifespan
         version=__version__,
         lifespan=lifespan,
         max_body_size=settings.http.max_body_size,
         auth=settings.auth,
         verifier=verifier,
+        open_metrics=settings.metrics.open,
     )
+    traces.instrument_app(app)
+    return app
 
 
-def _bind(settings: Settings) -> socket.socket:
+def _bind(listen: str) -> socket.socket:
     """Take the listening socket before anything else, so that a busy port fails at once
     instead of after migrations and a "ready" line."""
-    host, port = settings.http.host_port()
+    host, port = parse_listen(listen)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, not 0: asyncio turns TCP_NODELAY on only for sockets that say
     # so, and without it every request on a kept-alive connection waits ~40 ms for an ACK.
@@ -178,7 +201,7 @@ def _bind(settings: Settings) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise StartupError(f"cannot listen on {settings.http.listen}: {exc.strerror}") from None
+        raise StartupError(f"cannot listen on {listen}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
 
@@ -207,12 +230,20 @@ def _hold_lock(held: ExitStack, settings: Settings) -> None:
     held.callback(lock.release)
 
 
+def _trace(held: ExitStack, settings: Settings) -> None:
+    """Traces on for this process (before the engine, whose spans they carry), flushed when `held` closes."""
+    if settings.traces.exporter:
+        traces.configure(settings.traces, version=__version__)
+        held.callback(traces.shutdown)
+
+
 def serve(settings: Settings) -> None:
     """The HTTP API (and the worker, unless `--worker=false`) until SIGTERM or Ctrl-C."""
     _warn_if_open(settings)
     with ExitStack() as held:
-        sock = held.enter_context(_bind(settings))
+        sock = held.enter_context(_bind(settings.http.listen))
         _hold_lock(held, settings)
+        _trace(held, settings)
         config = uvicorn.Config(
             build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
         )
@@ -239,4 +270,5 @@ def run_worker(settings: Settings) -> None:
 
     with ExitStack() as held:
         _hold_lock(held, settings)
+        _trace(held, settings)
         asyncio.run(main())

@@ -136,6 +136,21 @@ def test_probes_documents_and_webhooks_stay_open(server: ServerProcess) -> None:
     assert_error(httpx.post(f"{server.url}/v2/webhooks", json={}), 401, "VALIDATION", "unsigned webhook")
 
 
+def test_metrics_need_a_read_token_unless_opened(server: ServerProcess, issuer: OidcIssuer, tmp_path: Any) -> None:
+    assert_error(call(server, "GET", "/metrics", None), 401, "VALIDATION", "bearer token")
+    assert call(server, "GET", "/metrics", issuer.token(scope="orchestration:read")).status_code == 200
+    assert call(server, "GET", "/metrics", issuer.token(scope="ledger:read")).status_code == 403
+    opened = ServerProcess(
+        data_dir=tmp_path / "data", extra_args=["--auth-enabled", "--auth-issuer", issuer.url, "--metrics-open"]
+    ).start()
+    try:
+        res = httpx.get(f"{opened.url}/metrics")
+        assert res.status_code == 200 and "orchestration_instances_running" in res.text
+        assert call(opened, "GET", "/v2/workflows", None).status_code == 401  # only /metrics is opened
+    finally:
+        opened.stop()
+
+
 def test_rotated_keys_are_read_again_and_a_forged_kid_does_not_hammer_the_issuer(
     server: ServerProcess, issuer: OidcIssuer
 ) -> None:

@@ -20,7 +20,8 @@ from orchestration.bus._topics import durable_name
 from tests.integration.helpers import create_workflow, occurrences, wait_terminated
 from tests.testing.fake_stack import FakeStack
 from tests.testing.nats import NatsServer, stream_exists, stream_messages
-from tests.testing.server import ServerProcess
+from tests.testing.prometheus import scrape
+from tests.testing.server import ServerProcess, eventually
 from tests.testing.waiting import assert_eventually
 
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared/reference/events/generated/orchestration/v2.0.0"
@@ -173,12 +174,13 @@ async def test_a_failing_variable_publishes_failed_trigger(
 
 
 async def test_filters_dedup_and_malformed_messages(
-    client: httpx.Client, js: JetStreamContext, topics: dict[str, str]
+    client: httpx.Client, js: JetStreamContext, topics: dict[str, str], bus_server: ServerProcess
 ) -> None:
     # §17.6 #59, #60, and messages that are no events (logged, acknowledged, never blocking).
     default = new_trigger(client, [{"noop": {}}], event="COMMITTED_TRANSACTIONS", filter='event.ledger == "default"')
     other = new_trigger(client, [{"noop": {}}], event="COMMITTED_TRANSACTIONS", filter='event.ledger == "other"')
     payments = new_trigger(client, [{"noop": {}}], event="SAVED_PAYMENT")
+    failing = new_trigger(client, [{"noop": {}}], event="COMMITTED_TRANSACTIONS", filter='event.ledger + 1 == 2')
     for garbage in (b"not json", b"[]", b'{"type": "COMMITTED_TRANSACTIONS", "date": "yesterday"}'):
         await publish(js, topics["ledger"], garbage)
     committed = envelope("COMMITTED_TRANSACTIONS", {"ledger": "default", "transactions": []}, app="ledger")
@@ -196,6 +198,25 @@ async def test_filters_dedup_and_malformed_messages(
     assert len(occurrences(client, default)) == 2
     assert occurrences(client, other) == []
     assert len(occurrences(client, payments)) == 1
+    assert occurrences(client, failing) == []  # a filter that fails matches nothing
+
+    # The metrics say the same: 7 + 2 messages taken and acknowledged, none twice; 3 instances started,
+    # 3 matches already fired (the same message, the same key, the same payment); each instance's 5 events.
+    counted = eventually(
+        lambda: scrape(bus_server.url),
+        lambda s: s.total("orchestration_events_published_total") == 15
+        and s.value("orchestration_bus_messages_acked_total", topic=topics["payments"]) == 2,
+        what="the metrics of the dispatch",
+    )
+    for topic, messages in ((topics["ledger"], 7), (topics["payments"], 2)):
+        assert counted.value("orchestration_bus_messages_consumed_total", topic=topic) == messages
+        assert counted.value("orchestration_bus_messages_acked_total", topic=topic) == messages
+    assert counted.total("orchestration_bus_messages_redelivered_total") == 0
+    assert counted.value("orchestration_trigger_occurrences_total", outcome="started") == 3
+    assert counted.value("orchestration_trigger_occurrences_total", outcome="duplicate") == 3
+    assert counted.value("orchestration_trigger_occurrences_total", outcome="failed") == 0
+    assert counted.value("orchestration_trigger_filter_errors_total") == 4  # each of the 4 ledger events
+    assert counted.value("orchestration_events_published_total", type="SUCCEEDED_TRIGGER") == 3
 
 
 async def test_the_bus_restarting_loses_nothing(

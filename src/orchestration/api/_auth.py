@@ -1,10 +1,12 @@
 """Bearer tokens on every API route when `--auth-enabled` (spec §2.2, pure ASGI).
 
 Open without a token: `/_info` and `/_healthcheck` (probes), the OpenAPI document and its page
-(they describe the API, they do not use it), and `/v2/webhooks`, which authenticates each
-delivery by its signature instead. Everything else answers 401 without a valid token, 403 with
-one whose scopes do not allow the method (with `--auth-check-scopes`), and 503 while the
-issuer's keys cannot be read: a request is never let through unverified.
+(they describe the API, they do not use it), `/v2/webhooks`, which authenticates each
+delivery by its signature instead, and `/metrics` only with `--metrics-open` (by default a
+scraper needs a token with the read scope, as Prometheus' `oauth2` scrape setting gets one).
+Everything else answers 401 without a valid token, 403 with one whose scopes do not allow the
+method (with `--auth-check-scopes`), and 503 while the issuer's keys cannot be read: a request
+is never let through unverified.
 """
 
 from __future__ import annotations
@@ -27,16 +29,22 @@ OPEN_PATHS = frozenset({"/_info", "/v2/_info", "/_healthcheck", "/openapi.json",
 REALM = 'Bearer realm="orchestration"'
 
 
+METRICS_PATH = "/metrics"
+
+
 class TokenAuth:
-    def __init__(self, app: ASGIApp, *, verifier: TokenVerifier, check_scopes: bool, service: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, verifier: TokenVerifier, check_scopes: bool, service: str, open_metrics: bool = False
+    ) -> None:
         self.app = app
         self.verifier = verifier
         self.check_scopes = check_scopes
         self.service = service
+        self.open_paths = OPEN_PATHS | {METRICS_PATH} if open_metrics else OPEN_PATHS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.removeprefix(GATEWAY_PREFIX) in OPEN_PATHS:
+        if scope["type"] != "http" or path.removeprefix(GATEWAY_PREFIX) in self.open_paths:
             await self.app(scope, receive, send)
             return
         authorization = Headers(scope=scope).get("authorization", "")

@@ -8,14 +8,17 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from orchestration.auth import TokenVerifier
 from orchestration.config import AuthSettings
-from orchestration.service import Services
+from orchestration.observability import metrics
+from orchestration.service import MetricsService, Services
 
 from . import models
-from ._auth import GATEWAY_PREFIX, TokenAuth
+from ._auth import GATEWAY_PREFIX, METRICS_PATH, TokenAuth
 from ._body_size import BodySizeLimit
 from ._contract import REQUEST_SCHEMAS
 from .errors import install_error_handlers
@@ -30,6 +33,7 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     auth: AuthSettings | None = None,
     verifier: TokenVerifier | None = None,
+    open_metrics: bool = False,
 ) -> FastAPI:
     """The HTTP API.
 
@@ -40,6 +44,7 @@ def create_app(
         lifespan: starts and stops what the services need.
         auth: who may call (`auth.enabled`: a bearer token on every route but the open ones),
             its tokens checked by `verifier`.
+        open_metrics: `/metrics` needs no token, even with auth on.
     """
     app = FastAPI(
         title="Formance Orchestration API",
@@ -54,7 +59,10 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_body_size=max_body_size)
     if auth is not None and auth.enabled:  # added last: it runs first, before any body is read
         assert verifier is not None
-        app.add_middleware(TokenAuth, verifier=verifier, check_scopes=auth.check_scopes, service=auth.service)
+        app.add_middleware(
+            TokenAuth, verifier=verifier, check_scopes=auth.check_scopes, service=auth.service,
+            open_metrics=open_metrics,
+        )
 
     async def info() -> JSONResponse:
         return JSONResponse({"version": version})
@@ -65,6 +73,12 @@ def create_app(
         parts = await request.app.state.services.health.check()
         return JSONResponse(parts, status_code=200 if parts["default"] == "OK" else 503)
 
+    async def prometheus(request: Request) -> Response:
+        """This process's counters and the service's gauges, in Prometheus' text format."""
+        text = await request.app.state.services.metrics.exposition()
+        return Response(text, media_type=metrics.CONTENT_TYPE)
+
+    app.add_api_route(METRICS_PATH, prometheus, methods=["GET"], tags=["health"], include_in_schema=False)
     app.add_api_route(
         "/_healthcheck", healthcheck, methods=["GET"], tags=["health"],
         responses={200: {"model": models.Health}, 503: {"model": models.Health}},
@@ -83,6 +97,16 @@ def create_app(
         app.include_router(build_router(2), prefix=f"{prefix}/v2", include_in_schema=not hidden)
     _complete_the_document(app)
     return app
+
+
+def create_metrics_app(service: MetricsService) -> Starlette:
+    """Only `/metrics`, on an address of its own (`--metrics-listen`): a worker's, or a server's
+    kept off the API's port."""
+
+    async def prometheus(request: Request) -> Response:
+        return Response(await service.exposition(), media_type=metrics.CONTENT_TYPE)
+
+    return Starlette(routes=[Route(METRICS_PATH, prometheus, methods=["GET"])])
 
 
 def _complete_the_document(app: FastAPI) -> None:
@@ -106,4 +130,4 @@ def _complete_the_document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["GATEWAY_PREFIX", "create_app"]
+__all__ = ["GATEWAY_PREFIX", "create_app", "create_metrics_app"]

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 import nats.errors
 from nats.aio.msg import Msg
 
+from orchestration.observability import metrics
+
 from ._errors import Redeliver
 from ._tuning import ConsumerTuning
 
@@ -35,6 +37,9 @@ async def deliver(
     msg: Msg, handler: Handler, *, tuning: ConsumerTuning, ack_wait: float, closed: Callable[[], bool]
 ) -> None:
     """Await `handler` on `msg`; acknowledge it only once the handler returned, unless `closed()`."""
+    metrics.BUS_CONSUMED.labels(msg.subject).inc()
+    if msg.metadata.num_delivered > 1:
+        metrics.BUS_REDELIVERED.labels(msg.subject).inc()
     keeper = asyncio.create_task(_keep_alive(msg, every=ack_wait / 3))
     try:
         try:
@@ -55,8 +60,8 @@ async def deliver(
     else:
         if closed():  # a handler that swallowed its cancellation: its work may be incomplete
             await _settle(msg, msg.nak())
-        else:
-            await _settle(msg, msg.ack())
+        elif await _settle(msg, msg.ack()):
+            metrics.BUS_ACKED.labels(msg.subject).inc()
 
 
 async def _keep_alive(msg: Msg, *, every: float) -> None:
@@ -67,9 +72,12 @@ async def _keep_alive(msg: Msg, *, every: float) -> None:
             await msg.in_progress()
 
 
-async def _settle(msg: Msg, answer: Awaitable[None]) -> None:
+async def _settle(msg: Msg, answer: Awaitable[None]) -> bool:
+    """Send JetStream the answer; False when it could not be sent."""
     try:
         await answer
     except nats.errors.Error as exc:
         logger.warning("%s: could not answer JetStream (%s: %s); it will be delivered again",
                        describe(msg), type(exc).__name__, exc)
+        return False
+    return True

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestration import storage
+from orchestration.observability import metrics, traces
 from orchestration.stack import ACTIVITIES, ActivityKey, ActivityName, StackError
 
 from . import _runtime
@@ -106,11 +107,14 @@ async def attempt_activity(
         await storage.begin_attempt(
             conn, instance_id, stage, sequence, name=name, input=request, attempt=attempt, now=_now()
         )
+    metrics.ACTIVITY_ATTEMPTS.labels(name).inc()
     try:
         if runtime.stack is None:
             raise StackError(0, "VALIDATION", NO_STACK)
-        output = await ACTIVITIES[ActivityName(name)](runtime.stack, request, key)
+        with traces.span(name, _span_attributes(key, attempt)):
+            output = await ACTIVITIES[ActivityName(name)](runtime.stack, request, key)
     except StackError as exc:
+        metrics.ACTIVITY_FAILURES.labels(name, exc.code).inc()
         return (await _record_failure(runtime, key, name, attempt, exc, retry_in)).to_record()
     async with runtime.db.begin() as conn:
         await storage.finish_activity(conn, instance_id, stage, sequence, now=_now(), attempt=attempt, output=output)
@@ -150,6 +154,16 @@ async def _record_failure(
             extra={"instance_id": key.instance_id, "stage": key.stage},
         )
     return AttemptOutcome(error=AttemptError(exc.code, exc.message), next_execution=next_execution)
+
+
+def _span_attributes(key: ActivityKey, attempt: int) -> dict[str, str | int]:
+    return {
+        "orchestration.instance_id": key.instance_id,
+        "orchestration.stage": key.stage,
+        "orchestration.activity.attempt": attempt,
+        # What the Ledger and Wallets see of this call, to find it on their side.
+        "orchestration.idempotency_key": key.idempotency_key,
+    }
 
 
 def _now() -> datetime:

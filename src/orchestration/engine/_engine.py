@@ -15,6 +15,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID
 
 from orchestration import storage
 from orchestration.config import Settings, StorageSettings
+from orchestration.observability import traces
 from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
@@ -83,6 +84,9 @@ class Engine:
             # our own polls, a stop takes one interval instead of DBOS's default second.
             "notification_listener_polling_interval_sec": settings.engine.signal_poll_interval.total_seconds(),
         }
+        if traces.enabled():
+            # DBOS's span per workflow (an instance's run) and per step, in our tracer provider.
+            dbos_config["enable_otlp"] = True
         if settings.storage.embedded:
             _use_wal(settings.storage.data_dir / DBOS_SQLITE_FILE)
         self._dbos = DBOS(config=dbos_config)

@@ -13,8 +13,10 @@ from typing import Any
 
 from dbos import DBOS
 
+from orchestration.observability import traces
 from orchestration.stack import ActivityName
 from orchestration.stages import (
+    ResolvedStage,
     StageConfigError,
     StageDefinitionError,
     StageFailure,
@@ -79,6 +81,11 @@ def _check(waited: bool | None) -> None:
         raise InstanceParked()
     if not waited:
         raise InstanceAborted()
+
+
+def _stage_attributes(instance_id: str, number: int, stage: ResolvedStage) -> dict[str, str | int]:
+    return {"orchestration.instance_id": instance_id, "orchestration.stage": number,
+            "orchestration.stage.type": str(stage.kind)}
 
 
 def _unresolved_start(number: int, raw: Any, error: str) -> StageStart:
@@ -154,7 +161,9 @@ async def _run_stages(
             running = number
             context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming)
             try:
-                await run_stage(context, resolved)
+                with traces.span(f"stage {number} {resolved.kind}", _stage_attributes(instance_id, number, resolved),
+                                 quiet=(InstanceParked,)):
+                    await run_stage(context, resolved)
             except StageFailure as exc:
                 error = exc.message
                 finished, running = StageEnd(number, error), None

@@ -17,6 +17,7 @@ from dbos import DBOS
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestration import events, storage
+from orchestration.observability import metrics
 
 from . import _runtime
 
@@ -86,8 +87,11 @@ async def advance(
         if instance is None or instance.terminated:
             return None
         reported: list[events.Event] = []
+        durations: list[tuple[str, float]] = []  # (history name, seconds) of the stages ended here
         if finish is not None:
-            await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
+            ended = await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
+            if ended is not None:
+                durations.append((ended[0], (now - ended[1]).total_seconds()))
             reported.append(events.stage_ended(instance.workflow_id, instance_id, finish.number, finish.error))
         started = now
         if start is not None:
@@ -97,15 +101,22 @@ async def advance(
             )
             reported.append(events.stage_started(instance.workflow_id, instance_id, start.number))
             if start.ended or start.config_error is not None:
+                durations.append((start.name, 0.0))
                 reported.append(
                     events.stage_ended(instance.workflow_id, instance_id, start.number, start.config_error)
                 )
+        terminated = False
         if terminate:
-            await storage.terminate_instance(conn, instance_id, now=now, error=error)
+            terminated = await storage.terminate_instance(conn, instance_id, now=now, error=error)
             reported.append(events.workflow_ended(instance.workflow_id, instance_id, error))
         if runtime.publish_events:
             await storage.record_events(conn, reported, now=now)
-        return started.isoformat()
+    for name, seconds in durations:
+        metrics.STAGE_DURATION.labels(metrics.stage_type(name)).observe(seconds)
+    if terminated:
+        ended_as = metrics.INSTANCES_FAILED if error is not None else metrics.INSTANCES_SUCCEEDED
+        ended_as.labels(instance.workflow_id).inc()
+    return started.isoformat()
 
 
 Parking = Literal["parked", "ended", "ready"]

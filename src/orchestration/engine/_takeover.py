@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from dbos import DBOS
 
 from orchestration import storage
+from orchestration.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ async def _take_over(executor_id: str, queue: str) -> None:
     if ids:
         # Back on the queue: whichever worker dequeues one replays it from its last step.
         await DBOS.resume_workflows_async(ids, queue_name=queue)
+        metrics.TAKEOVERS.inc(len(ids))
     log.warning("took over %d pending instance(s) of silent worker %s", len(ids), executor_id)
 
 

@@ -10,6 +10,7 @@ from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_quer
 from .dispatch import DispatchOutcome, Envelope, MalformedEvent, TriggerDispatcher, decode_envelope, message_key
 from .health import HealthService
 from .instances import InstanceService, InstanceStarter, InstanceView
+from .metrics import MetricsService
 from .relay import EventRelay
 from .triggers import TestResult, TriggerNotFound, TriggerService
 from .webhooks import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Delivery, WebhookReceiver
@@ -25,6 +26,7 @@ class Services:
     triggers: TriggerService
     webhooks: WebhookReceiver
     health: HealthService
+    metrics: MetricsService
 
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "InstanceService",
     "InstanceStarter",
     "InstanceView",
+    "MetricsService",
     "Page",
     "PageQuery",
     "Services",

@@ -20,6 +20,7 @@ from typing import Any
 from orchestration import events, storage
 from orchestration.errors import ValidationFailed
 from orchestration.limits import load_json
+from orchestration.observability import metrics
 
 from ._catalog import TriggerCatalog
 from ._expressions import LinkFetcher, VariableResult, first_error, run_filter, run_variables, variables_of
@@ -102,6 +103,8 @@ class DispatchOutcome:
     """Occurrence ids of triggers whose variables failed."""
     duplicates: int = 0
     """Matching triggers that had already fired for this message or object."""
+    workflows_started: list[str] = field(default_factory=list)
+    """The workflow of each instance of `started`."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,6 @@ class TriggerDispatcher:
         self._links = links
         self._publish_events = publish_events
         self._stages: dict[str, list[Any]] = {}
-        self.filter_errors = 0
-        """Filters that failed to evaluate (no match, Q-22), since the process started."""
 
     async def handle_message(self, subject: str, data: bytes) -> None:
         """A bus message: dispatched, or logged and dropped when malformed. Returns once the
@@ -160,6 +161,7 @@ class TriggerDispatcher:
                 start = await self._fire(conn, firing, envelope, key, object_id, now, outcome)
                 if start is not None:
                     to_start.append(start)
+        _count(outcome)
         for start in to_start:
             await self._engine.start_instance(start.instance_id, start.stages, start.variables)
         return outcome
@@ -167,7 +169,7 @@ class TriggerDispatcher:
     async def _matches(self, trigger: storage.TriggerRow, envelope: Envelope) -> bool:
         result = await run_filter(trigger.filter, envelope.payload, self._links)
         if result is not None and result.error is not None:
-            self.filter_errors += 1
+            metrics.FILTER_ERRORS.inc()
             log.info(
                 "filter of trigger %s failed on a %s event (no match): %s", trigger.id, envelope.type, result.error,
                 extra={"trigger_id": trigger.id, "workflow_id": trigger.workflow_id},
@@ -235,6 +237,7 @@ class TriggerDispatcher:
             now,
         )
         outcome.started.append(instance_id)
+        outcome.workflows_started.append(trigger.workflow_id)
         return _Start(instance_id, await self._stages_of(conn, trigger.workflow_id), variables)
 
     async def _report(self, conn: Any, reported: list[events.Event], now: datetime) -> None:
@@ -258,6 +261,15 @@ class TriggerDispatcher:
         if instance is None or instance.terminated:
             return None
         return _Start(instance_id, await self._stages_of(conn, instance.workflow_id), instance.variables)
+
+
+def _count(outcome: DispatchOutcome) -> None:
+    """What one committed message did, in the metrics."""
+    for workflow_id in outcome.workflows_started:
+        metrics.INSTANCES_STARTED.labels(workflow_id).inc()
+    metrics.TRIGGER_OCCURRENCES.labels("started").inc(len(outcome.started))
+    metrics.TRIGGER_OCCURRENCES.labels("failed").inc(len(outcome.failed))
+    metrics.TRIGGER_OCCURRENCES.labels("duplicate").inc(outcome.duplicates)
 
 
 @dataclass(frozen=True)

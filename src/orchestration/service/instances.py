@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from orchestration import events, storage
 from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
+from orchestration.observability import metrics
 
 from ._pages import Page, PageQuery, make_page
 
@@ -70,6 +71,7 @@ class InstanceService:
             await storage.insert_instance(conn, instance)
             if self._publish_events:
                 await storage.record_events(conn, [events.workflow_started(workflow_id, instance.id)], now=now)
+        metrics.INSTANCES_STARTED.labels(workflow_id).inc()
         # A crash right here leaves a row without a workflow: the engine starts
         # such instances when it launches (`Engine._start_lost_instances`).
         await self._engine.start_instance(instance.id, workflow.config.get("stages") or [], variables)
@@ -125,6 +127,8 @@ class InstanceService:
                 ended = [events.stage_ended(instance.workflow_id, instance_id, n, storage.CANCELED) for n in running]
                 ended.append(events.workflow_ended(instance.workflow_id, instance_id, storage.CANCELED))
                 await storage.record_events(conn, ended, now=now)
+        if canceled:
+            metrics.INSTANCES_CANCELED.labels(instance.workflow_id).inc()
         self._engine.notify(instance_id)
 
     async def history(self, instance_id: str) -> list[storage.StageRow]:

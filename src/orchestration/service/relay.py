@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from orchestration import events, storage
 from orchestration.bus import EventPublisher, PublishFailed
+from orchestration.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class EventRelay:
                 await self._publisher.publish(events.TOPIC, data, message_id=row.key)
             except PublishFailed as exc:
                 return done, exc
+            metrics.EVENTS_PUBLISHED.labels(row.type).inc()
             done.append(row.seq)
         return done, None
 

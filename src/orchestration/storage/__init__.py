@@ -8,6 +8,7 @@ from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_act
 from ._database import Database, database_url
 from ._events import consume_event, event_ready, insert_event, instances_with_pending_events
 from ._executors import beat, claim_dead, release
+from ._gauges import count_gauges
 from ._instances import (
     CANCELED,
     cancel_instance,
@@ -54,6 +55,7 @@ from ._waits import due_waits, get_wait, mark_woken, park, upcoming_deadlines
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
+    "count_gauges",
     "OccurrenceRow",
     "OccurrenceView",
     "OutboxRow",

@@ -91,5 +91,11 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
+    def pool_use(self) -> tuple[int, int]:
+        """(connections in use, connections open) of this process's pool."""
+        pool = self.engine.pool
+        in_use = int(getattr(pool, "checkedout", lambda: 0)())
+        return in_use, in_use + int(getattr(pool, "checkedin", lambda: 0)())
+
     async def dispose(self) -> None:
         await self.engine.dispose()

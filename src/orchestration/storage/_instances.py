@@ -86,9 +86,10 @@ async def lock_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow 
 
 async def finish_stage(
     conn: AsyncConnection, instance_id: str, stage: int, *, now: datetime, error: str | None
-) -> None:
-    """End a stage row unless it has already ended (e.g. by an abort)."""
-    await conn.execute(
+) -> tuple[str, datetime] | None:
+    """End a stage row unless it has already ended (e.g. by an abort); its (name, start time)
+    when this ended it."""
+    ended = await conn.execute(
         sa.update(stage_statuses)
         .where(
             stage_statuses.c.instance_id == instance_id,
@@ -96,7 +97,10 @@ async def finish_stage(
             stage_statuses.c.terminated_at.is_(None),
         )
         .values(terminated_at=now, error=error)
+        .returning(stage_statuses.c.name, stage_statuses.c.started_at)
     )
+    row = ended.first()
+    return (row.name, row.started_at) if row is not None else None
 
 
 async def start_stage(

@@ -123,6 +123,7 @@ stage_activities = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("last_failure", sa.String, nullable=True),
     sa.Column("next_execution", UTCDateTime, nullable=True),
+    sa.Index("stage_activities_unfinished_idx", "terminated_at"),
 )
 
 # Triggers (§3.6): which event starts which workflow, with a filter and variables. Soft deleted.
