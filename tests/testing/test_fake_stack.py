@@ -128,7 +128,7 @@ def test_amounts_beyond_2_pow_53_stay_exact(stack: FakeStack, http: httpx.Client
 @pytest.mark.parametrize(("body", "status", "code"), [
     (tx("world", "bank", -1), 400, "VALIDATION"),
     (tx("world", "bank", "100"), 400, "VALIDATION"),  # a big.Int only decodes from a JSON integer
-    (tx("world", "bad-address", 1), 400, "VALIDATION"),
+    (tx("world", "bad address", 1), 400, "VALIDATION"),
     (tx("world", "bank", 1, asset="eur"), 400, "VALIDATION"),
     (tx("world", "bank", 1, timestamp="yesterday"), 400, "VALIDATION"),
     ({"postings": []}, 400, "NO_POSTINGS"),

@@ -10,6 +10,9 @@ middleware_resolver.go, internal/controller/ledger/errors.go and the log process
   hash …"); only successful commands are stored, so a key whose first attempt failed can be retried;
 * duplicate `reference` → 409 `CONFLICT` `duplicate reference "<ref>"`;
 * insufficient funds → 400 `INSUFFICIENT_FUND`, nothing written (a transaction is atomic); `world` is unbounded;
+* a Numscript body (`script.plain`, no postings) is compiled after the idempotency look-up, as the controller does,
+  into the one posting it makes (`_numscript.py` says what is verified there); its failures are 400
+  `COMPILATION_FAILED`; `force` does not apply to scripts;
 * account reads: v2 answers 404 `NOT_FOUND` for an address never used, v1 answers 200 with an empty account.
 """
 
@@ -36,11 +39,13 @@ from ._common import (
     parse_json,
     parse_time,
 )
+from ._numscript import CompilationFailed, check_vars, compile_send
 
 WORLD = "world"
-# Ledger address and asset syntax (formancehq/ledger pkg/accounts, pkg/assets). No '-' in addresses: that is why
-# the orchestration writes payment accounts as `payment:a_b_c` and Wallets strips dashes from wallet ids.
-_ADDRESS = re.compile(r"^[a-zA-Z0-9_]+(:[a-zA-Z0-9_]+)*$")
+# Ledger address and asset syntax (formancehq/ledger pkg/accounts, pkg/assets). '-' is allowed in addresses since
+# v2.2 (`liabilities:payouts-pending`); older Ledgers refused it, which is why the orchestration writes payment
+# accounts as `payment:a_b_c` and Wallets strips dashes from wallet ids.
+_ADDRESS = re.compile(r"^[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*$")
 _ASSET = re.compile(r"^[A-Z][A-Z0-9]{0,16}(_[A-Z]{1,16})?(/\d{1,6})?$")
 # The exact text the real Ledger gives (spec §8.2, scenario #39).
 _NO_FUNDS = "running numscript: script execution failed: account(s) @{} had/have insufficient funds"
@@ -142,7 +147,8 @@ class LedgerBook:
             src, dst = (p.source, p.asset), (p.destination, p.asset)
             running.setdefault(src, led.balance(*src))
             running.setdefault(dst, led.balance(*dst))
-            if p.source != WORLD and not force and running[src] < p.amount:
+            # The machine funds a bounded source with its balance floored at 0, so sending 0 never fails.
+            if p.source != WORLD and not force and p.amount > max(running[src], 0):
                 raise ServiceError(400, "INSUFFICIENT_FUND", _NO_FUNDS.format(p.source))
             running[src] -= p.amount
             running[dst] += p.amount
@@ -194,7 +200,9 @@ class LedgerBook:
                 key = request.headers.get("Idempotency-Key")
 
                 def run() -> Answer:
-                    tx = self.commit(led, postings, metadata=payload.get("metadata"), force=force,
+                    # A script makes one posting, so "its source may go negative" is the whole-transaction force.
+                    moves, unbounded = (postings, force) if postings else _run_script(payload["script"])
+                    tx = self.commit(led, moves, metadata=payload.get("metadata"), force=unbounded,
                                      reference=payload.get("reference") or None, timestamp=payload.get("timestamp"))
                     return Answer(200, {"data": tx})
 
@@ -274,6 +282,7 @@ def _parse_transaction(raw: bytes) -> tuple[dict[str, JSON], list[Posting]]:
     script = payload.get("script") or {}
     metadata = payload.get("metadata")
     if (not isinstance(postings_in, list) or not isinstance(script, dict)
+            or not isinstance(script.get("plain") or "", str) or not isinstance(script.get("vars") or {}, dict)
             or (metadata is not None and not is_str_map(metadata))
             or not isinstance(payload.get("reference") or "", str)):
         raise bad_format
@@ -289,9 +298,6 @@ def _parse_transaction(raw: bytes) -> tuple[dict[str, JSON], list[Posting]]:
         raise ServiceError(400, "VALIDATION", "cannot pass postings and numscript in the same request")
     if not postings_in and not script.get("plain"):
         raise ServiceError(400, "NO_POSTINGS", "you need to pass either a posting array or a numscript script")
-    if script.get("plain"):
-        # Not a Ledger behaviour: the fake has no numscript interpreter (the orchestration never sends scripts).
-        raise ServiceError(400, "COMPILATION_FAILED", "fake stack: numscript is not supported")
     postings: list[Posting] = []
     for i, p in enumerate(postings_in):
         if not isinstance(p, dict) or not is_int(p.get("amount")):
@@ -311,3 +317,13 @@ def _parse_transaction(raw: bytes) -> tuple[dict[str, JSON], list[Posting]]:
             raise ServiceError(400, "VALIDATION", f"invalid posting {i}: invalid asset")
         postings.append(Posting(src, dst, p["amount"], asset))
     return payload, postings
+
+
+def _run_script(script: dict[str, JSON]) -> tuple[list[Posting], bool]:
+    """Compile and run a script body: its one posting, and whether its source may go negative."""
+    try:
+        send = compile_send(script["plain"], address=_ADDRESS, asset=_ASSET)
+        check_vars(script.get("vars") or {})
+    except CompilationFailed as failed:
+        raise ServiceError(400, "COMPILATION_FAILED", failed.message) from None
+    return [Posting(send.source, send.destination, send.amount, send.asset)], send.unbounded

@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 
 import uvicorn
@@ -21,7 +22,7 @@ from ._auth import TOKEN_PATH, Auth
 from ._common import JSON, Answer
 from ._faults import FaultQueue, Gate, Hold, RecordedRequest, RequestLog, _Fault, compile_pattern
 from ._ledger import WORLD, Ledger, LedgerBook, Posting
-from ._payments import PaymentBook
+from ._payments import PaymentBook, transfer_initiation_id_of
 from ._wallets import MAIN, WalletBook
 
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -61,16 +62,21 @@ class FakeStack:
         client_id: OAuth2 client id the token endpoint accepts; None disables authentication entirely.
         client_secret: the matching secret.
         token_ttl: lifetime of issued tokens, in seconds (`expires_in`).
+        connectors: providers of the Payments connectors installed at start, one connector each. The default,
+            one Stripe connector, is what a transfer initiation naming only `provider: STRIPE` needs; pass `()`
+            for a stack without any.
     """
 
     def __init__(self, *, client_id: str | None = "orchestration", client_secret: str | None = "secret",
-                 token_ttl: float = 3600) -> None:
+                 token_ttl: float = 3600, connectors: Iterable[str] = ("STRIPE",)) -> None:
         self._lock = threading.RLock()
         self._client_id, self._client_secret = client_id, client_secret
         self._auth = Auth(client_id, client_secret, token_ttl)
         self._ledgers = LedgerBook(self._lock)
         self._wallets = WalletBook(self._lock, self._ledgers)
         self._payments = PaymentBook(self._lock)
+        for provider in connectors:
+            self._payments.install_connector(provider)
         self._faults = FaultQueue()
         self._log = RequestLog()
         self._resources: dict[str, Answer] = {}
@@ -220,6 +226,29 @@ class FakeStack:
         with self._lock:
             return copy.deepcopy(self._payments.initiations)
 
+    def install_connector(self, provider: str, *, reference: str | None = None) -> str:
+        """Install a Payments connector of `provider` (upper case, e.g. `WISE`) and return its id.
+
+        The id is the real service's (base64url JSON of the provider and a UUID: `reference`, random if None).
+        """
+        with self._lock:
+            return self._payments.install_connector(provider, reference)
+
+    def uninstall_connector(self, connector_id: str) -> None:
+        """Remove an installed connector (KeyError if unknown); its transfer initiations stay readable."""
+        with self._lock:
+            self._payments.uninstall_connector(connector_id)
+
+    def connectors(self) -> dict[str, str]:
+        """Installed connectors: id -> provider, in installation order."""
+        with self._lock:
+            return {c.id: c.provider for c in self._payments.connectors.values()}
+
+    @staticmethod
+    def transfer_initiation_id(reference: str, connector_id: str) -> str:
+        """The id Payments gives the transfer initiation `reference` on that connector (what GET takes)."""
+        return transfer_initiation_id_of(reference, connector_id)
+
     # -- anything else -----------------------------------------------------------------------------------------
 
     def add_resource(self, path: str, data: JSON, *, status: int = 200) -> None:
@@ -279,6 +308,7 @@ class FakeStack:
             Route("/api/wallets/wallets/{wallet_id}/debit", wal.debit, methods=["POST"]),
             Route("/api/payments/payments/{payment_id}", pay.get_payment, methods=["GET"]),
             Route("/api/payments/transfer-initiations", pay.create_transfer_initiation, methods=["POST"]),
+            Route("/api/payments/transfer-initiations/{transfer_id}", pay.get_transfer_initiation, methods=["GET"]),
             Route("/{path:path}", self._resource, methods=_ANY),  # unknown routes: 404, not 405
         ]
 
