@@ -2,9 +2,10 @@
 
 `recorded/<release>_parked` was made by `recorded/make_parked.py` with that release and
 left as a crash leaves it: a delay, a wait for an event, a ledger call waiting for its
-second attempt and, since 0.2.0, an instance continued after a parked wait. An engine of
-this release starts on a copy of it, as `orchestration serve` would, and replays what was
-recorded. Changing the instance workflow's step sequence must keep this test green.
+second attempt, since 0.2.0 an instance continued after a parked wait, and since 0.3.0 a
+Stripe payout whose ledger entry waits for its second attempt. An engine of this release
+starts on a copy of it, as `orchestration serve` would, and replays what was recorded.
+Changing the instance workflow's step sequence must keep this test green.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.testing.fake_stack import FakeStack
 
 RECORDED = sorted((Path(__file__).parent / "recorded").glob("*_parked"))
 LEDGER = "recorded"  # the ledger `make_parked.py` posts to
+PAYOUT_LEDGER = "payouts"  # where its payout debits `merchant`
 
 
 @pytest.mark.parametrize("recorded", RECORDED, ids=lambda path: path.name)
@@ -29,6 +31,8 @@ async def test_parked_instances_of_a_recorded_release_finish(recorded: Path, tmp
     ids = json.loads((data / "instances.json").read_text())
     with FakeStack() as stack:
         stack.create_ledger(LEDGER)
+        stack.create_ledger(PAYOUT_LEDGER)
+        stack.fund(PAYOUT_LEDGER, "merchant", "USD/2", 100)
         async with EngineHarness.running(data, stack_url=stack.url) as engine:
             assert not (await engine.instance(ids["wait_event"])).instance.terminated
             await engine.instances.send_event(ids["wait_event"], "go")
@@ -40,3 +44,10 @@ async def test_parked_instances_of_a_recorded_release_finish(recorded: Path, tmp
             assert [p["destination"] for p in posted["postings"]] == ["bank"]
             [activity] = await engine.instances.stage_history(ids["retry"], 0)
             assert activity.attempt == 2 and activity.terminated_at is not None
+            if "payout" in ids:
+                # Replayed as recorded: the Stripe transfer is not made again, the ledger entry follows it.
+                history = await engine.instances.stage_history(ids["payout"], 0)
+                assert [a.name for a in history] == ["GetAccount", "StripeTransfer", "CreateTransaction"]
+                assert stack.transfer_initiations() == []
+                [debit] = stack.transactions(PAYOUT_LEDGER)[1:]  # after the funding
+                assert [(p["source"], p["destination"]) for p in debit["postings"]] == [("merchant", "world")]

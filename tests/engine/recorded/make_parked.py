@@ -9,9 +9,13 @@ instance workflow's steps (STYLE R12). It leaves, in an embedded data directory:
   * `retry`: an instance whose ledger call failed once and waits 3 s for its next attempt
     (the gateway is gone after the recording, so only the recorded attempt exists);
   * `continued`: an instance woken from its wait for `go`, whose continuation sleeps in a
-    3 s delay (in memory), then a noop.
+    3 s delay (in memory), then a noop;
+  * `payout`: a payout from the ledger account `merchant` of ledger `payouts` to the Stripe account
+    in its metadata, whose Stripe transfer went through and whose ledger entry waits 3 s for its
+    second attempt (the send stage as releases before the newest send options run it).
 Their ids are written to `instances.json`; `test_recorded.py` sends `go` to `wait_event`.
-(0.1.0 had no parking and no `continued`: its delay was 2 s, waiting in memory.)
+(0.1.0 had no parking and no `continued`: its delay was 2 s, waiting in memory; 0.1.0 and 0.2.0
+have no `payout`.)
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from tests.testing.peek import Peek
 from tests.testing.server import ServerProcess, eventually
 
 LEDGER = "recorded"
+PAYOUT_LEDGER = "payouts"
+CONNECTED_ACCOUNT = "acct_recorded"
 
 
 def _run(client: httpx.Client, stages: list[object]) -> str:
@@ -45,7 +51,10 @@ def main(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=False)
     with FakeStack() as stack:
         stack.create_ledger(LEDGER)
-        stack.fail_next("POST", f"/api/ledger/v2/{LEDGER}/transactions", times=None, status=503, message="down")
+        stack.create_ledger(PAYOUT_LEDGER)
+        stack.set_account_metadata(PAYOUT_LEDGER, "merchant", {"formanceAccountID": CONNECTED_ACCOUNT})
+        for ledger in (LEDGER, PAYOUT_LEDGER):
+            stack.fail_next("POST", f"/api/ledger/v2/{ledger}/transactions", times=None, status=503, message="down")
         server = ServerProcess(
             data_dir=target,
             extra_args=[*stack.server_args(), "--activity-retry-initial", "3"],
@@ -69,10 +78,20 @@ def main(target: Path) -> None:
         client.post(f"/instances/{ids['continued']}/events", json={"name": "go"})
         eventually(lambda: _stages(client, ids["continued"]), lambda stages: len(stages) == 2)
         ids["retry"] = _run(client, [send])
-        eventually(
-            lambda: client.get(f"/instances/{ids['retry']}/stages/0/history").json().get("data", []),
-            lambda history: bool(history) and "lastFailure" in history[0],
-        )
+        payout = {
+            "send": {
+                "source": {"account": {"id": "merchant", "ledger": PAYOUT_LEDGER}},
+                "destination": {"payment": {"psp": "stripe"}},
+                "amount": {"amount": 100, "asset": "USD/2"},
+            }
+        }
+        ids["payout"] = _run(client, [payout])
+        for name in ("retry", "payout"):
+            eventually(
+                lambda name=name: client.get(f"/instances/{ids[name]}/stages/0/history").json().get("data", []),
+                lambda history: bool(history) and "lastFailure" in history[-1],
+            )
+        assert len(stack.transfer_initiations()) == 1
         assert server.proc is not None
         server.proc.send_signal(signal.SIGKILL)  # parked as a crash leaves them
         server.proc.wait()
