@@ -176,3 +176,23 @@ def test_deleted_workflow_can_still_run(client: httpx.Client) -> None:
     wf = create_workflow(client, [{"noop": {}}])
     client.delete(f"/workflows/{wf}")
     assert run(client, wf, wait="true")["terminated"] is True
+
+
+def test_reads_of_an_instance_embed_its_workflow(client: httpx.Client) -> None:  # FLOWS-2026 §28.6 #89, #90
+    workflow_id = create_workflow(client, [{"noop": {}}], name="embedded")
+    workflow = client.get(f"/v2/workflows/{workflow_id}").json()["data"]
+    started = client.post(f"/v2/workflows/{workflow_id}/instances", json={}).json()["data"]
+    assert "workflow" not in started  # a start answers at once, without it
+    waited = client.post(f"/workflows/{workflow_id}/instances", params={"wait": "true"}, json={}).json()["data"]
+    assert list(waited)[:3] == ["workflowID", "workflow", "id"] and waited["workflow"] == workflow
+    for path in (f"/instances/{started['id']}", f"/v2/instances/{started['id']}"):
+        assert client.get(path).json()["data"]["workflow"] == workflow, path
+    v1_items = client.get("/instances", params={"workflowID": workflow_id}).json()["data"]
+    v2_items = client.get("/v2/instances", params={"workflowID": workflow_id}).json()["cursor"]["data"]
+    assert len(v1_items) == len(v2_items) == 2
+    assert all(item["workflow"] == workflow for item in v1_items + v2_items)
+
+    assert client.delete(f"/v2/workflows/{workflow_id}").status_code == 204
+    deleted = client.get(f"/v2/instances/{started['id']}").json()["data"]["workflow"]
+    assert deleted["deletedAt"] is not None and deleted["id"] == workflow_id
+    assert client.get("/v2/instances", params={"workflowID": workflow_id}).json()["cursor"]["data"] == []

@@ -74,6 +74,7 @@ def test_a_signed_webhook_starts_the_workflow_with_the_variables(client: httpx.C
     assert occurrence["workflowInstanceID"] == started[0]
     assert occurrence["workflowInstance"]["id"] == started[0]
     assert "status" not in occurrence["workflowInstance"] and "error" not in occurrence
+    assert "workflow" not in occurrence["workflowInstance"]  # FLOWS-2026 §24: only reads of instances embed it
     # the six envelope keys, nothing else.
     assert occurrence["event"] == {k: v for k, v in event.items() if k != "ledger"}
     # The variables reached the instance: exact integers, not 1e+06.

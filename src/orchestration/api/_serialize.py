@@ -32,9 +32,12 @@ def workflow(row: WorkflowRow) -> dict[str, Any]:
     }
 
 
-def instance(row: InstanceRow, stages: list[StageRow] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "workflowID": row.workflow_id,
+def instance(row: InstanceRow, stages: list[StageRow] | None = None, of: WorkflowRow | None = None) -> dict[str, Any]:
+    """An instance; with `of`, its workflow embedded after `workflowID` (FLOWS-2026 §24)."""
+    body: dict[str, Any] = {"workflowID": row.workflow_id}
+    if of is not None:
+        body["workflow"] = workflow(of)
+    body |= {
         "id": row.id,
         "createdAt": timestamp(row.created_at),
         "updatedAt": timestamp(row.updated_at),

@@ -51,6 +51,11 @@ class StageStatus(_Wire):
 
 class WorkflowInstance(_Wire):
     workflowID: str
+    workflow: Workflow | None = Field(
+        default=None,
+        description="The instance's workflow, deleted or not: in reads of instances and in the answer to a run "
+        "with wait=true; absent elsewhere.",
+    )
     id: str
     createdAt: datetime
     updatedAt: datetime

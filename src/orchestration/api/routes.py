@@ -125,7 +125,7 @@ def build_router(version: int) -> APIRouter:
     ) -> JSONResponse:
         variables = parse_variables(await request.body())
         view = await svc.instances.run(workflowId, variables, wait=truthy(wait))
-        return JSONResponse({"data": wire.instance(view.instance, view.stages)}, status_code=201)
+        return JSONResponse({"data": wire.instance(view.instance, view.stages, view.workflow)}, status_code=201)
 
     if paged:
 
@@ -139,19 +139,19 @@ def build_router(version: int) -> APIRouter:
         ) -> JSONResponse:
             filters = {"WorkflowID": workflowID or "", "Running": truthy(running)}
             page = await svc.instances.list_page(page_query(page_size=pageSize, cursor=cursor, filters=filters))
-            return JSONResponse(wire.cursor(page, [wire.instance(i) for i in page.items]))
+            return JSONResponse(wire.cursor(page, [wire.instance(i.instance, of=i.workflow) for i in page.items]))
 
     else:
 
         @route("/instances", "GET", responses=list_of(models.WorkflowInstance))
         async def list_instances(svc: ServicesDep, workflowID: WorkflowFilter, running: Flag = None) -> JSONResponse:
             rows = await svc.instances.list_all(workflow_id=workflowID, running=truthy(running))
-            return JSONResponse({"data": [wire.instance(i) for i in rows]})
+            return JSONResponse({"data": [wire.instance(i.instance, of=i.workflow) for i in rows]})
 
     @route("/instances/{instanceId}", "GET", responses={200: {"model": models.Data[models.WorkflowInstance]}})
     async def get_instance(instanceId: InstanceId, svc: ServicesDep) -> JSONResponse:
         view = await svc.instances.get(instanceId)
-        return JSONResponse({"data": wire.instance(view.instance, view.stages)})
+        return JSONResponse({"data": wire.instance(view.instance, view.stages, view.workflow)})
 
     @route(
         "/instances/{instanceId}/events", "POST", slash=False, status_code=204, openapi_extra=_body("EventRequest")

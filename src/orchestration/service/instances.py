@@ -42,6 +42,8 @@ def new_instance(instance_id: str, workflow_id: str, variables: dict[str, str], 
 class InstanceView:
     instance: storage.InstanceRow
     stages: list[storage.StageRow] | None
+    workflow: storage.WorkflowRow | None = None
+    """Its workflow, where the answer embeds it (FLOWS-2026 §24): reads of instances, not a start."""
 
 
 class InstanceService:
@@ -84,22 +86,22 @@ class InstanceService:
             instance = await storage.get_instance(conn, instance_id)
             if instance is None:
                 raise InstanceNotFound()
-            return InstanceView(instance, await storage.list_stages(conn, instance_id))
+            stages = await storage.list_stages(conn, instance_id)
+            return InstanceView(instance, stages, await storage.get_workflow(conn, instance.workflow_id))
 
-    async def list_all(self, *, workflow_id: str | None, running: bool) -> list[storage.InstanceRow]:
+    async def list_all(self, *, workflow_id: str | None, running: bool) -> list[InstanceView]:
         async with self._db.read() as conn:
-            return await storage.list_instances(
-                conn, workflow_id=workflow_id, running=running, offset=0, limit=None
-            )
+            rows = await storage.list_instances(conn, workflow_id=workflow_id, running=running, offset=0, limit=None)
+            return await _with_workflows(conn, rows)
 
-    async def list_page(self, query: PageQuery) -> Page[storage.InstanceRow]:
+    async def list_page(self, query: PageQuery) -> Page[InstanceView]:
         workflow_id = query.filters.get("WorkflowID") or None
         running = bool(query.filters.get("Running"))
         async with self._db.read() as conn:
             rows = await storage.list_instances(
                 conn, workflow_id=workflow_id, running=running, offset=query.offset, limit=query.page_size + 1
             )
-        return make_page(rows, query)
+            return make_page(await _with_workflows(conn, rows), query)
 
     async def send_event(self, instance_id: str, name: str) -> None:
         """Keep the event until a wait_event stage waiting for `name` consumes it."""
@@ -151,3 +153,9 @@ class InstanceService:
             if view.instance.terminated or time.monotonic() >= deadline:
                 return view
             await asyncio.sleep(self._wait_poll_interval.total_seconds())
+
+
+async def _with_workflows(conn: Any, rows: list[storage.InstanceRow]) -> list[InstanceView]:
+    """Instances with their workflows, read in one query."""
+    workflows = await storage.get_workflows(conn, {row.workflow_id for row in rows})
+    return [InstanceView(row, None, workflows.get(row.workflow_id)) for row in rows]
