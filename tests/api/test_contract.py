@@ -69,7 +69,9 @@ def test_stage_schemas_name_exactly_the_config_fields() -> None:
     assert len(set(documented)) == len({name for name, _ in documented}) == 13  # one class per schema
     for name, config in documented:
         properties = set(REQUEST_SCHEMAS[name].get("properties", {}))
-        assert properties == {_key(field) for field in dataclasses.fields(config)}, name
+        keys = {_key(field) for field in dataclasses.fields(config)}
+        aliases = {alias for field in dataclasses.fields(config) if (alias := _spec(field).alias)}
+        assert properties == keys | aliases, name
 
 
 def draw(schema: str, field: str) -> st.SearchStrategy[str]:
@@ -92,6 +94,12 @@ def test_every_documented_date_is_accepted(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 def test_every_documented_amount_is_accepted(amount: str | int) -> None:
     assert accepted_at_creation({"send": {"source": {}, "destination": {}, "amount": {"amount": amount}}})
+
+
+@given(draw("DestinationPayment", "type"))
+@settings(max_examples=100, deadline=None)
+def test_every_documented_transfer_type_is_accepted(kind: str) -> None:
+    assert accepted_at_creation({"send": {"source": {}, "destination": {"payment": {"type": kind}}}}), kind
 
 
 @given(draw("DestinationPayment", "waitingValidation") | st.booleans())
@@ -117,6 +125,9 @@ def test_every_documented_flag_is_accepted(flag: str | bool) -> None:
         ("DestinationPayment", "waitingValidation", ""),
         ("DestinationPayment", "waitingValidation", "${unset}"),
         ("DestinationPayment", "waitingValidation", "yes"),
+        ("DestinationPayment", "type", "WIRE"),
+        ("DestinationPayment", "type", " PAYOUT"),
+        ("LedgerAccount", "allowOverdraft", "${x}"),
     ],
 )
 def test_what_the_server_refuses_is_outside_the_schema(schema: str, field: str, text: str) -> None:
@@ -125,6 +136,7 @@ def test_what_the_server_refuses_is_outside_the_schema(schema: str, field: str, 
         "DelayStage": {"delay": {field: text}},
         "SendAmount": {"send": {"source": {}, "destination": {}, "amount": {"amount": text}}},
         "DestinationPayment": {"send": {"source": {}, "destination": {"payment": {field: text}}}},
+        "LedgerAccount": {"send": {"source": {"account": {field: text}}, "destination": {}}},
     }
     stage = stages_by_schema[schema]
     assert not accepted_at_creation(stage)

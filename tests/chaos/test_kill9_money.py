@@ -1,8 +1,8 @@
 """SIGKILL the server while money moves; after a restart every move happened exactly once.
 
 One kill serves every test: the module's `crash` fixture holds the gateway's answer to a
-call of each instance (the Ledger has posted; the server never hears it), kills the server,
-lets the answers go, and starts it again.
+call of each instance (the Ledger has posted, or Payments has created the transfer; the
+server never hears it), kills the server, lets the answers go, and starts it again.
 """
 
 from __future__ import annotations
@@ -34,6 +34,19 @@ def _posts(ledger: str) -> str:
     return f"/api/ledger/v2/{ledger}/transactions"
 
 
+TRANSFERS = "/api/payments/transfer-initiations"
+
+
+def _payout(ledger: str) -> dict[str, object]:
+    return {
+        "send": {
+            "source": {"account": {"id": "merchant", "ledger": ledger}},
+            "destination": {"payment": {"psp": "stripe"}},
+            "amount": {"amount": 100, "asset": "USD/2"},
+        }
+    }
+
+
 @dataclass
 class Crash:
     server: ServerProcess
@@ -58,21 +71,28 @@ def crash(
         extra_args=[*fake_stack.server_args(), *FAST_RETRIES],
     ).start()
     suffix = uuid.uuid4().hex[:8]
-    ledgers = {name: f"{name}-{suffix}" for name in ("in_flight", "two_legs", "retrying")}
+    ledgers = {name: f"{name}-{suffix}" for name in ("in_flight", "two_legs", "retrying", "debited", "initiated")}
     for ledger in [*ledgers.values(), f"{ledgers['two_legs']}-b"]:
         fake_stack.create_ledger(ledger)
     fake_stack.fund(ledgers["two_legs"], "foo", "USD/2", 100)
+    for payout in ("debited", "initiated"):
+        fake_stack.fund(ledgers[payout], "merchant", "USD/2", 100)
+        fake_stack.set_account_metadata(ledgers[payout], "merchant", {"formanceAccountID": f"acct-{ledgers[payout]}"})
     holds = [
         fake_stack.hold("POST", _posts(ledgers["in_flight"])),
         fake_stack.hold("POST", _posts(f"{ledgers['two_legs']}-b")),  # the second leg
     ]
     fake_stack.fail_next("POST", _posts(ledgers["retrying"]), times=1, status=503, message="ledger restarting")
     holds.append(fake_stack.hold("POST", _posts(ledgers["retrying"])))  # the retry
+    holds.append(fake_stack.hold("POST", _posts(ledgers["debited"])))  # the payout's debit: the transfer not yet asked
+    holds.append(fake_stack.hold("POST", TRANSFERS))  # the only transfer asked before the kill: "initiated"'s
     client = server.client()
     moves = {
         "in_flight": _move("world", "bank", ledgers["in_flight"]),
         "two_legs": _move("foo", "bar", ledgers["two_legs"], f"{ledgers['two_legs']}-b"),
         "retrying": _move("world", "bank", ledgers["retrying"]),
+        "debited": _payout(ledgers["debited"]),
+        "initiated": _payout(ledgers["initiated"]),
     }
     instances = {name: run(client, create_workflow(client, [move]))["id"] for name, move in moves.items()}
     for hold in holds:
@@ -110,3 +130,21 @@ def test_a_kill_while_retrying_resumes_the_retries_and_posts_once(crash: Crash, 
     assert "error" not in crash.finished("retrying")
     assert len(fake_stack.transactions(ledger)) == 1
     assert len({c.idempotency_key for c in fake_stack.requests("POST", _posts(ledger))}) == 1
+
+
+@pytest.mark.parametrize("scenario", ["debited", "initiated"])
+def test_a_payout_killed_after_its_debit_or_during_its_transfer_pays_out_once(
+    crash: Crash, fake_stack: FakeStack, scenario: str
+) -> None:
+    # Killed once the Ledger had debited (its answer lost), or once Payments had created the transfer (its answer
+    # lost, and no idempotency key on that call): one debit, one transfer, and the instance ends well.
+    ledger = crash.ledgers[scenario]
+    assert "error" not in crash.finished(scenario)
+    assert len(fake_stack.transactions(ledger)) == 2  # the funding and the one debit
+    assert fake_stack.balance(ledger, "merchant", "USD/2") == 0
+    created = [t for t in fake_stack.transfer_initiations() if t["destinationAccountID"] == f"acct-{ledger}"]
+    assert len(created) == 1
+    asked = [r for r in fake_stack.requests("POST", TRANSFERS) if r.json["destinationAccountID"] == f"acct-{ledger}"]
+    assert len({r.json["reference"] for r in asked}) == 1
+    if scenario == "initiated":
+        assert [r.status for r in asked] == [200, 400]  # asked again after the restart: a duplicate, which is done

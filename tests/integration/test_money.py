@@ -53,6 +53,9 @@ def _stage_history(client: httpx.Client, instance_id: str, stage: int = 0) -> li
     return data
 
 
+NO_BRIDGE = {"throughAccount": "world", "allowOverdraft": False}  # how history shows an account's defaults
+
+
 def test_ledger_happy_path_posts_once_and_shows_its_history(
     client: httpx.Client, fake_stack: FakeStack, ledger: str
 ) -> None:
@@ -84,8 +87,8 @@ def test_ledger_happy_path_posts_once_and_shows_its_history(
     history = client.get(f"/instances/{done['id']}/history").json()["data"]
     assert history[0]["name"] == "RunSend" and history[0]["terminated"] is True
     assert history[0]["input"] == {
-        "source": {"account": {"id": "world", "ledger": ledger}},
-        "destination": {"account": {"id": "bank", "ledger": ledger}},
+        "source": {"account": {"id": "world", "ledger": ledger, **NO_BRIDGE}},
+        "destination": {"account": {"id": "bank", "ledger": ledger, **NO_BRIDGE}},
         "amount": {"amount": 100, "asset": "EUR/2"},
         "metadata": {"foo": "bar"},
         "timestamp": T,

@@ -155,35 +155,30 @@ def test_f3_account_to_stripe_payout(client: httpx.Client, fake_stack: FakeStack
     )
     [transfer] = [t for t in fake_stack.transfer_initiations() if t["destinationAccountID"] == f"acct-{a}"]
     assert transfer["amount"] == 400 and transfer["provider"] == "STRIPE" and transfer["validated"] is True
-    assert transfer["reference"] == f"{done['id']}-01"
+    assert transfer["reference"] == f"{done['id']}-02"  # the third call of stage 0, after the debit
     assert fake_stack.balance(a, "merchant", "USD/2") == 600
 
 
-def test_f3_refuses_other_psps_and_missing_metadata(
+def test_f3_missing_metadata_fails_before_any_money_moves(
     client: httpx.Client, fake_stack: FakeStack, ledgers: tuple[str, str]
-) -> None:
+) -> None:  # FLOWS-2026 §28.2 #73
     a, _ = ledgers
-    paypal = _workflow(
-        client,
-        {
-            "source": {"account": {"id": "x", "ledger": a}},
-            "destination": {"payment": {"psp": "paypal"}},
-            "amount": {"amount": 1, "asset": "USD"},
-        },
-    )
-    assert run(client, paypal, wait="true")["error"] == "only stripe actually supported"
+    fake_stack.fund(a, "x", "USD", 10)
     no_metadata = _workflow(
         client,
         {
             "source": {"account": {"id": "x", "ledger": a}},
-            "destination": {"payment": {"psp": "stripe"}},
+            "destination": {"payment": {"psp": "wise"}},
             "amount": {"amount": 1, "asset": "USD"},
         },
     )
+    before = len(fake_stack.transfer_initiations())
     assert (
         run(client, no_metadata, wait="true")["error"]
         == "expected 'formanceAccountID' metadata containing formance account ID"
     )
+    assert len(fake_stack.transactions(a)) == 1  # the funding only
+    assert len(fake_stack.transfer_initiations()) == before
 
 
 def test_f4_wallet_to_account_same_and_across_ledgers(

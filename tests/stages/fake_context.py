@@ -11,7 +11,9 @@ from orchestration.stages import ActivityFailed
 
 STARTED = datetime(2024, 5, 2, 10, 0, 0, tzinfo=UTC)
 # Calls that change something answer nothing (204), as the stack does.
-_WRITES_WITHOUT_ANSWER = ("AddAccountMetadata", "CreditWallet", "DebitWallet", "StripeTransfer")
+_WRITES_WITHOUT_ANSWER = (
+    "AddAccountMetadata", "CreditWallet", "DebitWallet", "StripeTransfer", "CreateTransferInitiation",
+)
 
 
 def transaction(tx_id: int) -> dict[str, object]:
@@ -30,8 +32,13 @@ class FakeContext:
     instance_id = "instance"
     stage = 0
 
-    def __init__(self, *, started_at: datetime = STARTED, **script: Sequence[object]) -> None:
+    def __init__(
+        self, *, started_at: datetime = STARTED, unpatched: Sequence[str] = (), **script: Sequence[object]
+    ) -> None:
+        """`unpatched`: the changes this "recorded" run was made before (`patched` answers False)."""
         self._started_at = started_at
+        self.unpatched = set(unpatched)
+        self.patches: list[str] = []
         self.sleeps: list[datetime] = []
         self.waits: list[str] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -63,6 +70,10 @@ class FakeContext:
         if isinstance(answer, ActivityFailed):
             raise answer
         return answer
+
+    async def patched(self, change: str) -> bool:
+        self.patches.append(change)
+        return change not in self.unpatched
 
     @property
     def touched_the_world(self) -> bool:

@@ -436,11 +436,78 @@ def test_integration_example_gives_exactly_the_spec_json() -> None:
         "send", config["send"], {"userID": "bar", "timestamp": "2024-05-02T10:11:12.123456Z"}
     )
     assert resolved.history_name == "RunSend"
+    # FLOWS-2026 §20.3: a ledger account always shows its bridge and overdraft.
     assert json.dumps(resolved.history_input, separators=(",", ":")) == (
-        '{"source":{"account":{"id":"world","ledger":"default"}},"destination":{"account":{"id":"bank",'
-        '"ledger":"default"}},"amount":{"amount":100,"asset":"EUR/2"},"metadata":{"foo":"bar"},'
-        '"timestamp":"2024-05-02T10:11:12.123456Z"}'
+        '{"source":{"account":{"id":"world","ledger":"default","throughAccount":"world","allowOverdraft":false}},'
+        '"destination":{"account":{"id":"bank","ledger":"default","throughAccount":"world","allowOverdraft":false}},'
+        '"amount":{"amount":100,"asset":"EUR/2"},"metadata":{"foo":"bar"},"timestamp":"2024-05-02T10:11:12.123456Z"}'
     )
+
+
+def test_the_newest_send_options_example_gives_exactly_the_spec_json() -> None:  # FLOWS-2026 §20.3
+    config = json.loads(
+        '{"send":{"source":{"account":{"id":"users:${u}","ledger":"main","throughAccount":"liabilities:payouts-pending",'
+        '"allowOverdraft":true}},"destination":{"payment":{"psp":"wise","type":"PAYOUT","sourceAccount":"${src}"}},'
+        '"amount":{"amount":"${amount}","asset":"EUR/2"}}}'
+    )
+    resolved = resolve_stage("send", config["send"], {"u": "1", "src": "wise-acc", "amount": "1000"})
+    assert json.dumps(resolved.history_input, separators=(",", ":")) == (
+        '{"source":{"account":{"id":"users:1","ledger":"main","throughAccount":"liabilities:payouts-pending",'
+        '"allowOverdraft":true}},"destination":{"payment":{"psp":"wise","type":"PAYOUT","sourceAccount":"wise-acc",'
+        '"metadata":"formanceAccountID","waitingValidation":false}},"amount":{"amount":1000,"asset":"EUR/2"},'
+        '"timestamp":null}'
+    )
+
+
+def test_payment_sources_and_destinations_show_their_defaults() -> None:  # FLOWS-2026 §28.1 #66
+    raw = {"source": {"payment": {"id": "p1", "ledger": "", "holdingAccount": "${none}", "throughAccount": ""}},
+           "destination": {"payment": {"psp": "stripe", "connectorID": "c1"}}}
+    assert resolve_stage("send", raw, {}).history_input == {
+        "source": {"payment": {"id": "p1", "throughAccount": "world", "allowOverdraft": False}},
+        "destination": {"payment": {"psp": "stripe", "type": "TRANSFER", "metadata": "formanceAccountID",
+                                    "waitingValidation": False, "connectorId": "c1"}},
+        "timestamp": None,
+    }
+
+
+@pytest.mark.parametrize("kind", ["TRANSFER", "payout", "Payout", "${t}"])
+def test_transfer_types_any_case(kind: str) -> None:
+    raw = {"source": {"wallet": {"id": "w"}}, "destination": {"payment": {"psp": "wise", "type": kind}}}
+    resolved = resolve_stage("send", raw, {"t": "PAYOUT"})
+    assert resolved.history_input["destination"]["payment"]["type"] == kind.replace("${t}", "PAYOUT")  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("kind", "variables"), [("WIRE", {}), ("${t}", {"t": "wire"}), (" PAYOUT", {})])
+def test_an_unknown_transfer_type_is_refused_before_anything_runs(kind: str, variables: dict[str, str]) -> None:
+    # Q-49 fixed: refused when the workflow is created (a literal) or when the stage starts (a variable).
+    raw = {"source": {"wallet": {"id": "w"}}, "destination": {"payment": {"psp": "wise", "type": kind}}}
+    with pytest.raises(StageConfigError) as err:
+        resolve_stage("send", raw, variables)
+    assert err.value.message.startswith(
+        "resolving field 'Destination': resolving field 'Payment': resolving field 'Type': invalid transfer type: "
+    )
+    assert err.value.message.endswith("(must be TRANSFER or PAYOUT)")
+
+
+@pytest.mark.parametrize(
+    ("account", "says"),
+    [
+        ({"id": "a", "allowOverdraft": "${x}"},
+         "resolving field 'AllowOverdraft': unable to resolve field 'bool' to bool"),
+        ({"id": "a", "allowOverdraft": 1}, "resolving field 'AllowOverdraft': expected bool or interpolated string"),
+        ({"id": "a", "throughAccount": 5}, "resolving field 'ThroughAccount': expected string but was float64"),
+    ],
+)
+def test_bad_bridge_options_are_refused_at_creation(account: dict[str, object], says: str) -> None:  # §28.1 #65
+    raw = {"source": {"account": account}, "destination": {"account": {"id": "b"}}}
+    with pytest.raises(StageConfigError) as err:
+        resolve_stage("send", raw, {})
+    assert says in err.value.message
+
+
+def test_overdraft_is_true_or_false_in_any_case() -> None:
+    raw = {"source": {"account": {"id": "a", "allowOverdraft": "TRUE"}}, "destination": {"account": {"id": "b"}}}
+    assert resolve_stage("send", raw, {}).history_input["source"]["account"]["allowOverdraft"] is True  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -462,7 +529,8 @@ def test_send_history_shows_only_set_members_and_omits_empty_parts() -> None:
     raw = {"source": {"wallet": {"name": "${x}"}}, "destination": {"payment": {"psp": "stripe"}}, "metadata": {}}
     assert resolve_stage("send", raw, VARIABLES).history_input == {
         "source": {"wallet": {"id": "", "name": "value", "balance": "main"}},
-        "destination": {"payment": {"psp": "stripe", "metadata": "formanceAccountID", "waitingValidation": False}},
+        "destination": {"payment": {"psp": "stripe", "type": "TRANSFER", "metadata": "formanceAccountID",
+                                    "waitingValidation": False}},
         "timestamp": None,
     }
 
@@ -475,9 +543,10 @@ def test_send_history_keeps_a_set_connector_id_even_empty_and_a_null_amount() ->
         "timestamp": "${undefined}",
     }
     assert resolve_stage("send", raw, {}).history_input == {
-        "source": {"payment": {"id": "p"}},
+        "source": {"payment": {"id": "p", "throughAccount": "world", "allowOverdraft": False}},
         "destination": {
-            "payment": {"psp": "stripe", "metadata": "formanceAccountID", "waitingValidation": True, "connectorId": ""}
+            "payment": {"psp": "stripe", "type": "TRANSFER", "metadata": "formanceAccountID", "waitingValidation": True,
+                        "connectorId": ""}
         },
         "amount": {"amount": None, "asset": "EUR/2"},
         "timestamp": "0001-01-01T00:00:00Z",

@@ -37,8 +37,14 @@ async def send_fails(ctx: FakeContext, raw: Mapping[str, object], variables: Map
 USD100 = {"amount": 100, "asset": "USD"}
 
 
-def account(address: str, ledger: str | None = None) -> dict[str, object]:
-    return {"account": {"id": address} | ({} if ledger is None else {"ledger": ledger})}
+def account(address: str, ledger: str | None = None, *, through: str | None = None,
+            overdraft: bool | None = None) -> dict[str, object]:
+    ref: dict[str, object] = {"id": address} | ({} if ledger is None else {"ledger": ledger})
+    if through is not None:
+        ref["throughAccount"] = through
+    if overdraft is not None:
+        ref["allowOverdraft"] = overdraft
+    return {"account": ref}
 
 
 def wallet(wallet_id: str = "", name: str = "", balance: str | None = None) -> dict[str, object]:
@@ -132,6 +138,14 @@ def debit(
 def stripe(destination: str, metadata: Mapping[str, str] | None = None, waiting: bool = False, **more: object) -> Call:
     request = {"amount": 100, "asset": "USD", "destination": destination, "metadata": dict(metadata or {})}
     return ("StripeTransfer", request | {"waitingValidation": waiting} | more)
+
+
+def initiation(destination: str, psp: str = "stripe", kind: str = "TRANSFER", metadata: Mapping[str, str] | None = None,
+               waiting: bool = False, **more: object) -> Call:
+    """`CreateTransferInitiation` as history shows it (FLOWS-2026 §22.4)."""
+    request = {"amount": 100, "asset": "USD", "provider": psp, "destination": destination, "type": kind,
+               "metadata": dict(metadata or {}), "waitingValidation": waiting}
+    return ("CreateTransferInitiation", request | more)
 
 
 def ACCOUNT(address: str) -> dict[str, str]:  # the spec's notation
@@ -240,10 +254,10 @@ async def test_account_to_wallet_across_ledgers() -> None:
     ]
 
 
-async def test_account_to_payment() -> None:
+async def test_account_to_payment() -> None:  # FLOWS-2026 §21.2 F3: the debit first
     ctx = FakeContext(GetAccount=[account_answer("foo", {"stripeConnectID": "abcd"})])
     await send(ctx, flow(account("foo"), payout()))
-    assert ctx.calls == [get_account("default", "foo"), stripe("abcd"), tx("default", "foo", "world")]
+    assert ctx.calls == [get_account("default", "foo"), tx("default", "foo", "world"), initiation("abcd")]
 
 
 async def test_wallet_to_account_same_ledger() -> None:
@@ -280,10 +294,31 @@ async def test_wallet_to_wallet_across_ledgers() -> None:
     ]
 
 
-async def test_wallet_to_payment() -> None:
+async def test_wallet_to_payment() -> None:  # FLOWS-2026 §21.2 F5: the debit first
     ctx = FakeContext(GetWallet=[wallet_answer("foo", stripeConnectID="abcd")])
     await send(ctx, flow(wallet("foo"), payout()))
-    assert ctx.calls == [get_wallet("foo"), stripe("abcd"), debit("foo", None, {})]
+    assert ctx.calls == [get_wallet("foo"), debit("foo", None, {}), initiation("abcd")]
+
+
+@pytest.mark.parametrize(
+    ("source", "script", "calls"),
+    [
+        (account("foo"), {"GetAccount": [account_answer("foo", {"stripeConnectID": "abcd"})]},
+         [get_account("default", "foo"), stripe("abcd"), tx("default", "foo", "world")]),
+        (wallet("foo"), {"GetWallet": [wallet_answer("foo", stripeConnectID="abcd")]},
+         [get_wallet("foo"), stripe("abcd"), debit("foo", None, {})]),
+    ],
+    ids=["F3", "F5"],
+)
+async def test_a_payout_recorded_before_transfer_initiations_replays_its_stripe_calls(
+    source: object, script: dict[str, list[object]], calls: list[Call]
+) -> None:
+    ctx = FakeContext(unpatched=["generic-transfer-initiation"], **script)
+    await send(ctx, flow(source, payout()))
+    assert ctx.calls == calls
+    legacy = FakeContext(unpatched=["generic-transfer-initiation"])
+    assert await send_fails(legacy, flow(source, payout("paypal"))) == "only stripe actually supported"
+    assert legacy.calls == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,26 +540,34 @@ async def test_wallet_read_failure_fails_the_stage_with_the_remote_message() -> 
 # Payouts (F3, F5) and their checks (§17.5 #46)
 
 
-@pytest.mark.parametrize("source", [account("foo"), wallet("foo")], ids=["F3", "F5"])
-async def test_only_stripe_is_supported(source: object) -> None:
-    ctx = FakeContext()
-    assert await send_fails(ctx, flow(source, payout("paypal"))) == "only stripe actually supported"
-    assert ctx.calls == []
+async def test_any_psp_is_paid_out_as_configured() -> None:  # FLOWS-2026 §28.2 #67
+    ctx = FakeContext(GetAccount=[account_answer("foo", {"stripeConnectID": "acct_1"})])
+    await send(ctx, flow(account("foo"), payout("paypal")))
+    assert ctx.calls[-1] == initiation("acct_1", psp="paypal")
+    assert ctx.patches == ["generic-transfer-initiation"]
 
 
-async def test_payout_passes_connector_and_validation_flags() -> None:
+async def test_payout_passes_connector_and_validation_flags() -> None:  # FLOWS-2026 §28.2 #69
     ctx = FakeContext(GetAccount=[account_answer("foo", {"formanceAccountID": "acct_1"})])
     raw = flow(
         account("foo", "l1"),
-        {"payment": {"psp": "stripe", "waitingValidation": True, "connectorId": "conn"}},
+        {"payment": {"psp": "wise", "type": "payout", "sourceAccount": "wise-acc", "waitingValidation": True,
+                     "connectorId": "conn"}},
         metadata={"k": "v"},
     )
     await send(ctx, raw)
     assert ctx.calls == [
         get_account("l1", "foo"),
-        stripe("acct_1", {"k": "v"}, waiting=True, connectorID="conn"),
         tx("l1", "foo", "world", metadata={"k": "v"}),
+        initiation("acct_1", "wise", "PAYOUT", {"k": "v"}, waiting=True, connectorID="conn", source="wise-acc"),
     ]
+
+
+@pytest.mark.parametrize("key", ["connectorId", "connectorID"])
+async def test_the_connector_is_read_from_either_spelling(key: str) -> None:  # Q-51: connectorID accepted too
+    ctx = FakeContext(GetAccount=[account_answer("foo", {"stripeConnectID": "acct_1"})])
+    await send(ctx, flow(account("foo"), payout(**{key: "conn_1"})))
+    assert ctx.calls[-1] == initiation("acct_1", connectorID="conn_1")
 
 
 @pytest.mark.parametrize(
@@ -552,7 +595,7 @@ async def test_default_metadata_key_is_formance_account_id() -> None:  # §17.5 
 async def test_non_string_connected_account_is_stringified() -> None:
     ctx = FakeContext(GetAccount=[account_answer("foo", {"stripeConnectID": 1234})])
     await send(ctx, flow(account("foo"), payout()))
-    assert ctx.calls[1] == stripe("1234")
+    assert ctx.calls[2] == initiation("1234")
 
 
 async def test_get_account_failure_is_prefixed() -> None:
@@ -658,22 +701,23 @@ async def test_first_leg_failure_is_the_remote_message_and_stops() -> None:
             "but the move from world@l2 to wallet w9@l2 (balance main) failed: refused",
         ),
         (
-            flow(account("foo", "l1"), payout()),
+            flow(account("foo", "l1", through="liabilities:payouts"), payout("wise")),
             {
                 "GetAccount": [account_answer("foo", {"stripeConnectID": "acct_1"})],
-                "CreateTransaction": [failure("CreateTransaction", "refused")],
+                "CreateTransaction": [transaction(4)],
+                "CreateTransferInitiation": [failure("CreateTransferInitiation", "no connector found")],
             },
-            "initiated a Stripe transfer of 100 USD to connected account acct_1, "
-            "but the move from foo@l1 to world@l1 failed: refused",
+            "debited 100 USD from foo@l1 to liabilities:payouts@l1 (transaction 4), but the transfer to wise acct_1 "
+            "was refused: no connector found; the funds are in liabilities:payouts@l1",
         ),
         (
             flow(wallet(name="alice"), payout()),
             {
                 "ListWallets": [wallets_answer(a_wallet("w1", "l1", stripeConnectID="acct_1"))],
-                "DebitWallet": [failure("DebitWallet", "insufficient funds", "INSUFFICIENT_FUND")],
+                "CreateTransferInitiation": [failure("CreateTransferInitiation", "refused")],
             },
-            "initiated a Stripe transfer of 100 USD to connected account acct_1, "
-            "but the move from wallet w1@l1 (balance main) to world@l1 failed: insufficient funds",
+            "debited 100 USD from wallet w1@l1 (balance main) to world@l1, but the transfer to stripe acct_1 was "
+            "refused: refused; the funds are in world@l1 (out of the wallet, not paid out)",
         ),
     ],
     ids=["F1", "F2", "F4", "F6", "F7", "F8", "F3", "F5"],
@@ -697,3 +741,133 @@ async def test_second_leg_message_without_a_transaction_id() -> None:
 async def test_same_ledger_moves_fail_with_the_remote_message_alone() -> None:
     ctx = FakeContext(GetWallet=[wallet_answer("w1")], CreditWallet=[failure("CreditWallet", "refused")])
     assert await send_fails(ctx, flow(account("foo"), wallet("w1"))) == "refused"
+
+
+# --------------------------------------------------------------------------------------------
+# Bridges and overdrafts (FLOWS-2026 §28.3), payment sources with options (§28.4)
+
+
+def program(source: str, destination: str, money: Mapping[str, object] = USD100) -> str:
+    return (f"send [{money['asset']} {money['amount']}] (\n  source = @{source} allowing unbounded overdraft\n"
+            f"  destination = @{destination}\n)")
+
+
+def script_tx(ledger: str, source: str, destination: str, money: Mapping[str, object] = USD100,
+              metadata: Mapping[str, str] | None = None, **optional: str) -> Call:
+    data: dict[str, Any] = {"metadata": dict(metadata)} if metadata else {}
+    if "reference" in optional:
+        data["reference"] = optional.pop("reference")
+    data["script"] = {"plain": program(source, destination, money)}
+    return ("CreateTransaction", {"Ledger": ledger, "Data": data | optional})
+
+
+async def test_a_payout_debits_to_the_bridge_with_or_without_an_overdraft() -> None:  # §28.3 #74
+    usd1000 = {"amount": 1000, "asset": "USD"}
+    for overdraft, debit_call in (
+        (False, tx("main", "users:123", "liabilities:payouts-pending", usd1000)),
+        (True, script_tx("main", "users:123", "liabilities:payouts-pending", usd1000)),
+    ):
+        ctx = FakeContext(GetAccount=[account_answer("users:123", {"stripeConnectID": "acct_1"})])
+        source = account("users:123", "main", through="liabilities:payouts-pending", overdraft=overdraft)
+        await send(ctx, flow(source, payout(), usd1000))
+        assert ctx.calls[1] == debit_call
+    assert debit_call[1]["Data"]["script"]["plain"] == (
+        "send [USD 1000] (\n  source = @users:123 allowing unbounded overdraft\n"
+        "  destination = @liabilities:payouts-pending\n)"
+    )
+
+
+async def test_cross_ledger_moves_go_through_both_bridges() -> None:  # §28.3 #75
+    gbp = {"amount": 250, "asset": "GBP"}
+    for overdraft in (False, True):
+        ctx = FakeContext()
+        await send(ctx, flow(account("users:sender", "ledger1", through="bridge:outbound", overdraft=overdraft),
+                             account("merchants:receiver", "ledger2", through="bridge:inbound", overdraft=overdraft),
+                             gbp))
+        make = script_tx if overdraft else tx
+        assert ctx.calls == [
+            make("ledger1", "users:sender", "bridge:outbound", gbp, {TO: "ledger2"}),
+            make("ledger2", "bridge:inbound", "merchants:receiver", gbp, {FROM: "ledger1"}),
+        ]
+
+
+async def test_same_ledger_moves_ignore_bridges_and_overdrafts() -> None:  # §28.3 #76, Q-48
+    ctx = FakeContext()
+    await send(ctx, flow(account("a", "l", through="bridge", overdraft=True), account("b", "l", through="x")))
+    assert ctx.calls == [tx("l", "a", "b")]
+
+
+async def test_a_destination_bridge_of_world_needs_no_overdraft() -> None:  # §28.3 #77
+    ctx = FakeContext()
+    await send(ctx, flow(account("s", "l1"), account("d", "l2", through="world", overdraft=True)))
+    assert ctx.calls[1] == tx("l2", "world", "d", metadata={FROM: "l1"})
+
+
+async def test_cross_ledger_account_to_wallet_credits_from_the_bridge() -> None:  # §28.3 #78, Q-53
+    ctx = FakeContext(GetWallet=[wallet_answer("w1", "l2")])
+    await send(ctx, flow(account("src", "l1", through="bridge:out"), wallet("w1")))
+    assert ctx.calls == [
+        get_wallet("w1"),
+        tx("l1", "src", "bridge:out", metadata={TO: "l2"}),
+        credit("w1", [ACCOUNT("bridge:out")], {FROM: "l1"}),
+    ]
+
+
+async def test_cross_ledger_wallet_to_account_comes_in_through_the_destination_bridge() -> None:  # §28.3 #79
+    ctx = FakeContext(GetWallet=[wallet_answer("w1", "l1")])
+    await send(ctx, flow(wallet("w1"), account("acc", "l2", through="assets:in", overdraft=True)))
+    assert ctx.calls == [
+        get_wallet("w1"),
+        debit("w1", None, {TO: "l2"}),
+        script_tx("l2", "assets:in", "acc", metadata={FROM: "l1"}),
+    ]
+
+
+async def test_payment_to_another_ledger_comes_in_through_the_destination_bridge() -> None:  # §28.4 #80
+    eur500 = {"amount": 500, "asset": "EUR"}
+    for overdraft, last in ((False, tx), (True, script_tx)):
+        ctx = FakeContext(GetPayment=[payment_answer("p1", 500, "EUR")])
+        await send(ctx, flow(payment("p1"), account("foo", through="assets:stripe:incoming", overdraft=overdraft),
+                             amount=None))
+        assert ctx.calls == [
+            get_payment("p1"),
+            import_tx("p1", eur500),
+            tx(IL, "payment:p1", "world", eur500, {TO: "default"}),
+            last("default", "assets:stripe:incoming", "foo", eur500, {FROM: IL}),
+        ]
+
+
+async def test_custom_ingestion_into_a_holding_account() -> None:  # §28.4 #81, Q-50
+    usd1500 = {"amount": 1500, "asset": "USD"}
+    source = {"payment": {"id": "payment-custom", "ledger": "main", "holdingAccount": "transit:payments:pending",
+                          "throughAccount": "assets:stripe"}}
+    raw = flow(source, account("revenue:sales", "main"), usd1500)
+    ctx = FakeContext(GetPayment=[payment_answer("payment-custom", 1500)])
+    await send(ctx, raw)
+    assert ctx.calls[1:] == [
+        tx("main", "assets:stripe", "transit:payments:pending", usd1500, reference="transit:payments:pending"),
+        tx("main", "transit:payments:pending", "revenue:sales", usd1500),
+    ]
+    overdrawn = {**source["payment"], "allowOverdraft": True}
+    ctx = FakeContext(GetPayment=[payment_answer("payment-custom", 1500)],
+                      CreateTransaction=[failure("CreateTransaction", "duplicate reference", "CONFLICT"),
+                                         transaction(2)])
+    await send(ctx, flow({"payment": overdrawn}, account("revenue:sales", "main"), usd1500))
+    assert ctx.calls[1] == script_tx("main", "assets:stripe", "transit:payments:pending", usd1500,
+                                     reference="transit:payments:pending")
+    assert ctx.calls[2] == tx("main", "transit:payments:pending", "revenue:sales", usd1500)  # went on after CONFLICT
+
+
+@pytest.mark.parametrize(("source", "through"), [("users 1", "world"), ("a", 'b\n)\nsend [USD 1] (')])
+async def test_what_cannot_be_written_into_a_program_fails_before_the_call(source: str, through: str) -> None:
+    ctx = FakeContext()
+    message = await send_fails(ctx, flow(account(source, "l1", through=through, overdraft=True), account("b", "l2")))
+    assert "is not a ledger account address" in message
+    assert ctx.calls == []  # Q-55: refused, not pasted into the program
+
+
+async def test_an_asset_that_cannot_be_written_into_a_program_fails_before_the_call() -> None:
+    ctx = FakeContext()
+    message = await send_fails(ctx, flow(account("a", "l1", overdraft=True), account("b", "l2"),
+                                         {"amount": 1, "asset": "USD] (\nsource = @world"}))
+    assert "is not a ledger asset" in message and ctx.calls == []

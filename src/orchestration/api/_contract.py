@@ -39,6 +39,7 @@ _RFC3339 = (
 # An exact integer of any size up to what Python converts (4,300 digits).
 _BIG_INT = r"[+-]?[0-9]{1,4300}"
 _BOOL = r"[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]"
+_TRANSFER_TYPE = r"[Tt][Rr][Aa][Nn][Ss][Ff][Ee][Rr]|[Pp][Aa][Yy][Oo][Uu][Tt]"
 
 
 def ref(name: str) -> Schema:
@@ -70,9 +71,10 @@ def _big_int() -> Schema:
     )
 
 
-def _bool() -> Schema:
+def _bool(description: str = "") -> Schema:
     # Q-30: a `${variable}` left undefined gives "", which is no bool: refused at creation.
-    return _syntax(_BOOL, "`true` or `false`, as a JSON boolean or a string.", "boolean")
+    return _syntax(_BOOL, " ".join(filter(None, (description, "`true` or `false`, as a JSON boolean or a string."))),
+                   "boolean")
 
 
 def _object(properties: dict[str, Schema], *, required: tuple[str, ...] = (), nullable: bool = True) -> Schema:
@@ -130,11 +132,29 @@ _STAGE_PARTS: dict[str, Schema] = {
     ),
     "SendAmount": _object({"amount": _big_int(), "asset": _text("e.g. `USD/2`.")}),
     "WalletRef": _object({"id": _text(), "name": _text(), "balance": _text("Default `main`.")}),
-    "LedgerAccount": _object({"id": _text(), "ledger": _text("Default `default` (Q-15).")}),
-    "SourcePayment": _object({"id": _text()}),
-    "DestinationPayment": _object(
-        {"psp": _text(), "metadata": _text(), "waitingValidation": _bool(), "connectorId": _text()}
-    ),
+    "LedgerAccount": _object({
+        "id": _text(),
+        "ledger": _text("Default `default` (Q-15)."),
+        "throughAccount": _text("Stands for the other ledger in a cross-ledger move or a payout. Default `world`."),
+        "allowOverdraft": _bool("The move out of this account (or, as a destination, out of its throughAccount) "
+                                "may go below zero."),
+    }),
+    "SourcePayment": _object({
+        "id": _text(),
+        "ledger": _text("Where the payment is imported. Default `orchestration-000-internal`."),
+        "holdingAccount": _text("Where the payment is imported to. Default `payment:<id with _ for ->`."),
+        "throughAccount": _text("Where the import comes from. Default `world`."),
+        "allowOverdraft": _bool("The import may take the throughAccount below zero."),
+    }),
+    "DestinationPayment": _object({
+        "psp": _text("Any PSP, sent upper-cased as the transfer initiation's provider (`wise` → `WISE`)."),
+        "type": _syntax(f"(?:{_TRANSFER_TYPE}|{_VARIABLE})?", "`TRANSFER` (default) or `PAYOUT`, in any case."),
+        "sourceAccount": _text("The Payments account the PSP pays from."),
+        "metadata": _text("The metadata key holding the PSP's destination account id. Default `formanceAccountID`."),
+        "waitingValidation": _bool(),
+        "connectorId": _text("The Payments connector; without it, the one of the PSP."),
+        "connectorID": _text("Read when `connectorId` is absent."),
+    }),
 }
 
 _STAGE_NAMES: Final = {

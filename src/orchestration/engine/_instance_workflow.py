@@ -74,6 +74,10 @@ class _Context:
         sequence, self._next_sequence = self._next_sequence, self._next_sequence + 1
         return await _retry.call_activity(self.instance_id, self.stage, sequence, activity, request)
 
+    async def patched(self, change: str) -> bool:
+        # DBOS records a marker where it is first asked, unless a step recorded before the change is there.
+        return await DBOS.patch_async(change)
+
 
 def _check(waited: bool | None) -> None:
     """Go on after a wait step: True, the wait is over; False, aborted; None, parked."""

@@ -3,13 +3,21 @@ shows it, to the HTTP call, and from the answer to the activity's output."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from ._errors import StackError
 from ._http import StackClient
+
+log = logging.getLogger(__name__)
+
+DUPLICATE = "CONFLICT"
+"""Payments' answer to a second transfer initiation with the same reference (400, `creating transfer
+initiation: duplicate key value`)."""
 
 
 class ActivityName(StrEnum):
@@ -20,6 +28,7 @@ class ActivityName(StrEnum):
     ADD_ACCOUNT_METADATA = "AddAccountMetadata"
     GET_PAYMENT = "GetPayment"
     STRIPE_TRANSFER = "StripeTransfer"
+    CREATE_TRANSFER_INITIATION = "CreateTransferInitiation"
     GET_WALLET = "GetWallet"
     LIST_WALLETS = "ListWallets"
     CREDIT_WALLET = "CreditWallet"
@@ -40,7 +49,7 @@ class ActivityKey:
 
     @property
     def transfer_reference(self) -> str:
-        # §7.1: Stripe transfers carry no idempotency key, this deterministic reference instead.
+        # §7.1, §22.2: transfer initiations carry no idempotency key, this deterministic reference instead.
         return f"{self.instance_id}-{self.stage}{self.sequence}"
 
 
@@ -93,8 +102,45 @@ async def stripe_transfer(client: StackClient, request: dict[str, Any], key: Act
     }
     if request.get("connectorID"):
         body["connectorID"] = request["connectorID"]
-    await client.request("POST", "/api/payments/transfer-initiations", body=body)
+    await _initiate(client, body, key)
     return None
+
+
+async def create_transfer_initiation(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
+    """A payout through any PSP (FLOWS-2026 §22.2), exactly once without an idempotency key."""
+    kind = str(request["type"]).upper()
+    if kind not in ("TRANSFER", "PAYOUT"):  # the configuration checks it too: never reached from a stage
+        raise StackError(400, "VALIDATION", f"invalid transfer type: {request['type']} (must be TRANSFER or PAYOUT)")
+    psp = str(request.get("provider") or "")
+    body: dict[str, Any] = {"amount": request["amount"], "asset": request["asset"]}
+    if request.get("connectorID"):
+        body["connectorID"] = request["connectorID"]
+    body["description"] = f"{psp} {kind}"  # Q-52: " TRANSFER" without a psp
+    body["destinationAccountID"] = request["destination"]
+    if request.get("metadata"):
+        body["metadata"] = request["metadata"]
+    if psp:
+        body["provider"] = psp.upper()
+    body["reference"] = key.transfer_reference
+    body["scheduledAt"] = "0001-01-01T00:00:00Z"
+    body["sourceAccountID"] = request.get("source") or ""
+    body["type"] = kind
+    body["validated"] = not request.get("waitingValidation", False)
+    await _initiate(client, body, key)
+    return None
+
+
+async def _initiate(client: StackClient, body: dict[str, Any], key: ActivityKey) -> None:
+    """Create the transfer initiation, once: the `reference` is the same on every attempt, so
+    Payments refuses a second one as a duplicate, which means an earlier attempt created it
+    (its answer lost to a timeout or a crash)."""
+    try:
+        await client.request("POST", "/api/payments/transfer-initiations", body=body)
+    except StackError as err:
+        if err.code != DUPLICATE:
+            raise
+        log.info("transfer initiation %s already exists: created by an attempt whose answer was lost",
+                 key.transfer_reference)
 
 
 async def get_wallet(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
@@ -125,6 +171,7 @@ ACTIVITIES: Mapping[ActivityName, Activity] = {
     ActivityName.ADD_ACCOUNT_METADATA: add_account_metadata,
     ActivityName.GET_PAYMENT: get_payment,
     ActivityName.STRIPE_TRANSFER: stripe_transfer,
+    ActivityName.CREATE_TRANSFER_INITIATION: create_transfer_initiation,
     ActivityName.GET_WALLET: get_wallet,
     ActivityName.LIST_WALLETS: list_wallets,
     ActivityName.CREDIT_WALLET: credit_wallet,

@@ -37,3 +37,11 @@ class StageContext(Protocol):
         a result, or `ActivityFailed`. Each call gets its own idempotency key, the same on
         every retry and after a crash.
         """
+
+    async def patched(self, change: str) -> bool:
+        """Whether this run takes the code path of `change` (a name, never reused).
+
+        False only for an instance whose recorded history was made before `change` existed
+        and passes where the change is asked about: it must go on as it started. Asked at the
+        same place on every replay, the answer never changes for an instance.
+        """

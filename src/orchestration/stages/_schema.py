@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -61,6 +61,8 @@ class FieldSpec:
     required: bool = False
     omit_empty: bool = False  # Go `json:",omitempty"` in the history input
     nested: type[Any] | None = None
+    alias: str | None = None  # another JSON key read when `key` is absent
+    check: Callable[[str], str | None] | None = None  # a string's value: why it cannot be, or None
 
 
 def _field(spec: FieldSpec) -> Any:
@@ -75,9 +77,15 @@ def string(
     optional: bool = False,
     required: bool = False,
     omit_empty: bool = False,
+    alias: str | None = None,
+    check: Callable[[str], str | None] | None = None,
 ) -> Any:
-    """Declare a string field (interpolated; `""` after interpolation takes the default)."""
-    return _field(FieldSpec(go_name, Kind.STRING, key, default, optional, required, omit_empty))
+    """Declare a string field (interpolated; `""` after interpolation takes the default).
+
+    `alias` is a second key read when `key` is absent. `check` refuses a resolved value, when the
+    workflow is created as when the stage starts: it returns why the value cannot be, or None.
+    """
+    return _field(FieldSpec(go_name, Kind.STRING, key, default, optional, required, omit_empty, None, alias, check))
 
 
 def big_int(go_name: str, *, key: str | None = None, optional: bool = False, omit_empty: bool = False) -> Any:
@@ -168,8 +176,11 @@ def _map_object(cls: type[T], raw: object, variables: Mapping[str, str]) -> T:
     values: dict[str, object] = {}
     for field in dataclasses.fields(cls):
         spec = _spec(field)
+        key = _key(field)
+        if spec.alias is not None and key not in raw:
+            key = spec.alias
         try:
-            values[field.name] = _map_value(spec, raw.get(_key(field)), variables)
+            values[field.name] = _map_value(spec, raw.get(key), variables)
         except StageConfigError as err:
             raise StageConfigError(f"resolving field '{spec.go_name}': {err.message}") from None
     return cls(**values)
@@ -191,8 +202,16 @@ def _map_value(spec: FieldSpec, raw: object, variables: Mapping[str, str]) -> ob
         if text == "" and spec.default is not None and spec.kind is not Kind.BOOL:
             text = spec.default
         # Q-30: for an optional field, "" still *sets* the field (to its zero value).
-        return _from_text(spec, text)
-    return _from_json(spec, raw)
+        return _checked(spec, _from_text(spec, text))
+    return _checked(spec, _from_json(spec, raw))
+
+
+def _checked(spec: FieldSpec, value: object) -> object:
+    if spec.check is not None and isinstance(value, str):
+        refused = spec.check(value)
+        if refused is not None:
+            raise StageConfigError(refused)
+    return value
 
 
 def _from_text(spec: FieldSpec, text: str) -> object:

@@ -20,32 +20,56 @@ class WalletRef:
     balance: str = schema.string("Balance", default="main", required=True)
 
 
+TRANSFER_TYPES = ("TRANSFER", "PAYOUT")
+
+
+def transfer_type_error(value: str) -> str | None:
+    """Why a payout's `type` cannot be sent (Q-49 fixed: refused before any money moves)."""
+    if value.upper() in TRANSFER_TYPES:
+        return None
+    return f"invalid transfer type: {value} (must be TRANSFER or PAYOUT)"
+
+
 @dataclass(frozen=True, kw_only=True)
 class LedgerAccount:
-    """A ledger account address on a ledger."""
+    """A ledger account address on a ledger, and how money crosses to another ledger (FLOWS-2026 §20)."""
 
     id: str = schema.string("ID", required=True)
     # Q-15: `default` here, `main` in the update stage.
     ledger: str = schema.string("Ledger", default="default", required=True)
+    # The account that stands for the other ledger in a cross-ledger move (`world` by default).
+    through_account: str = schema.string("ThroughAccount", key="throughAccount", default="world")
+    # Q-30, Q-54: a literal, never a variable.
+    allow_overdraft: bool = schema.boolean("AllowOverdraft", key="allowOverdraft")
 
 
 @dataclass(frozen=True, kw_only=True)
 class SourcePayment:
-    """A Payments payment whose initial amount is imported into the internal ledger."""
+    """A Payments payment whose initial amount is imported into a ledger, once (§21.3)."""
 
     id: str = schema.string("ID", required=True)
+    # Empty: the internal ledger and `payment:<id>`, chosen when the stage runs (and not shown).
+    ledger: str = schema.string("Ledger", omit_empty=True)
+    holding_account: str = schema.string("HoldingAccount", key="holdingAccount", omit_empty=True)
+    through_account: str = schema.string("ThroughAccount", key="throughAccount", default="world")
+    allow_overdraft: bool = schema.boolean("AllowOverdraft", key="allowOverdraft")
 
 
 @dataclass(frozen=True, kw_only=True)
 class DestinationPayment:
-    """A payout through a PSP (only `stripe` runs, checked by the flow)."""
+    """A payout through any PSP, by a Payments transfer initiation (§21.4, §22.2)."""
 
     psp: str = schema.string("PSP")
-    # Name of the metadata key holding the Stripe connected-account id.
+    type: str = schema.string("Type", default="TRANSFER", check=transfer_type_error)
+    source_account: str | None = schema.string("SourceAccount", key="sourceAccount", optional=True, omit_empty=True)
+    # Name of the metadata key holding the PSP's destination account id.
     metadata: str = schema.string("Metadata", default="formanceAccountID")
     # Q-30: `"${x}"` with `x` undefined is an error even when the workflow is created.
     waiting_validation: bool = schema.boolean("WaitingValidation", key="waitingValidation", default=False)
-    connector_id: str | None = schema.string("ConnectorID", key="connectorId", optional=True, omit_empty=True)
+    # Q-51: `connectorID`, as the upstream documentation spells it, is read too.
+    connector_id: str | None = schema.string(
+        "ConnectorID", key="connectorId", alias="connectorID", optional=True, omit_empty=True
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,37 +1,40 @@
-"""The nine flows of the `send` stage (spec §6.5.3), chosen by the kinds of source and destination.
+"""The nine flows of the `send` stage (spec §6.5.3, FLOWS-2026 §21), chosen by the kinds of source and destination.
 
 | source ↓ / destination → | account | wallet | payment |
 |---|---|---|---|
 | account | F1 `account_to_account` | F2 `account_to_wallet` | F3 `account_to_payment` |
 | wallet  | F4 `wallet_to_account`  | F6 `wallet_to_wallet`  | F5 `wallet_to_payment`  |
-| payment | F7 = SAVE_PAYMENT + F1  | F8 = SAVE_PAYMENT + F2 | F9 refused |
+| payment | F7 = INGEST + F1        | F8 = INGEST + F2       | F9 refused              |
+
+A move across two ledgers goes out through the source's `throughAccount` on one and in through
+the destination's on the other (`world` by default); a move whose source may go below zero
+(`allowOverdraft`) is sent as a Numscript program (`_moves.create_transaction`). A payout debits
+first, then initiates the transfer through the PSP.
 
 Failures: an activity refused for good raises `ActivityFailed`, whose message (the remote's) becomes
-the stage error. The flows' own checks fail with the spec's texts before any call.
-
-Better than the original (DESIGN §4): a move across two ledgers, or a payout followed by its ledger
-entry, takes two calls. When the second fails for good, the first has already happened and is not
-undone, so the stage error says what was done and where the money now is:
-
-    moved 100 EUR/2 from foo@l1 to world@l1 (transaction 12), but the move from world@l2 to bar@l2 failed: <remote>
-    initiated a Stripe transfer of 100 USD/2 to connected account acct_1, but the move from foo@l1 to world@l1
-      failed: <remote>
+the stage error. The flows' own checks fail with the spec's texts before any call. When the second
+call of a two-call move fails for good, the stage error says where the money is (`_two_legs`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import dataclass
-
 from orchestration.stages._context import StageContext
-from orchestration.stages._errors import ActivityFailed, StageFailure
+from orchestration.stages._errors import StageFailure
 from orchestration.stages._timestamp import format_rfc3339
-from orchestration.stages.send._config import Amount, Destination, DestinationPayment, SendConfig, WalletRef
+from orchestration.stages.send import _legacy
+from orchestration.stages.send._config import (
+    Amount,
+    Destination,
+    DestinationPayment,
+    LedgerAccount,
+    SendConfig,
+    WalletRef,
+)
 from orchestration.stages.send._moves import (
-    INTERNAL_LEDGER,
     MOVE_FROM_LEDGER,
     MOVE_TO_LEDGER,
     WORLD,
+    AccountRef,
     Money,
     Move,
     account_place,
@@ -39,18 +42,13 @@ from orchestration.stages.send._moves import (
     create_transaction,
     credit_wallet,
     debit_wallet,
-    stripe_transfer,
+    transfer_initiation,
     wallet_place,
     wallet_subject,
     with_entry,
 )
-from orchestration.stages.send._payments import (
-    connected_account,
-    payment_account,
-    read_account_metadata,
-    require_stripe,
-    save_payment,
-)
+from orchestration.stages.send._payments import destination_account, import_payment, read_account_metadata
+from orchestration.stages.send._two_legs import move_of, moved, second_leg, transfer_to
 from orchestration.stages.send._wallets import resolve_wallet
 
 AMOUNT_REQUIRED = "amount must be specified"
@@ -58,13 +56,13 @@ EMPTY_AMOUNT = "amount.amount must be an integer but resolved to an empty value 
 PAYMENT_TO_PAYMENT = "send from payment to payment is not supported"
 _NO_MEMBER = "send: source and destination must each have exactly one of wallet, account, payment"
 
+TRANSFER_INITIATIONS = "generic-transfer-initiation"
+"""The change that made payouts debit first and go through any PSP (the original's versioning marker):
+instances recorded before it replay their Stripe calls (`_legacy`)."""
 
-@dataclass(frozen=True)
-class AccountRef:
-    """A ledger account: its address on a ledger."""
 
-    id: str
-    ledger: str
+def account_ref(account: LedgerAccount) -> AccountRef:
+    return AccountRef(account.id, account.ledger, account.through_account or WORLD, account.allow_overdraft)
 
 
 async def run_send(ctx: StageContext, cfg: SendConfig) -> None:
@@ -85,29 +83,33 @@ async def run_send(ctx: StageContext, cfg: SendConfig) -> None:
     # Q-30: a timestamp that interpolated to "" is set, to the zero date, and sent as such.
     timestamp = None if cfg.timestamp is None else format_rfc3339(cfg.timestamp)
     if source.payment is not None:
-        saved = await save_payment(ctx, source.payment.id, metadata, timestamp)
+        imported, holding = await import_payment(ctx, source.payment, metadata, timestamp)
         # F7, F8: the payment's own amount only when the config has no `amount` object at all.
-        move = Move(saved if money is None else money, metadata, timestamp)
-        await _to_destination(ctx, move, AccountRef(payment_account(source.payment.id), INTERNAL_LEDGER), destination)
+        move = Move(imported if money is None else money, metadata, timestamp)
+        await _to_destination(ctx, move, holding, destination)
         return
     if money is None:
         raise StageFailure(AMOUNT_REQUIRED)
     move = Move(money, metadata, timestamp)
     if source.account is not None:
-        src = AccountRef(source.account.id, source.account.ledger)
+        src = account_ref(source.account)
         if destination.payment is not None:
-            await account_to_payment(ctx, move, src, destination.payment)
+            if await ctx.patched(TRANSFER_INITIATIONS):
+                await account_to_payment(ctx, move, src, destination.payment)
+            else:
+                await _legacy.account_to_payment(ctx, move, src, destination.payment)
         else:
             await _to_destination(ctx, move, src, destination)
     elif source.wallet is not None:
         if destination.account is not None:
-            await wallet_to_account(
-                ctx, move, source.wallet, AccountRef(destination.account.id, destination.account.ledger)
-            )
+            await wallet_to_account(ctx, move, source.wallet, account_ref(destination.account))
         elif destination.wallet is not None:
             await wallet_to_wallet(ctx, move, source.wallet, destination.wallet)
         elif destination.payment is not None:
-            await wallet_to_payment(ctx, move, source.wallet, destination.payment)
+            if await ctx.patched(TRANSFER_INITIATIONS):
+                await wallet_to_payment(ctx, move, source.wallet, destination.payment)
+            else:
+                await _legacy.wallet_to_payment(ctx, move, source.wallet, destination.payment)
         else:
             raise StageFailure(_NO_MEMBER)
     else:
@@ -118,8 +120,9 @@ def _configured_money(amount: Amount | None) -> Money | None:
     """The configured amount, or None when the config has no `amount` object.
 
     Q-30: `"amount": "${x}"` with `x` undefined leaves a null amount inside a set object. The
-    original sends `null` to the Ledger/Wallets, which reject it; we fail before any call instead
-    (DESIGN §4), and for payment sources too: a set `amount` object never falls back to the payment's.
+    original sends `null` to the Ledger/Wallets (or `<nil>` in a Numscript program), which reject
+    it; we fail before any call instead (DESIGN §4), and for payment sources too: a set `amount`
+    object never falls back to the payment's.
     """
     if amount is None:
         return None
@@ -129,9 +132,9 @@ def _configured_money(amount: Amount | None) -> Money | None:
 
 
 async def _to_destination(ctx: StageContext, move: Move, src: AccountRef, destination: Destination) -> None:
-    """From a ledger account (F1, F2; F7 and F8 from the payment's account) to an account or a wallet."""
+    """From a ledger account (F1, F2; F7 and F8 from the payment's holding account) to an account or a wallet."""
     if destination.account is not None:
-        await account_to_account(ctx, move, src, AccountRef(destination.account.id, destination.account.ledger))
+        await account_to_account(ctx, move, src, account_ref(destination.account))
     elif destination.wallet is not None:
         await account_to_wallet(ctx, move, src, destination.wallet)
     else:
@@ -143,50 +146,63 @@ async def _to_destination(ctx: StageContext, move: Move, src: AccountRef, destin
 
 
 async def account_to_account(ctx: StageContext, move: Move, src: AccountRef, dst: AccountRef) -> None:
-    """F1: one transaction on a shared ledger, else out through `world` on one and in on the other."""
+    """F1: one transaction on a shared ledger (Q-48: bridges and overdrafts ignored), else out
+    through the source's bridge on one and in through the destination's on the other."""
     m = move.metadata
     if src.ledger == dst.ledger:
         await create_transaction(ctx, move, dst.ledger, src.id, dst.id, m)
         return
-    tx_id = await create_transaction(ctx, move, src.ledger, src.id, WORLD, with_entry(m, MOVE_TO_LEDGER, dst.ledger))
-    await _second_leg(
-        _moved(move.money, account_place(src.id, src.ledger), account_place(WORLD, src.ledger), tx_id),
-        _move_of(account_place(WORLD, dst.ledger), account_place(dst.id, dst.ledger)),
-        create_transaction(ctx, move, dst.ledger, WORLD, dst.id, with_entry(m, MOVE_FROM_LEDGER, src.ledger)),
+    tx_id = await create_transaction(
+        ctx, move, src.ledger, src.id, src.through, with_entry(m, MOVE_TO_LEDGER, dst.ledger), overdraft=src.overdraft
+    )
+    await second_leg(
+        moved(move.money, account_place(src.id, src.ledger), account_place(src.through, src.ledger), tx_id),
+        move_of(account_place(dst.through, dst.ledger), account_place(dst.id, dst.ledger)),
+        _into(ctx, move, dst, with_entry(m, MOVE_FROM_LEDGER, src.ledger)),
     )
 
 
 async def account_to_wallet(ctx: StageContext, move: Move, src: AccountRef, dst: WalletRef) -> None:
-    """F2: credit the wallet from the account on a shared ledger, else out through `world` first."""
+    """F2: credit the wallet from the account on a shared ledger, else out through the source's
+    bridge first, and credit from the account of that name on the wallet's ledger (Q-53)."""
     m = move.metadata
     wallet = await resolve_wallet(ctx, dst.id, dst.name)
     if wallet.ledger == src.ledger:
         await credit_wallet(ctx, move, wallet.id, dst.balance, [account_subject(src.id)], m)
         return
-    tx_id = await create_transaction(ctx, move, src.ledger, src.id, WORLD, with_entry(m, MOVE_TO_LEDGER, wallet.ledger))
-    await _second_leg(
-        _moved(move.money, account_place(src.id, src.ledger), account_place(WORLD, src.ledger), tx_id),
-        _move_of(account_place(WORLD, wallet.ledger), wallet_place(wallet.id, wallet.ledger, dst.balance)),
+    tx_id = await create_transaction(
+        ctx, move, src.ledger, src.id, src.through, with_entry(m, MOVE_TO_LEDGER, wallet.ledger),
+        overdraft=src.overdraft,
+    )
+    await second_leg(
+        moved(move.money, account_place(src.id, src.ledger), account_place(src.through, src.ledger), tx_id),
+        move_of(account_place(src.through, wallet.ledger), wallet_place(wallet.id, wallet.ledger, dst.balance)),
         credit_wallet(
-            ctx, move, wallet.id, dst.balance, [account_subject(WORLD)], with_entry(m, MOVE_FROM_LEDGER, src.ledger)
+            ctx, move, wallet.id, dst.balance, [account_subject(src.through)],
+            with_entry(m, MOVE_FROM_LEDGER, src.ledger),
         ),
     )
 
 
 async def account_to_payment(ctx: StageContext, move: Move, src: AccountRef, dst: DestinationPayment) -> None:
-    """F3: pay out to the Stripe account named in the account's metadata, then book it to `world`."""
-    require_stripe(dst.psp)
-    target = connected_account(await read_account_metadata(ctx, src.ledger, src.id), dst.metadata)
-    await stripe_transfer(ctx, move, target, waiting_validation=dst.waiting_validation, connector_id=dst.connector_id)
-    await _second_leg(
-        _transferred(move.money, target),
-        _move_of(account_place(src.id, src.ledger), account_place(WORLD, src.ledger)),
-        create_transaction(ctx, move, src.ledger, src.id, WORLD, move.metadata),
+    """F3: debit the account to its bridge, then pay out to the PSP account named in its metadata."""
+    target = destination_account(await read_account_metadata(ctx, src.ledger, src.id), dst.metadata)
+    # The overdraft clause whenever asked, even towards `world` (§21.2 F3).
+    tx_id = await create_transaction(ctx, move, src.ledger, src.id, src.through, move.metadata,
+                                     overdraft=src.overdraft)
+    bridge = account_place(src.through, src.ledger)
+    await second_leg(
+        moved(move.money, account_place(src.id, src.ledger), bridge, tx_id, verb="debited"),
+        transfer_to(dst.psp, target),
+        transfer_initiation(ctx, move, target, dst),
+        refused="was refused",
+        funds_in=bridge,
     )
 
 
 async def wallet_to_account(ctx: StageContext, move: Move, src: WalletRef, dst: AccountRef) -> None:
-    """F4: debit the wallet straight into the account on a shared ledger, else through `world`."""
+    """F4: debit the wallet straight into the account on a shared ledger, else out to `world` and in
+    through the destination's bridge."""
     m = move.metadata
     wallet = await resolve_wallet(ctx, src.id, src.name)
     if wallet.ledger == dst.ledger:
@@ -194,28 +210,30 @@ async def wallet_to_account(ctx: StageContext, move: Move, src: WalletRef, dst: 
         await debit_wallet(ctx, move, wallet.id, src.balance, account_subject(dst.id), m)
         return
     await debit_wallet(ctx, move, wallet.id, src.balance, None, with_entry(m, MOVE_TO_LEDGER, dst.ledger))
-    await _second_leg(
-        _moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance), account_place(WORLD, wallet.ledger)),
-        _move_of(account_place(WORLD, dst.ledger), account_place(dst.id, dst.ledger)),
-        create_transaction(ctx, move, dst.ledger, WORLD, dst.id, with_entry(m, MOVE_FROM_LEDGER, wallet.ledger)),
+    await second_leg(
+        moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance), account_place(WORLD, wallet.ledger)),
+        move_of(account_place(dst.through, dst.ledger), account_place(dst.id, dst.ledger)),
+        _into(ctx, move, dst, with_entry(m, MOVE_FROM_LEDGER, wallet.ledger)),
     )
 
 
 async def wallet_to_payment(ctx: StageContext, move: Move, src: WalletRef, dst: DestinationPayment) -> None:
-    """F5: pay out to the Stripe account named in the wallet's metadata, then debit the wallet."""
-    require_stripe(dst.psp)
+    """F5: debit the wallet (to `world`), then pay out to the PSP account named in its metadata."""
     try:
         wallet = await resolve_wallet(ctx, src.id, src.name)
     except StageFailure as err:
         # §6.5.3 F5: every RESOLVE failure is prefixed. The original prints the (possibly empty)
         # id; we name the wallet by its name when it is referenced by name.
         raise StageFailure(f"reading account: {src.id or src.name}: {err.message}") from err
-    target = connected_account(wallet.metadata, dst.metadata)
-    await stripe_transfer(ctx, move, target, waiting_validation=dst.waiting_validation, connector_id=dst.connector_id)
-    await _second_leg(
-        _transferred(move.money, target),
-        _move_of(wallet_place(wallet.id, wallet.ledger, src.balance), account_place(WORLD, wallet.ledger)),
-        debit_wallet(ctx, move, wallet.id, src.balance, None, move.metadata),
+    target = destination_account(wallet.metadata, dst.metadata)
+    await debit_wallet(ctx, move, wallet.id, src.balance, None, move.metadata)
+    out = account_place(WORLD, wallet.ledger)
+    await second_leg(
+        moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance), out, verb="debited"),
+        transfer_to(dst.psp, target),
+        transfer_initiation(ctx, move, target, dst),
+        refused="was refused",
+        funds_in=f"{out} (out of the wallet, not paid out)",
     )
 
 
@@ -229,37 +247,16 @@ async def wallet_to_wallet(ctx: StageContext, move: Move, src: WalletRef, dst: W
         await credit_wallet(ctx, move, target.id, dst.balance, [wallet_subject(source.id, "main")], m)
         return
     await debit_wallet(ctx, move, source.id, src.balance, None, with_entry(m, MOVE_TO_LEDGER, target.ledger))
-    await _second_leg(
-        _moved(move.money, wallet_place(source.id, source.ledger, src.balance), account_place(WORLD, source.ledger)),
-        _move_of(account_place(WORLD, target.ledger), wallet_place(target.id, target.ledger, dst.balance)),
+    await second_leg(
+        moved(move.money, wallet_place(source.id, source.ledger, src.balance), account_place(WORLD, source.ledger)),
+        move_of(account_place(WORLD, target.ledger), wallet_place(target.id, target.ledger, dst.balance)),
         credit_wallet(ctx, move, target.id, dst.balance, None, with_entry(m, MOVE_FROM_LEDGER, source.ledger)),
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Two-leg failures
-
-
-async def _second_leg(done: str, pending: str, leg: Awaitable[object]) -> None:
-    """Run the second call of a two-call move; if it fails for good, say what the first one did.
-
-    The first leg is not undone: undoing it would be a third move that can fail too, and the
-    operator must decide. The message ends with the remote's own message.
-    """
-    try:
-        await leg
-    except ActivityFailed as err:
-        raise StageFailure(f"{done}, but {pending} failed: {err.message}") from err
-
-
-def _moved(money: Money, origin: str, destination: str, tx_id: int | None = None) -> str:
-    text = f"moved {money} from {origin} to {destination}"
-    return text if tx_id is None else f"{text} (transaction {tx_id})"
-
-
-def _transferred(money: Money, connected: str) -> str:
-    return f"initiated a Stripe transfer of {money} to connected account {connected}"
-
-
-def _move_of(origin: str, destination: str) -> str:
-    return f"the move from {origin} to {destination}"
+async def _into(ctx: StageContext, move: Move, dst: AccountRef, metadata: dict[str, str]) -> int | None:
+    """The leg into `dst` on its ledger, from its bridge; the bridge may go below zero when the
+    destination allows it and it is not `world` (§21.2)."""
+    return await create_transaction(
+        ctx, move, dst.ledger, dst.through, dst.id, metadata, overdraft=dst.overdraft and dst.through != WORLD
+    )

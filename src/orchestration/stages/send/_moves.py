@@ -9,12 +9,15 @@ Also here: the plain-text names of the places money sits, used by the flows' fai
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from orchestration.stack import ActivityName
 from orchestration.stages._context import StageContext
+from orchestration.stages._errors import StageFailure
+from orchestration.stages.send._config import DestinationPayment
 
 INTERNAL_LEDGER = "orchestration-000-internal"
 """`IL` (§6.5.2): the ledger where payments are imported; it must exist in Ledger v2."""
@@ -25,8 +28,25 @@ MOVE_FROM_LEDGER = "orchestration/move-from-ledger"
 WORLD = "world"
 """The Ledger's unbounded account: money enters and leaves a ledger through it."""
 
+# What the Ledger accepts (formancehq/ledger pkg/accounts, pkg/assets): nothing else may be written
+# into a Numscript program.
+_ADDRESS = re.compile(r"[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*")
+_ASSET = re.compile(r"[A-Z][A-Z0-9]{0,16}(_[A-Z]{1,16})?(/\d{1,6})?")
+
 Subject = dict[str, str]
 """A Wallets subject: `{"type": "ACCOUNT", "identifier": …}` or `{"type": "WALLET", "identifier", "balance"}`."""
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """A ledger account, and how money crosses from or to another ledger through it."""
+
+    id: str
+    ledger: str
+    through: str = "world"
+    """`THR(x)`: the account standing for the other ledger in a cross-ledger move."""
+    overdraft: bool = False
+    """`OD(x)`: the move that takes money from this side may go below zero."""
 
 
 @dataclass(frozen=True)
@@ -79,22 +99,30 @@ async def create_transaction(
     metadata: Mapping[str, str],
     *,
     reference: str | None = None,
+    overdraft: bool = False,
 ) -> int | None:
-    """`TX(ledger, [source → destination], metadata, reference?)` with the move's money and `ts`.
+    """`MOVE(ledger, source → destination, metadata, overdraft, reference?)` with the move's money and
+    `ts` (FLOWS-2026 §21.1): one posting (`TX`), or with `overdraft` the Numscript program that lets
+    `source` go below zero (`NS`).
 
     Returns:
         The new transaction's id, when the Ledger's answer carries one.
 
     Raises:
+        StageFailure: with `overdraft`, an address or asset that cannot be written into the
+            program (Q-55: refused before the call rather than pasted into it).
         ActivityFailed: the Ledger refused it for good.
     """
-    posting = {"amount": move.money.amount, "asset": move.money.asset, "destination": destination, "source": source}
     data: dict[str, Any] = {}
     if metadata:  # §7.3: empty metadata is omitted
         data["metadata"] = dict(metadata)
-    data["postings"] = [posting]
+    if not overdraft:
+        posting = {"amount": move.money.amount, "asset": move.money.asset, "destination": destination, "source": source}
+        data["postings"] = [posting]
     if reference is not None:
         data["reference"] = reference
+    if overdraft:
+        data["script"] = {"plain": overdraft_program(move.money, source, destination)}
     if move.timestamp is not None:
         data["timestamp"] = move.timestamp
     # Q-26: the capitalised `Ledger` / `Data` keys of the original's history.
@@ -157,10 +185,56 @@ async def debit_wallet(
     await ctx.call(ActivityName.DEBIT_WALLET, {"id": wallet_id, "data": data})
 
 
+def overdraft_program(money: Money, source: str, destination: str) -> str:
+    """The Numscript program of a move whose source may go below zero, exactly as the original writes it.
+
+    Raises:
+        StageFailure: an address or the asset is not what the Ledger accepts, which pasted into the
+            program would fail to compile or change what it does (Q-55).
+    """
+    for address in (source, destination):
+        if _ADDRESS.fullmatch(address) is None:
+            raise StageFailure(f"'{address}' is not a ledger account address (letters, digits, '_', '-', ':')")
+    if _ASSET.fullmatch(money.asset) is None:
+        raise StageFailure(f"'{money.asset}' is not a ledger asset (e.g. USD, USD/2)")
+    return (
+        f"send [{money.asset} {money.amount}] (\n"
+        f"  source = @{source} allowing unbounded overdraft\n"
+        f"  destination = @{destination}\n"
+        ")"
+    )
+
+
+async def transfer_initiation(
+    ctx: StageContext, move: Move, destination_account: str, payout: DestinationPayment
+) -> None:
+    """`TI(F)` (FLOWS-2026 §21.4): initiate the payout of the move's money through the PSP.
+
+    The engine adds the transfer's deterministic `reference`; the input is the activity's, as
+    stage history shows it (§22.4), not the Payments request.
+
+    Raises:
+        ActivityFailed: Payments refused it for good.
+    """
+    request: dict[str, Any] = {"amount": move.money.amount, "asset": move.money.asset}
+    if payout.connector_id is not None:  # set, even to "": shown as given (§5.6)
+        request["connectorID"] = payout.connector_id
+    request["provider"] = payout.psp
+    request["destination"] = destination_account
+    if payout.source_account is not None:
+        request["source"] = payout.source_account
+    # Upper-cased as sent (the original shows it as configured): the official SDK reads only TRANSFER and PAYOUT.
+    request["type"] = payout.type.upper()
+    request["metadata"] = dict(move.metadata)
+    request["waitingValidation"] = payout.waiting_validation
+    await ctx.call(ActivityName.CREATE_TRANSFER_INITIATION, request)
+
+
 async def stripe_transfer(
     ctx: StageContext, move: Move, connected_account: str, *, waiting_validation: bool, connector_id: str | None
 ) -> None:
-    """Initiate a Stripe payout of the move's money to a connected account (§6.5.3 F3, F5).
+    """Initiate a Stripe payout of the move's money to a connected account (§6.5.3 F3, F5), as
+    instances recorded before `transfer_initiation` do.
 
     The engine adds the transfer's deterministic `reference` (§7.1); the metadata is shown in
     history but never reaches Payments (Q-18).

@@ -1,9 +1,8 @@
-"""Payments in the `send` stage (spec §6.5.3): importing a source payment, locating a payout's destination.
+"""Payments in the `send` stage: importing a source payment, locating a payout's destination.
 
-* `save_payment` is `SAVE_PAYMENT(p)`: read the payment, then import its whole initial amount into
-  the internal ledger under `PA(p)`, once.
-* `require_stripe`, `read_account_metadata` and `connected_account` find where a payout goes
-  (flows F3 and F5).
+* `import_payment` is `INGEST(S)` (FLOWS-2026 §21.3): read the payment, then import its whole
+  initial amount into its holding account, once (the old `SAVE_PAYMENT(p)` with the defaults).
+* `read_account_metadata` and `destination_account` find where a payout goes (flows F3 and F5).
 """
 
 from __future__ import annotations
@@ -15,49 +14,54 @@ from collections.abc import Mapping
 from orchestration.stack import ActivityName
 from orchestration.stages._context import StageContext
 from orchestration.stages._errors import ActivityFailed, StageFailure
-from orchestration.stages.send._moves import INTERNAL_LEDGER, WORLD, Money, Move, create_transaction
+from orchestration.stages.send._config import SourcePayment
+from orchestration.stages.send._moves import INTERNAL_LEDGER, WORLD, AccountRef, Money, Move, create_transaction
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def payment_account(payment_id: str) -> str:
-    """`PA(p)`: the internal-ledger account holding what is left of payment `p` (`a-b` → `payment:a_b`)."""
+    """`PA(p)`: the account holding what is left of payment `p` by default (`a-b` → `payment:a_b`)."""
     return "payment:" + payment_id.replace("-", "_")
 
 
-async def save_payment(ctx: StageContext, payment_id: str, metadata: Mapping[str, str], timestamp: str | None) -> Money:
-    """Read payment `payment_id` and import its initial amount into `PA(p)` on the internal ledger.
+async def import_payment(
+    ctx: StageContext, payment: SourcePayment, metadata: Mapping[str, str], timestamp: str | None
+) -> tuple[Money, AccountRef]:
+    """Read the payment and import its initial amount into its holding account `H` on ledger `L`.
 
-    The import transaction carries the reference `PA(p)`, so the Ledger accepts it once: when a
-    previous send already imported the payment it answers `CONFLICT`, which is success here.
-
-    Args:
-        ctx: the running stage.
-        payment_id: the Payments payment id.
-        metadata: `m`, the stage metadata, set on the import transaction.
-        timestamp: `ts`, or None.
+    `L` is `payment.ledger` or the internal ledger, `H` is `payment.holdingAccount` or `PA(p)`;
+    the money comes from `payment.throughAccount`, which may go below zero when `allowOverdraft`
+    (`world` needs no overdraft). The import carries the reference `H`, so the Ledger accepts it
+    once: when an earlier send already imported into `H` it answers `CONFLICT`, which is success
+    here (Q-50: a constant custom `holdingAccount` imports only the first payment).
 
     Returns:
-        The payment's initial amount and asset: the default amount of the send (F7, F8).
+        The payment's initial amount and asset (the default amount of the send, F7 and F8), and
+        the holding account, from which the flow goes on.
 
     Raises:
         StageFailure: `retrieving payment: <p>: <reason>` when the payment cannot be read, or the
             Ledger's failure (other than `CONFLICT`) of the import.
     """
     try:
-        output = await ctx.call(ActivityName.GET_PAYMENT, {"id": payment_id})
+        output = await ctx.call(ActivityName.GET_PAYMENT, {"id": payment.id})
     except ActivityFailed as err:
-        raise StageFailure(f"retrieving payment: {payment_id}: {err.message}") from err
-    money = _initial_money(payment_id, output)
-    account = payment_account(payment_id)
-    # The import moves the payment's amount (not the stage amount) and always comes from world.
-    import_move = Move(money, metadata, timestamp)
+        raise StageFailure(f"retrieving payment: {payment.id}: {err.message}") from err
+    money = _initial_money(payment.id, output)
+    # The bridge on the holding side is `world`, with no overdraft (§21.2 F7): only the import uses the options.
+    holding = AccountRef(payment.holding_account or payment_account(payment.id), payment.ledger or INTERNAL_LEDGER)
+    through = payment.through_account or WORLD
+    # The import moves the payment's amount (not the stage amount).
     try:
-        await create_transaction(ctx, import_move, INTERNAL_LEDGER, WORLD, account, metadata, reference=account)
+        await create_transaction(
+            ctx, Move(money, metadata, timestamp), holding.ledger, through, holding.id, metadata,
+            reference=holding.id, overdraft=payment.allow_overdraft and through != WORLD,
+        )
     except ActivityFailed as err:
         if err.code != "CONFLICT":
             raise
-    return money
+    return money, holding
 
 
 def _initial_money(payment_id: str, output: object) -> Money:
@@ -71,16 +75,6 @@ def _initial_money(payment_id: str, output: object) -> Money:
     if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(asset, str):
         raise StageFailure(f"retrieving payment: {payment_id}: the payment has no integer initialAmount and asset")
     return Money(amount, asset)
-
-
-def require_stripe(psp: str) -> None:
-    """Fail unless the payout goes through Stripe, the only PSP the original supports (F3, F5).
-
-    Raises:
-        StageFailure: `only stripe actually supported`.
-    """
-    if psp != "stripe":
-        raise StageFailure("only stripe actually supported")
 
 
 async def read_account_metadata(ctx: StageContext, ledger: str, address: str) -> Mapping[str, object] | None:
@@ -98,8 +92,8 @@ async def read_account_metadata(ctx: StageContext, ledger: str, address: str) ->
     return metadata if isinstance(metadata, Mapping) else None
 
 
-def connected_account(metadata: Mapping[str, object] | None, key: str) -> str:
-    """The Stripe connected-account id stored under `key` in an account's or wallet's metadata.
+def destination_account(metadata: Mapping[str, object] | None, key: str) -> str:
+    """`LOOKUP`: the PSP's destination account id stored under `key` in an account's or wallet's metadata.
 
     Args:
         metadata: the metadata of the source account (F3) or wallet (F5); None reads as `{}`.
