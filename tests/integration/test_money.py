@@ -4,7 +4,6 @@ engine retries, aborts and logs calls is tested in-process: tests/engine/test_re
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -20,13 +19,6 @@ T = "2024-05-02T10:11:12.123456Z"
 @pytest.fixture
 def client(money_server: ServerProcess) -> httpx.Client:
     return money_server.client()
-
-
-@pytest.fixture
-def ledger(fake_stack: FakeStack) -> str:
-    name = f"l-{uuid.uuid4().hex[:8]}"
-    fake_stack.create_ledger(name)
-    return name
 
 
 def _send(

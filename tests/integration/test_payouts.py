@@ -26,13 +26,6 @@ def client(money_server: ServerProcess) -> httpx.Client:
     return money_server.client()
 
 
-@pytest.fixture
-def ledger(fake_stack: FakeStack) -> str:
-    name = f"p-{uuid.uuid4().hex[:8]}"
-    fake_stack.create_ledger(name)
-    return name
-
-
 @pytest.fixture(scope="session", autouse=True)
 def wise(fake_stack: FakeStack) -> Iterator[str]:
     """A Wise connector next to the fake's Stripe one (installed once per session's fake)."""
