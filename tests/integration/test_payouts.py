@@ -378,3 +378,31 @@ def test_the_readme_payout_example_runs_as_written(client: httpx.Client, fake_st
     [transfer] = [r for r in transfers_to(fake_stack, "recipient-789") if r.json["reference"] == f"{done['id']}-02"]
     assert (transfer.json["provider"], transfer.json["type"], transfer.json["amount"]) == ("WISE", "PAYOUT", 500)
     assert fake_stack.balance("main", "liabilities:payouts-pending", "EUR/2") >= 500
+
+
+def test_creation_checks_and_the_history_shapes_of_the_new_options(
+    client: httpx.Client, fake_stack: FakeStack, ledger: str
+) -> None:  # §28.1 #65, #66
+    def create(send: dict[str, Any]) -> httpx.Response:
+        return client.post("/v2/workflows", json={"stages": [{"send": send}]})
+
+    account = {"account": {"id": "foo", "ledger": ledger}}
+    for bad, says in (({"allowOverdraft": "${x}"}, "AllowOverdraft"), ({"throughAccount": 5}, "ThroughAccount")):
+        res = create({"source": {"account": {"id": "foo", **bad}}, "destination": account})
+        assert_error(res, 400, "VALIDATION", says)
+    assert create({"source": {"account": {"id": "foo", "allowOverdraft": "TRUE"}}, "destination": account}).is_success
+
+    fake_stack.fund(ledger, "foo", "USD", 10)
+    done = run(client, workflow(client, {"source": account, "destination": {"account": {"id": "bar", "ledger": ledger}},
+                                         "amount": {"amount": 1, "asset": "USD"}}), wait="true")
+    [stage] = client.get(f"/v2/instances/{done['id']}/history").json()["data"]
+    assert stage["input"]["source"]["account"] == {"id": "foo", "ledger": ledger, "throughAccount": "world",
+                                                   "allowOverdraft": False}
+    payment = fake_stack.create_payment(f"p-{uuid.uuid4().hex[:6]}", amount=5, asset="USD")
+    to_psp = {"source": {"payment": {"id": payment}}, "destination": {"payment": {"psp": "stripe"}}}
+    failed = run(client, workflow(client, to_psp), wait="true")  # F9: refused, with its history entry
+    assert failed["error"] == "send from payment to payment is not supported"
+    [stage] = client.get(f"/v2/instances/{failed['id']}/history").json()["data"]
+    assert stage["input"]["source"]["payment"] == {"id": payment, "throughAccount": "world", "allowOverdraft": False}
+    assert stage["input"]["destination"]["payment"] == {"psp": "stripe", "type": "TRANSFER",
+                                                        "metadata": "formanceAccountID", "waitingValidation": False}
