@@ -61,7 +61,8 @@ def call(server: ServerProcess, method: str, path: str, token: str | None) -> ht
 
 REFUSED: dict[str, Callable[[OidcIssuer], str]] = {
     "expired": lambda i: i.token(expires_in=-120),
-    "not-yet-valid": lambda i: i.token(not_before_in=3600),  # far beyond the whole table's run and the skew
+    # Valid an hour from now (beyond the table's run and the skew), and not expired then.
+    "not-yet-valid": lambda i: i.token(not_before_in=3600, expires_in=7200),
     "wrong-issuer": lambda i: i.token(issuer="http://127.0.0.1:1/api/auth"),
     "no-exp": lambda i: i.token(expires_in=None),
     "alg-none": lambda i: i.forged_none(),

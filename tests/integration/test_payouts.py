@@ -323,9 +323,18 @@ def test_an_instance_paying_out_is_aborted_between_the_debit_and_the_transfer(
                    .status_code == 200 else [], lambda h: len(h) == 3 and "lastFailure" in h[2])
         assert client.put(f"/v2/instances/{instance}/abort").status_code == 204
         assert wait_terminated(client, instance)["error"] == "canceled"
+        asked = len(transfers_to(fake_stack, recipient))
+        # The pending attempt is cancelled (an attempt checks its instance before calling); and its next one,
+        # due within --activity-retry-max, is not made while a later payout of the account runs to its end.
+        cancelled = history(client, instance)[2]
+        assert cancelled["terminated"] is True and cancelled["error"] == "cancelled"
+        fake_stack.clear_faults()
+        later = run(client, wf, wait="true")
+        assert "error" not in later, later
     finally:
         fake_stack.clear_faults()
-    assert [t["destinationAccountID"] for t in fake_stack.transfer_initiations()].count(recipient) == 0
+    mine = [r for r in transfers_to(fake_stack, recipient) if r.json["reference"].startswith(instance)]
+    assert len(mine) == asked
     assert get_instance(client, instance)["terminated"]
 
 
@@ -377,7 +386,9 @@ def test_the_readme_payout_example_runs_as_written(client: httpx.Client, fake_st
         "GetAccount", "CreateTransaction", "CreateTransferInitiation"]
     [transfer] = [r for r in transfers_to(fake_stack, "recipient-789") if r.json["reference"] == f"{done['id']}-02"]
     assert (transfer.json["provider"], transfer.json["type"], transfer.json["amount"]) == ("WISE", "PAYOUT", 500)
-    assert fake_stack.balance("main", "liabilities:payouts-pending", "EUR/2") >= 500
+    [debit] = [r for r in fake_stack.requests("POST", "/api/ledger/v2/main/transactions")
+               if (r.idempotency_key or "").startswith(done["id"])]
+    assert debit.json["script"]["plain"].startswith("send [EUR/2 500] (\n  source = @users:1 allowing unbounded")
 
 
 def test_creation_checks_and_the_history_shapes_of_the_new_options(
@@ -406,3 +417,51 @@ def test_creation_checks_and_the_history_shapes_of_the_new_options(
     assert stage["input"]["source"]["payment"] == {"id": payment, "throughAccount": "world", "allowOverdraft": False}
     assert stage["input"]["destination"]["payment"] == {"psp": "stripe", "type": "TRANSFER",
                                                         "metadata": "formanceAccountID", "waitingValidation": False}
+
+
+def test_a_payment_to_an_account_of_another_ledger_through_its_bridge(
+    client: httpx.Client, fake_stack: FakeStack, ledger: str
+) -> None:  # §28.4 #80
+    internal = "orchestration-000-internal"
+    fake_stack.create_ledger(internal)
+    for through, overdraft in (("world", False), ("assets:stripe:incoming", True)):
+        payment = fake_stack.create_payment(f"p-{uuid.uuid4().hex[:6]}", amount=500, asset="EUR")
+        held = "payment:" + payment.replace("-", "_")
+        wf = workflow(client, {"source": {"payment": {"id": payment}},
+                               "destination": {"account": {"id": "foo", "ledger": ledger, "throughAccount": through,
+                                                           "allowOverdraft": overdraft}}})
+        done = run(client, wf, wait="true")
+        assert "error" not in done, done
+        imported, out = [t for t in fake_stack.transactions(internal) if held in str(t["postings"])]
+        assert imported["reference"] == held and imported["postings"][0]["source"] == "world"
+        assert out["postings"] == [{"source": held, "destination": "world", "amount": 500, "asset": "EUR"}]
+        assert out["metadata"] == {TO: ledger}
+        [into] = [r.json for r in fake_stack.requests("POST", f"/api/ledger/v2/{ledger}/transactions")
+                  if (r.idempotency_key or "").startswith(done["id"])]
+        assert into["metadata"] == {FROM: internal}
+        if overdraft:
+            assert into["script"]["plain"] == ("send [EUR 500] (\n  source = @assets:stripe:incoming allowing "
+                                               "unbounded overdraft\n  destination = @foo\n)")
+        else:
+            assert into["postings"] == [{"source": "world", "destination": "foo", "amount": 500, "asset": "EUR"}]
+    assert fake_stack.balance(ledger, "foo", "EUR") == 1000
+    assert fake_stack.balance(ledger, "assets:stripe:incoming", "EUR") == -500
+
+
+def test_a_payment_held_on_the_wallet_ledger_credits_the_wallet_from_its_holding_account(
+    client: httpx.Client, fake_stack: FakeStack, ledger: str
+) -> None:  # §21.2 F8 with a custom ledger and holding account: one credit, from ACCOUNT(H)
+    payment = fake_stack.create_payment(f"p-{uuid.uuid4().hex[:6]}", amount=300, asset="USD")
+    holding = f"incoming:{payment.replace('-', '_')}"
+    wallet = fake_stack.create_wallet(f"w-{payment}", ledger=ledger)
+    wf = workflow(client, {"source": {"payment": {"id": payment, "ledger": ledger, "holdingAccount": holding}},
+                           "destination": {"wallet": {"id": wallet}}})
+    done = run(client, wf, wait="true")
+    assert "error" not in done, done
+    [imported] = fake_stack.transactions(ledger)[:1]
+    assert imported["reference"] == holding
+    [credit] = fake_stack.requests("POST", f"/api/wallets/wallets/{wallet}/credit")
+    assert credit.json["sources"] == [{"identifier": holding, "type": "ACCOUNT"}]
+    assert fake_stack.wallet_balance(wallet, "USD") == 300 and fake_stack.balance(ledger, holding, "USD") == 0
+    assert [a["name"] for a in history(client, done["id"])] == [
+        "GetPayment", "CreateTransaction", "GetWallet", "CreditWallet"]

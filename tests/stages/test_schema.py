@@ -181,7 +181,7 @@ def test_bool_text_must_be_true_or_false_even_when_empty(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", [1, {}, []])
 def test_bool_rejects_other_json_types(raw: object) -> None:
-    assert "resolving field 'Flag': expected bool" in probe_error(flag=raw)
+    assert "resolving field 'Flag': expected uint or interpolated string but was " in probe_error(flag=raw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +494,8 @@ def test_an_unknown_transfer_type_is_refused_before_anything_runs(kind: str, var
     [
         ({"id": "a", "allowOverdraft": "${x}"},
          "resolving field 'AllowOverdraft': unable to resolve field 'bool' to bool"),
-        ({"id": "a", "allowOverdraft": 1}, "resolving field 'AllowOverdraft': expected bool or interpolated string"),
+        ({"id": "a", "allowOverdraft": 1}, "resolving field 'AllowOverdraft': expected uint or interpolated string "
+                                           "but was float64"),
         ({"id": "a", "throughAccount": 5}, "resolving field 'ThroughAccount': expected string but was float64"),
     ],
 )
@@ -593,3 +594,21 @@ def test_history_names() -> None:
     assert resolve_stage("wait_event", {"event": "e"}, {}).history_name == "RunWaitEvent"
     raw = {"source": {"account": {"id": "a"}}, "destination": {"account": {"id": "b"}}}
     assert resolve_stage("send", raw, {}).history_name == "RunSend"
+
+
+def test_a_send_body_as_releases_before_the_newest_options_read_it() -> None:
+    from orchestration.stages import StageKind, as_read_before_options
+
+    body = {"source": {"account": {"id": "a", "throughAccount": "b", "allowOverdraft": True}},
+            "destination": {"payment": {"psp": "wise", "type": "WIRE", "connectorID": "c", "connectorId": "d"}},
+            "amount": {"amount": 1, "asset": "USD"}}
+    assert as_read_before_options(StageKind.SEND, body) == {
+        "source": {"account": {"id": "a"}},
+        "destination": {"payment": {"psp": "wise", "connectorId": "d"}},
+        "amount": {"amount": 1, "asset": "USD"},
+    }
+    assert body["source"]["account"]["throughAccount"] == "b"  # type: ignore[index]  # the body itself is kept
+    plain = {"source": {"account": {"id": "a"}}, "destination": {"wallet": {"id": "w"}}}
+    assert as_read_before_options(StageKind.SEND, plain) is None  # read the same: no question for the engine
+    assert as_read_before_options(StageKind.SEND, None) is None
+    assert as_read_before_options(StageKind.DELAY, {"duration": "1s"}) is None

@@ -717,7 +717,7 @@ async def test_first_leg_failure_is_the_remote_message_and_stops() -> None:
                 "CreateTransferInitiation": [failure("CreateTransferInitiation", "refused")],
             },
             "debited 100 USD from wallet w1@l1 (balance main) to world@l1, but the transfer to stripe acct_1 was "
-            "refused: refused; the funds are in world@l1 (out of the wallet, not paid out)",
+            "refused: refused; the funds have left l1 (to world@l1) and were not paid out",
         ),
     ],
     ids=["F1", "F2", "F4", "F6", "F7", "F8", "F3", "F5"],

@@ -16,10 +16,12 @@ from dbos import DBOS
 from orchestration.observability import traces
 from orchestration.stack import ActivityName
 from orchestration.stages import (
+    OPTIONS_PATCH,
     ResolvedStage,
     StageConfigError,
     StageDefinitionError,
     StageFailure,
+    as_read_before_options,
     history_name,
     parse_stage,
     resolve_stage,
@@ -131,6 +133,9 @@ async def _run_stages(
         for number, raw in enumerate(stages[first:], start=first):
             try:
                 kind, body = parse_stage(raw)
+                earlier = as_read_before_options(kind, body)
+                if earlier is not None and not await DBOS.patch_async(OPTIONS_PATCH):
+                    body = earlier  # recorded before the newest send options: replayed as it ran
                 resolved = resolve_stage(kind, body, variables)
             except (StageDefinitionError, StageConfigError) as exc:
                 # Q-24 fixed: the stage gets a row and a history entry carrying its error.

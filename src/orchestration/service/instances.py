@@ -92,7 +92,7 @@ class InstanceService:
     async def list_all(self, *, workflow_id: str | None, running: bool) -> list[InstanceView]:
         async with self._db.read() as conn:
             rows = await storage.list_instances(conn, workflow_id=workflow_id, running=running, offset=0, limit=None)
-            return await _with_workflows(conn, rows)
+        return [InstanceView(instance, None, workflow) for instance, workflow in rows]
 
     async def list_page(self, query: PageQuery) -> Page[InstanceView]:
         workflow_id = query.filters.get("WorkflowID") or None
@@ -101,7 +101,7 @@ class InstanceService:
             rows = await storage.list_instances(
                 conn, workflow_id=workflow_id, running=running, offset=query.offset, limit=query.page_size + 1
             )
-            return make_page(await _with_workflows(conn, rows), query)
+        return make_page([InstanceView(instance, None, workflow) for instance, workflow in rows], query)
 
     async def send_event(self, instance_id: str, name: str) -> None:
         """Keep the event until a wait_event stage waiting for `name` consumes it."""
@@ -154,8 +154,3 @@ class InstanceService:
                 return view
             await asyncio.sleep(self._wait_poll_interval.total_seconds())
 
-
-async def _with_workflows(conn: Any, rows: list[storage.InstanceRow]) -> list[InstanceView]:
-    """Instances with their workflows, read in one query."""
-    workflows = await storage.get_workflows(conn, {row.workflow_id for row in rows})
-    return [InstanceView(row, None, workflows.get(row.workflow_id)) for row in rows]

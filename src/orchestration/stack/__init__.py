@@ -1,7 +1,17 @@
 """Calls to the Formance stack (Ledger, Wallets, Payments) through its gateway."""
 
-from ._activities import ACTIVITIES, Activity, ActivityKey, ActivityName
-from ._errors import TRANSPORT, StackError
+from ._activities import ACTIVITIES, TRANSFER_TYPES, Activity, ActivityKey, ActivityName
+from ._errors import CONFLICT, TRANSPORT, StackError
 from ._http import StackClient
 
-__all__ = ["ACTIVITIES", "TRANSPORT", "Activity", "ActivityKey", "ActivityName", "StackClient", "StackError"]
+__all__ = [
+    "ACTIVITIES",
+    "CONFLICT",
+    "TRANSFER_TYPES",
+    "TRANSPORT",
+    "Activity",
+    "ActivityKey",
+    "ActivityName",
+    "StackClient",
+    "StackError",
+]

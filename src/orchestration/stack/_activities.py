@@ -10,14 +10,13 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-from ._errors import StackError
+from ._errors import CONFLICT, StackError
 from ._http import StackClient
 
 log = logging.getLogger(__name__)
 
-DUPLICATE = "CONFLICT"
-"""Payments' answer to a second transfer initiation with the same reference (400, `creating transfer
-initiation: duplicate key value`)."""
+TRANSFER_TYPES = ("TRANSFER", "PAYOUT")
+"""The `type`s of a transfer initiation, as Payments takes them (upper case)."""
 
 
 class ActivityName(StrEnum):
@@ -109,8 +108,8 @@ async def stripe_transfer(client: StackClient, request: dict[str, Any], key: Act
 async def create_transfer_initiation(client: StackClient, request: dict[str, Any], key: ActivityKey) -> Any:
     """A payout through any PSP (FLOWS-2026 §22.2), exactly once without an idempotency key."""
     kind = str(request["type"]).upper()
-    if kind not in ("TRANSFER", "PAYOUT"):  # the configuration checks it too: never reached from a stage
-        raise StackError(400, "VALIDATION", f"invalid transfer type: {request['type']} (must be TRANSFER or PAYOUT)")
+    if kind not in TRANSFER_TYPES:  # a guard: stage configurations are refused with such a type before any call
+        raise StackError(400, "VALIDATION", "invalid transfer type (must be TRANSFER or PAYOUT)")
     psp = str(request.get("provider") or "")
     body: dict[str, Any] = {"amount": request["amount"], "asset": request["asset"]}
     if request.get("connectorID"):
@@ -137,7 +136,9 @@ async def _initiate(client: StackClient, body: dict[str, Any], key: ActivityKey)
     try:
         await client.request("POST", "/api/payments/transfer-initiations", body=body)
     except StackError as err:
-        if err.code != DUPLICATE:
+        # Payments' answer to a second initiation with the same reference: 400 `creating transfer
+        # initiation: duplicate key value`.
+        if err.code != CONFLICT:
             raise
         log.info("transfer initiation %s already exists: created by an attempt whose answer was lost",
                  key.transfer_reference)

@@ -5,6 +5,8 @@ from __future__ import annotations
 # Codes whose retry could only fail the same way, whatever their status (DESIGN §3).
 _PERMANENT_CODES = frozenset({"INSUFFICIENT_FUND", "VALIDATION", "CONFLICT", "NO_SCRIPT", "COMPILATION_FAILED"})
 
+CONFLICT = "CONFLICT"
+"""The code of a duplicate: a Ledger reference, or a Payments transfer initiation's, already used."""
 TRANSPORT = "TRANSPORT"
 """The code of a call that got no answer (connection refused, reset, timeout)."""
 

@@ -26,6 +26,8 @@ __all__ = [
     "StageDefinitionError",
     "StageFailure",
     "ActivityFailed",
+    "OPTIONS_PATCH",
+    "as_read_before_options",
     "check_definition",
     "history_name",
     "parse_stage",
@@ -50,6 +52,18 @@ STAGES: Final[Mapping[StageKind, AnyStageType]] = {
     StageKind.UPDATE: update.STAGE,
     StageKind.SEND: send.STAGE,
 }
+
+OPTIONS_PATCH: Final = "send-options"
+"""The change that gave `send` its newest options (FLOWS-2026 §20): the engine's patch marker."""
+
+
+def as_read_before_options(kind: StageKind, raw: object) -> object | None:
+    """A stage body as releases before `OPTIONS_PATCH` read it, or None when they read it the same.
+
+    Workflows stored before the change may hold the new keys, which were ignored then: an instance
+    recorded then replays its stage without them (the engine asks whether it was).
+    """
+    return send.without_newer_options(raw) if kind is StageKind.SEND else None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from orchestration.stack import ActivityName
 
 
+def shown(value: str, limit: int = 100) -> str:
+    """A value from a configuration as an error message quotes it: control characters escaped, cut at `limit`."""
+    head = value[:limit]
+    if not head.isprintable():
+        head = head.encode("unicode_escape").decode("ascii")
+    return head + ("…" if len(value) > limit else "")
+
+
 class StageDefinitionError(ValueError):
     """A workflow's stage list is malformed (checked when the workflow is created)."""
 

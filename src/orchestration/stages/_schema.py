@@ -85,7 +85,9 @@ def string(
     `alias` is a second key read when `key` is absent. `check` refuses a resolved value, when the
     workflow is created as when the stage starts: it returns why the value cannot be, or None.
     """
-    return _field(FieldSpec(go_name, Kind.STRING, key, default, optional, required, omit_empty, None, alias, check))
+    return _field(
+        FieldSpec(go_name, Kind.STRING, key, default, optional, required, omit_empty, alias=alias, check=check)
+    )
 
 
 def big_int(go_name: str, *, key: str | None = None, optional: bool = False, omit_empty: bool = False) -> Any:
@@ -246,7 +248,7 @@ def _from_json(spec: FieldSpec, raw: object) -> object:
     expected = {
         Kind.STRING: "string",
         Kind.DURATION: "uint or interpolated string",
-        Kind.BOOL: "bool or interpolated string",
+        Kind.BOOL: "uint or interpolated string",  # the original's text (FLOWS-2026 §20.2)
         Kind.TIMESTAMP: "string",
     }[spec.kind]
     raise StageConfigError(f"expected {expected} but was {_go_type(raw)}")

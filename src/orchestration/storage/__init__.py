@@ -52,10 +52,9 @@ from ._triggers import (
     triggers_stamp,
 )
 from ._waits import due_waits, get_wait, mark_woken, park, upcoming_deadlines
-from ._workflows import get_workflow, get_workflows, insert_workflow, list_workflows, soft_delete_workflow
+from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
-    "get_workflows",
     "count_gauges",
     "OccurrenceRow",
     "OccurrenceView",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._activities import cancel_activities
 from ._dialects import insert_or_ignore
-from ._rows import InstanceRow, StageRow
+from ._rows import InstanceRow, StageRow, WorkflowRow
 from ._tables import stage_statuses, workflow_instances, workflows
 from ._waits import forget_waits
 
@@ -36,10 +36,11 @@ async def list_instances(
     running: bool,
     offset: int,
     limit: int | None,
-) -> list[InstanceRow]:
-    """Instances of live workflows only (§2.6 E6), in creation order."""
+) -> list[tuple[InstanceRow, WorkflowRow]]:
+    """Instances of live workflows only (§2.6 E6), in creation order, each with its workflow."""
+    workflow_columns = [column.label(f"of_workflow_{column.name}") for column in workflows.c]
     query = (
-        sa.select(workflow_instances)
+        sa.select(workflow_instances, *workflow_columns)
         .join(workflows, workflows.c.id == workflow_instances.c.workflow_id)
         .where(workflows.c.deleted_at.is_(None))
         .order_by(workflow_instances.c.created_at, workflow_instances.c.id)
@@ -50,7 +51,13 @@ async def list_instances(
         query = query.where(workflow_instances.c.workflow_id == workflow_id)
     if running:
         query = query.where(workflow_instances.c.terminated.is_(False))
-    return [InstanceRow(**r._mapping) for r in await conn.execute(query)]
+    found = []
+    for row in await conn.execute(query):
+        values = row._mapping
+        instance = InstanceRow(**{column.name: values[column.name] for column in workflow_instances.c})
+        workflow = WorkflowRow(**{column.name: values[f"of_workflow_{column.name}"] for column in workflows.c})
+        found.append((instance, workflow))
+    return found
 
 
 async def list_unfinished_instance_ids(conn: AsyncConnection) -> list[str]:

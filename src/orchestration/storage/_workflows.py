@@ -21,14 +21,6 @@ async def get_workflow(conn: AsyncConnection, workflow_id: str) -> WorkflowRow |
     return WorkflowRow(**found._mapping) if found else None
 
 
-async def get_workflows(conn: AsyncConnection, workflow_ids: set[str]) -> dict[str, WorkflowRow]:
-    """The workflows of these ids, deleted or not, by id."""
-    if not workflow_ids:
-        return {}
-    found = await conn.execute(sa.select(workflows).where(workflows.c.id.in_(sorted(workflow_ids))))
-    return {r.id: WorkflowRow(**r._mapping) for r in found}
-
-
 async def list_workflows(conn: AsyncConnection, *, offset: int, limit: int | None) -> list[WorkflowRow]:
     """Live (not deleted) workflows in creation order (Q-9)."""
     query = (

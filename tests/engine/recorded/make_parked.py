@@ -12,10 +12,12 @@ instance workflow's steps (STYLE R12). It leaves, in an embedded data directory:
     3 s delay (in memory), then a noop;
   * `payout`: a payout from the ledger account `merchant` of ledger `payouts` to the Stripe account
     in its metadata, whose Stripe transfer went through and whose ledger entry waits 3 s for its
-    second attempt (the send stage as releases before the newest send options run it).
+    second attempt (the send stage as releases before the newest send options run it);
+  * `bridged`: a move from ledger `bridged-a` to `bridged-b` whose configuration names `throughAccount`s
+    (keys the release ignored), its first leg done, its second waiting 3 s for its next attempt.
 Their ids are written to `instances.json`; `test_recorded.py` sends `go` to `wait_event`.
 (0.1.0 had no parking and no `continued`: its delay was 2 s, waiting in memory; 0.1.0 and 0.2.0
-have no `payout`.)
+have no `payout` and no `bridged`.)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tests.testing.server import ServerProcess, eventually
 LEDGER = "recorded"
 PAYOUT_LEDGER = "payouts"
 CONNECTED_ACCOUNT = "acct_recorded"
+BRIDGED_LEDGERS = ("bridged-a", "bridged-b")
 
 
 def _run(client: httpx.Client, stages: list[object]) -> str:
@@ -52,8 +55,10 @@ def main(target: Path) -> None:
     with FakeStack() as stack:
         stack.create_ledger(LEDGER)
         stack.create_ledger(PAYOUT_LEDGER)
+        for ledger in BRIDGED_LEDGERS:
+            stack.create_ledger(ledger)
         stack.set_account_metadata(PAYOUT_LEDGER, "merchant", {"formanceAccountID": CONNECTED_ACCOUNT})
-        for ledger in (LEDGER, PAYOUT_LEDGER):
+        for ledger in (LEDGER, PAYOUT_LEDGER, BRIDGED_LEDGERS[1]):  # `bridged`'s first leg goes through
             stack.fail_next("POST", f"/api/ledger/v2/{ledger}/transactions", times=None, status=503, message="down")
         server = ServerProcess(
             data_dir=target,
@@ -86,7 +91,15 @@ def main(target: Path) -> None:
             }
         }
         ids["payout"] = _run(client, [payout])
-        for name in ("retry", "payout"):
+        bridged = {
+            "send": {
+                "source": {"account": {"id": "world", "ledger": BRIDGED_LEDGERS[0], "throughAccount": "bridge:out"}},
+                "destination": {"account": {"id": "bank", "ledger": BRIDGED_LEDGERS[1], "throughAccount": "bridge:in"}},
+                "amount": {"amount": 100, "asset": "USD/2"},
+            }
+        }
+        ids["bridged"] = _run(client, [bridged])
+        for name in ("retry", "payout", "bridged"):
             eventually(
                 lambda name=name: client.get(f"/instances/{ids[name]}/stages/0/history").json().get("data", []),
                 lambda history: bool(history) and "lastFailure" in history[-1],

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from orchestration.stages._context import StageContext
 from orchestration.stages._type import StageType
-from orchestration.stages.send._config import SendConfig
+from orchestration.stages.send._config import SendConfig, without_newer_options
 from orchestration.stages.send._flows import run_send
 
-__all__ = ["STAGE", "SendConfig", "run"]
+__all__ = ["STAGE", "SendConfig", "run", "without_newer_options"]
 
 
 async def run(ctx: StageContext, cfg: SendConfig) -> None:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from orchestration.stack import TRANSFER_TYPES
 from orchestration.stages import _schema as schema
+from orchestration.stages._errors import shown
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,14 +22,11 @@ class WalletRef:
     balance: str = schema.string("Balance", default="main", required=True)
 
 
-TRANSFER_TYPES = ("TRANSFER", "PAYOUT")
-
-
 def transfer_type_error(value: str) -> str | None:
     """Why a payout's `type` cannot be sent (Q-49 fixed: refused before any money moves)."""
     if value.upper() in TRANSFER_TYPES:
         return None
-    return f"invalid transfer type: {value} (must be TRANSFER or PAYOUT)"
+    return f"invalid transfer type: {shown(value)} (must be TRANSFER or PAYOUT)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +102,31 @@ class Amount:
     # Q-19: exact integer of any size; Q-30: `"${x}"` undefined leaves it None inside a set Amount.
     amount: int | None = schema.big_int("Amount", optional=True)
     asset: str = schema.string("Asset")
+
+
+# The keys releases up to 0.3.0 ignored, by member: `without_newer_options` drops them.
+_NEWER_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("source", "account"): ("throughAccount", "allowOverdraft"),
+    ("destination", "account"): ("throughAccount", "allowOverdraft"),
+    ("source", "payment"): ("ledger", "holdingAccount", "throughAccount", "allowOverdraft"),
+    ("destination", "payment"): ("type", "sourceAccount", "connectorID"),
+}
+
+
+def without_newer_options(raw: object) -> dict[str, object] | None:
+    """The stage body as releases before the newest send options read it (those keys dropped), or None
+    when it holds none of them: an instance recorded then must replay the stage as it ran."""
+    if not isinstance(raw, dict):
+        return None
+    earlier, dropped = dict(raw), False
+    for (side, member), keys in _NEWER_OPTIONS.items():
+        part = raw.get(side)
+        ref = part.get(member) if isinstance(part, dict) else None
+        if not isinstance(ref, dict) or not any(key in ref for key in keys):
+            continue
+        earlier[side] = {**earlier[side], member: {k: v for k, v in ref.items() if k not in keys}}
+        dropped = True
+    return earlier if dropped else None
 
 
 @dataclass(frozen=True, kw_only=True)

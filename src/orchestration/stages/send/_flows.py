@@ -48,21 +48,21 @@ from orchestration.stages.send._moves import (
     with_entry,
 )
 from orchestration.stages.send._payments import destination_account, import_payment, read_account_metadata
-from orchestration.stages.send._two_legs import move_of, moved, second_leg, transfer_to
-from orchestration.stages.send._wallets import resolve_wallet
+from orchestration.stages.send._two_legs import funds_at, move_of, moved, second_leg, transfer_to
+from orchestration.stages.send._wallets import resolve_paying_wallet, resolve_wallet
 
 AMOUNT_REQUIRED = "amount must be specified"
 EMPTY_AMOUNT = "amount.amount must be an integer but resolved to an empty value (undefined variable?)"
 PAYMENT_TO_PAYMENT = "send from payment to payment is not supported"
 _NO_MEMBER = "send: source and destination must each have exactly one of wallet, account, payment"
 
-TRANSFER_INITIATIONS = "generic-transfer-initiation"
+TRANSFER_INITIATION_PATCH = "generic-transfer-initiation"
 """The change that made payouts debit first and go through any PSP (the original's versioning marker):
 instances recorded before it replay their Stripe calls (`_legacy`)."""
 
 
 def account_ref(account: LedgerAccount) -> AccountRef:
-    return AccountRef(account.id, account.ledger, account.through_account or WORLD, account.allow_overdraft)
+    return AccountRef(account.id, account.ledger, account.through_account, account.allow_overdraft)
 
 
 async def run_send(ctx: StageContext, cfg: SendConfig) -> None:
@@ -94,7 +94,7 @@ async def run_send(ctx: StageContext, cfg: SendConfig) -> None:
     if source.account is not None:
         src = account_ref(source.account)
         if destination.payment is not None:
-            if await ctx.patched(TRANSFER_INITIATIONS):
+            if await ctx.patched(TRANSFER_INITIATION_PATCH):
                 await account_to_payment(ctx, move, src, destination.payment)
             else:
                 await _legacy.account_to_payment(ctx, move, src, destination.payment)
@@ -106,7 +106,7 @@ async def run_send(ctx: StageContext, cfg: SendConfig) -> None:
         elif destination.wallet is not None:
             await wallet_to_wallet(ctx, move, source.wallet, destination.wallet)
         elif destination.payment is not None:
-            if await ctx.patched(TRANSFER_INITIATIONS):
+            if await ctx.patched(TRANSFER_INITIATION_PATCH):
                 await wallet_to_payment(ctx, move, source.wallet, destination.payment)
             else:
                 await _legacy.wallet_to_payment(ctx, move, source.wallet, destination.payment)
@@ -190,13 +190,13 @@ async def account_to_payment(ctx: StageContext, move: Move, src: AccountRef, dst
     # The overdraft clause whenever asked, even towards `world` (§21.2 F3).
     tx_id = await create_transaction(ctx, move, src.ledger, src.id, src.through, move.metadata,
                                      overdraft=src.overdraft)
-    bridge = account_place(src.through, src.ledger)
     await second_leg(
-        moved(move.money, account_place(src.id, src.ledger), bridge, tx_id, verb="debited"),
+        moved(move.money, account_place(src.id, src.ledger), account_place(src.through, src.ledger), tx_id,
+              verb="debited"),
         transfer_to(dst.psp, target),
         transfer_initiation(ctx, move, target, dst),
         refused="was refused",
-        funds_in=bridge,
+        funds=funds_at(src.through, src.ledger),
     )
 
 
@@ -219,21 +219,16 @@ async def wallet_to_account(ctx: StageContext, move: Move, src: WalletRef, dst: 
 
 async def wallet_to_payment(ctx: StageContext, move: Move, src: WalletRef, dst: DestinationPayment) -> None:
     """F5: debit the wallet (to `world`), then pay out to the PSP account named in its metadata."""
-    try:
-        wallet = await resolve_wallet(ctx, src.id, src.name)
-    except StageFailure as err:
-        # §6.5.3 F5: every RESOLVE failure is prefixed. The original prints the (possibly empty)
-        # id; we name the wallet by its name when it is referenced by name.
-        raise StageFailure(f"reading account: {src.id or src.name}: {err.message}") from err
+    wallet = await resolve_paying_wallet(ctx, src.id, src.name)
     target = destination_account(wallet.metadata, dst.metadata)
     await debit_wallet(ctx, move, wallet.id, src.balance, None, move.metadata)
-    out = account_place(WORLD, wallet.ledger)
     await second_leg(
-        moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance), out, verb="debited"),
+        moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance), account_place(WORLD, wallet.ledger),
+              verb="debited"),
         transfer_to(dst.psp, target),
         transfer_initiation(ctx, move, target, dst),
         refused="was refused",
-        funds_in=f"{out} (out of the wallet, not paid out)",
+        funds=funds_at(WORLD, wallet.ledger),
     )
 
 

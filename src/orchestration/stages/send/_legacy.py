@@ -22,7 +22,7 @@ from orchestration.stages.send._moves import (
 )
 from orchestration.stages.send._payments import destination_account, read_account_metadata
 from orchestration.stages.send._two_legs import move_of, second_leg
-from orchestration.stages.send._wallets import resolve_wallet
+from orchestration.stages.send._wallets import resolve_paying_wallet
 
 ONLY_STRIPE = "only stripe actually supported"
 
@@ -42,10 +42,7 @@ async def account_to_payment(ctx: StageContext, move: Move, src: AccountRef, dst
 async def wallet_to_payment(ctx: StageContext, move: Move, src: WalletRef, dst: DestinationPayment) -> None:
     """F5: pay out to the Stripe account named in the wallet's metadata, then debit the wallet."""
     _require_stripe(dst.psp)
-    try:
-        wallet = await resolve_wallet(ctx, src.id, src.name)
-    except StageFailure as err:
-        raise StageFailure(f"reading account: {src.id or src.name}: {err.message}") from err
+    wallet = await resolve_paying_wallet(ctx, src.id, src.name)
     target = destination_account(wallet.metadata, dst.metadata)
     await stripe_transfer(ctx, move, target, waiting_validation=dst.waiting_validation, connector_id=dst.connector_id)
     await second_leg(

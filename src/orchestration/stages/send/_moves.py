@@ -16,7 +16,7 @@ from typing import Any
 
 from orchestration.stack import ActivityName
 from orchestration.stages._context import StageContext
-from orchestration.stages._errors import StageFailure
+from orchestration.stages._errors import StageFailure, shown
 from orchestration.stages.send._config import DestinationPayment
 
 INTERNAL_LEDGER = "orchestration-000-internal"
@@ -31,7 +31,7 @@ WORLD = "world"
 # What the Ledger accepts (formancehq/ledger pkg/accounts, pkg/assets): nothing else may be written
 # into a Numscript program.
 _ADDRESS = re.compile(r"[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*")
-_ASSET = re.compile(r"[A-Z][A-Z0-9]{0,16}(_[A-Z]{1,16})?(/\d{1,6})?")
+_ASSET = re.compile(r"[A-Z][A-Z0-9]{0,16}(_[A-Z]{1,16})?(/[0-9]{1,6})?")
 
 Subject = dict[str, str]
 """A Wallets subject: `{"type": "ACCOUNT", "identifier": …}` or `{"type": "WALLET", "identifier", "balance"}`."""
@@ -43,7 +43,7 @@ class AccountRef:
 
     id: str
     ledger: str
-    through: str = "world"
+    through: str = WORLD
     """`THR(x)`: the account standing for the other ledger in a cross-ledger move."""
     overdraft: bool = False
     """`OD(x)`: the move that takes money from this side may go below zero."""
@@ -194,9 +194,9 @@ def overdraft_program(money: Money, source: str, destination: str) -> str:
     """
     for address in (source, destination):
         if _ADDRESS.fullmatch(address) is None:
-            raise StageFailure(f"'{address}' is not a ledger account address (letters, digits, '_', '-', ':')")
+            raise StageFailure(f"'{shown(address)}' is not a ledger account address (letters, digits, '_', '-', ':')")
     if _ASSET.fullmatch(money.asset) is None:
-        raise StageFailure(f"'{money.asset}' is not a ledger asset (e.g. USD, USD/2)")
+        raise StageFailure(f"'{shown(money.asset)}' is not a ledger asset (e.g. USD, USD/2)")
     return (
         f"send [{money.asset} {money.amount}] (\n"
         f"  source = @{source} allowing unbounded overdraft\n"

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from orchestration.stack import ActivityName
+from orchestration.stack import CONFLICT, ActivityName
 from orchestration.stages._context import StageContext
 from orchestration.stages._errors import ActivityFailed, StageFailure
 from orchestration.stages.send._config import SourcePayment
@@ -51,7 +51,7 @@ async def import_payment(
     money = _initial_money(payment.id, output)
     # The bridge on the holding side is `world`, with no overdraft (§21.2 F7): only the import uses the options.
     holding = AccountRef(payment.holding_account or payment_account(payment.id), payment.ledger or INTERNAL_LEDGER)
-    through = payment.through_account or WORLD
+    through = payment.through_account
     # The import moves the payment's amount (not the stage amount).
     try:
         await create_transaction(
@@ -59,7 +59,7 @@ async def import_payment(
             reference=holding.id, overdraft=payment.allow_overdraft and through != WORLD,
         )
     except ActivityFailed as err:
-        if err.code != "CONFLICT":
+        if err.code != CONFLICT:
             raise
     return money, holding
 

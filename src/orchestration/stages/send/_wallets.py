@@ -51,6 +51,18 @@ async def resolve_wallet(ctx: StageContext, wallet_id: str, name: str) -> Wallet
     return _wallet(wallets[0], "ListWallets")
 
 
+async def resolve_paying_wallet(ctx: StageContext, wallet_id: str, name: str) -> Wallet:
+    """`resolve_wallet` for a payout (F5), whose every failure is prefixed `reading account: <wallet>: `.
+
+    The original prints the (possibly empty) id; we name the wallet by its name when it is
+    referenced by name.
+    """
+    try:
+        return await resolve_wallet(ctx, wallet_id, name)
+    except StageFailure as err:
+        raise StageFailure(f"reading account: {wallet_id or name}: {err.message}") from err
+
+
 def _member(obj: object, key: str) -> Any:
     return obj.get(key) if isinstance(obj, Mapping) else None
 
