@@ -26,6 +26,23 @@ async def test_stages_run_in_order_and_each_leaves_a_finished_row(engine: Engine
     assert [s.started_at for s in stages] == sorted(s.started_at for s in stages)
 
 
+async def test_instant_stages_take_no_step_of_their_own(engine: EngineHarness) -> None:
+    # Noops are recorded with the next stage that runs, or with the instance's end: one `advance` each time.
+    from dbos import DBOS
+
+    instance_id = await engine.run([{"noop": {}}, {"noop": {}}, {"delay": {"duration": "1ms"}}, {"noop": {}},
+                                    {"noop": {}}])
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None
+    assert [(s.stage, s.name, s.terminated_at is not None) for s in done.stages or []] == [
+        (0, "RunNoop", True), (1, "RunNoop", True), (2, "RunDelay", True), (3, "RunNoop", True),
+        (4, "RunNoop", True)]
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    steps = [step["function_name"] for step in await DBOS.list_workflow_steps_async(instance_id)]
+    # Start noops and the delay; the delay's wait; end the delay, record the noops and the end.
+    assert steps == ["orchestration.advance", "orchestration.sleep_until", "orchestration.advance"]
+
+
 async def test_an_empty_workflow_ends_without_stages(engine: EngineHarness) -> None:
     done = await engine.wait_terminated(await engine.run([]))
     assert done.instance.error is None and done.stages == []

@@ -7,7 +7,7 @@ import logging
 import socket
 import sqlite3
 import uuid
-from contextlib import closing
+from contextlib import AbstractContextManager, closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from orchestration.observability import traces
 from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
+
+# Importing the module registers its workflows with DBOS, those of earlier releases included.
 from ._instance_workflow import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
 from ._signals import Signals
 from ._waker import Waker
@@ -130,6 +132,9 @@ class Engine:
         self.signals.notify(instance_id)
         self._waker.check_soon(instance_id)
 
+    def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:
+        return self.signals.subscribe(instance_id)
+
     def problem(self) -> str | None:
         """Why this worker is not running as it should (None: it is)."""
         if not self._tasks:
@@ -232,6 +237,10 @@ class EngineClient:
 
     def notify(self, instance_id: str) -> None:
         """Workers of other processes notice changes through their poller."""
+
+    def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:
+        """Nothing runs here to say when an instance ends."""
+        return nullcontext(None)
 
     def problem(self) -> str | None:
         """Nothing runs here: the workers report for themselves."""

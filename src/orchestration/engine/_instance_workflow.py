@@ -34,8 +34,11 @@ from ._steps import StageEnd, StageStart
 
 log = logging.getLogger(__name__)
 
-WORKFLOW_NAME = "orchestration.instance"
-CONTINUATION_NAME = "orchestration.instance.continued"
+WORKFLOW_NAME = "orchestration.instance.2"
+CONTINUATION_NAME = "orchestration.instance.continued.2"
+# What releases up to 0.3.0 started: their recorded instances replay under these names.
+RECORDED_WORKFLOW_NAME = "orchestration.instance"
+RECORDED_CONTINUATION_NAME = "orchestration.instance.continued"
 
 
 def continuation_id(instance_id: str, stage: int) -> str:
@@ -47,10 +50,14 @@ def continuation_id(instance_id: str, stage: int) -> str:
 class _Context:
     """The engine's `StageContext`: durable waits keyed by the instance and stage."""
 
-    def __init__(self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False) -> None:
+    def __init__(
+        self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False, current: bool = True
+    ) -> None:
         self.instance_id = instance_id
         self.stage = stage
         self._started_at = started_at
+        # False: a run recorded by an earlier release, which asks whether each change applies to it.
+        self._current = current
         # Activities are numbered in call order: deterministic, so the same on replay.
         self._next_sequence = 0
         # The first wait of a stage may park; a continuation (woken) waits in memory,
@@ -77,6 +84,8 @@ class _Context:
         return await _retry.call_activity(self.instance_id, self.stage, sequence, activity, request)
 
     async def patched(self, change: str) -> bool:
+        if self._current:
+            return True  # a workflow of this release: every change applies
         # DBOS records a marker where it is first asked, unless a step recorded before the change is there.
         return await DBOS.patch_async(change)
 
@@ -109,7 +118,7 @@ def _unresolved_start(number: int, raw: Any, error: str) -> StageStart:
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
 async def instance_workflow(instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
     """Run every stage; end the instance with the first stage error, if any."""
-    await _run_stages(instance_id, stages, variables)
+    await _run_stages(instance_id, stages, variables, current=True)
 
 
 @DBOS.workflow(name=CONTINUATION_NAME, max_recovery_attempts=None)
@@ -117,58 +126,101 @@ async def continued_instance_workflow(
     instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str
 ) -> None:
     """The rest of an instance parked in `stage` (started at `started_at`), once its wait is over."""
-    await _run_stages(instance_id, stages, variables, woken=(stage, started_at))
+    await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=True)
+
+
+# The same, as releases up to 0.3.0 ran them: instances they recorded are recovered under these
+# names and replay with the steps they recorded (one `advance` per stage, patches asked).
+@DBOS.workflow(name=RECORDED_WORKFLOW_NAME, max_recovery_attempts=None)
+async def recorded_instance_workflow(instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
+    await _run_stages(instance_id, stages, variables, current=False)
+
+
+@DBOS.workflow(name=RECORDED_CONTINUATION_NAME, max_recovery_attempts=None)
+async def recorded_continued_instance_workflow(
+    instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str
+) -> None:
+    await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=False)
+
+
+async def _resolve(raw: Any, variables: dict[str, str], *, current: bool) -> ResolvedStage:
+    kind, body = parse_stage(raw)
+    earlier = None if current else as_read_before_options(kind, body)
+    if earlier is not None and not await DBOS.patch_async(OPTIONS_PATCH):
+        body = earlier  # recorded before the newest send options: replayed as it ran
+    return resolve_stage(kind, body, variables)
+
+
+async def _next_starts(
+    stages: list[Any], first: int, variables: dict[str, str], *, current: bool
+) -> tuple[list[StageStart], ResolvedStage | None, str | None]:
+    """The stages to start in one `advance` from `first`: the instant ones (recorded ended as they
+    start, nothing of theirs to run) up to and including the next one to run, or up to a stage
+    whose configuration does not resolve. Returns (starts, the stage to run after them or None,
+    the configuration error that ends the instance or None). A recorded run starts one at a time."""
+    starts: list[StageStart] = []
+    for number in range(first, len(stages)):
+        try:
+            resolved = await _resolve(stages[number], variables, current=current)
+        except (StageDefinitionError, StageConfigError) as exc:
+            # Q-24 fixed: the stage gets a row and a history entry carrying its error.
+            starts.append(_unresolved_start(number, stages[number], str(exc)))
+            return starts, None, str(exc)
+        starts.append(StageStart(number, resolved.history_name, resolved.history_input, ended=resolved.instant))
+        if not resolved.instant:
+            return starts, resolved, None
+        if not current:
+            break
+    return starts, None, None
 
 
 async def _run_stages(
-    instance_id: str, stages: list[Any], variables: dict[str, str], woken: tuple[int, str] | None = None
+    instance_id: str,
+    stages: list[Any],
+    variables: dict[str, str],
+    woken: tuple[int, str] | None = None,
+    *,
+    current: bool,
 ) -> None:
     """Run the stages in order: from the first, or in a continuation from `woken =
-    (stage, its start time)`, the stage that parked and whose wait is over."""
+    (stage, its start time)`, the stage that parked and whose wait is over.
+
+    Stages that do nothing durable (noop) take no step of their own: they are recorded with the
+    start of the next stage to run, or with the end of the instance, in one `advance`.
+    """
     first = woken[0] if woken else 0
     finished: StageEnd | None = None
     running: int | None = None
     error: str | None = None
+    number = first
     try:
-        for number, raw in enumerate(stages[first:], start=first):
-            try:
-                kind, body = parse_stage(raw)
-                earlier = as_read_before_options(kind, body)
-                if earlier is not None and not await DBOS.patch_async(OPTIONS_PATCH):
-                    body = earlier  # recorded before the newest send options: replayed as it ran
-                resolved = resolve_stage(kind, body, variables)
-            except (StageDefinitionError, StageConfigError) as exc:
-                # Q-24 fixed: the stage gets a row and a history entry carrying its error.
-                error = str(exc)
-                start = _unresolved_start(number, raw, error)
-                await _steps.advance(instance_id, finish=finished, start=start, terminate=True, error=error)
-                # Workflow code: a replay after a crash logs this line again, which is harmless.
-                log.warning("instance %s stage %d failed: %s", instance_id, number, error,
-                            extra={"instance_id": instance_id, "stage": number})
-                return
-            started: str | None
+        while number < len(stages):
+            resolved: ResolvedStage | None
             if woken is not None and number == first:
-                started, resuming = woken[1], True  # started by the workflow that parked
+                resolved, started, resuming = await _resolve(stages[number], variables, current=current), woken[1], True
             else:
-                resuming = False
-                instant = resolved.instant
-                last = number == len(stages) - 1
-                started = await _steps.advance(
-                    instance_id,
-                    finish=finished,
-                    start=StageStart(number, resolved.history_name, resolved.history_input, ended=instant),
-                    terminate=instant and last,
-                    error=None,
+                starts, resolved, error = await _next_starts(stages, number, variables, current=current)
+                last = starts[-1].number
+                ends = error is not None or (resolved is None and last == len(stages) - 1)
+                advanced = await _steps.advance(
+                    instance_id, finish=finished, starts=starts, terminate=ends, error=error
                 )
-                if started is None:
+                if advanced is None:
                     return  # aborted between two stages
-                if instant:  # already recorded as ended, with the instance if it was the last stage
-                    if last:
+                started = advanced
+                if error is not None:
+                    # Workflow code: a replay after a crash logs this line again, which is harmless.
+                    log.warning("instance %s stage %d failed: %s", instance_id, last, error,
+                                extra={"instance_id": instance_id, "stage": last})
+                    return
+                if resolved is None:  # instant stages only, recorded ended (with the instance if they were the last)
+                    if ends:
                         return
-                    finished = None
+                    finished, number = None, last + 1
                     continue
+                number, resuming = last, False
             running = number
-            context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming)
+            context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming, current=current)
             try:
                 with traces.span(f"stage {number} {resolved.kind}", _stage_attributes(instance_id, number, resolved),
                                  quiet=(InstanceParked,)):
@@ -180,6 +232,7 @@ async def _run_stages(
                             extra={"instance_id": instance_id, "stage": number})
                 break
             finished, running = StageEnd(number), None
+            number += 1
     except (InstanceAborted, InstanceParked):
         return
     except Exception as exc:  # a bug must still end the instance visibly, never leave it running
@@ -189,4 +242,4 @@ async def _run_stages(
         error = f"internal error: {exc}"
         if running is not None:
             finished = StageEnd(running, error)
-    await _steps.advance(instance_id, finish=finished, start=None, terminate=True, error=error)
+    await _steps.advance(instance_id, finish=finished, starts=[], terminate=True, error=error)

@@ -26,25 +26,29 @@ _ABORT_LOOKBACK = timedelta(seconds=30)
 
 
 class Signals:
-    """Per-instance wake-up events of the instances waiting in this process."""
+    """Per-instance wake-up events of what waits on instances in this process: their waiting
+    stages, and requests waiting for their end (`?wait=true`)."""
 
     def __init__(self) -> None:
-        self._waiters: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, set[asyncio.Event]] = {}
 
     @contextmanager
     def subscribe(self, instance_id: str) -> Iterator[asyncio.Event]:
-        """An event set whenever something happens to `instance_id`, while the block runs."""
+        """An event set whenever something happens to `instance_id` (an event sent, an abort, its
+        end), while the block runs."""
         event = asyncio.Event()
-        self._waiters[instance_id] = event
+        self._waiters.setdefault(instance_id, set()).add(event)
         try:
             yield event
         finally:
-            if self._waiters.get(instance_id) is event:
-                del self._waiters[instance_id]
+            waiting = self._waiters.get(instance_id)
+            if waiting is not None:
+                waiting.discard(event)
+                if not waiting:
+                    del self._waiters[instance_id]
 
     def notify(self, instance_id: str) -> None:
-        event = self._waiters.get(instance_id)
-        if event is not None:
+        for event in self._waiters.get(instance_id, ()):
             event.set()
 
     @property

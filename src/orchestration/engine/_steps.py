@@ -70,15 +70,16 @@ async def advance(
     instance_id: str,
     *,
     finish: StageEnd | None,
-    start: StageStart | None,
+    starts: list[StageStart],
     terminate: bool,
     error: str | None,
 ) -> str | None:
     """Move an instance forward in one transaction.
 
-    Ends stage `finish`, starts stage `start` and/or terminates the instance with
-    `error`. Returns the new stage's start time (ISO), or None when the instance was
-    aborted meanwhile: the workflow must then stop.
+    Ends stage `finish`, starts the stages `starts` in order (all but the last recorded ended:
+    stages with nothing to run) and/or terminates the instance with `error`. Returns the last
+    started stage's start time (ISO; now when none starts), or None when the instance was aborted
+    meanwhile: the workflow must then stop.
     """
     now = _now()
     runtime = _runtime.current()
@@ -94,7 +95,7 @@ async def advance(
                 durations.append((ended[0], (now - ended[1]).total_seconds()))
             reported.append(events.stage_ended(instance.workflow_id, instance_id, finish.number, finish.error))
         started = now
-        if start is not None:
+        for start in starts:
             started = await storage.start_stage(
                 conn, instance_id, start.number, now=now, name=start.name, input=start.input,
                 error=start.config_error, ended=start.ended,
@@ -116,6 +117,7 @@ async def advance(
     if terminated:
         ended_as = metrics.INSTANCES_FAILED if error is not None else metrics.INSTANCES_SUCCEEDED
         ended_as.labels(instance.workflow_id).inc()
+        runtime.signals.notify(instance_id)  # a `?wait=true` of this process answers now
     return started.isoformat()
 
 

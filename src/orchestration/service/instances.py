@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -22,6 +24,11 @@ class InstanceStarter(Protocol):
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None: ...
 
     def notify(self, instance_id: str) -> None: ...
+
+    def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:
+        """An event set when something happens to the instance in this process (its end among
+        them), while the block runs; None where nothing runs here."""
+        ...
 
 
 def new_instance(instance_id: str, workflow_id: str, variables: dict[str, str], now: datetime) -> storage.InstanceRow:
@@ -147,10 +154,21 @@ class InstanceService:
             return await storage.list_activities(conn, instance_id, stage)
 
     async def _wait_for_end(self, instance_id: str) -> InstanceView:
+        """Woken by the instance's end when it runs in this process; else, and as a safety net,
+        it looks every `wait_poll_interval`."""
         deadline = time.monotonic() + self._wait_timeout.total_seconds()
-        while True:
-            view = await self.get(instance_id)
-            if view.instance.terminated or time.monotonic() >= deadline:
-                return view
-            await asyncio.sleep(self._wait_poll_interval.total_seconds())
+        with self._engine.watch(instance_id) as changed:
+            while True:
+                if changed is not None:
+                    changed.clear()  # before the read: a change after it is not missed
+                view = await self.get(instance_id)
+                remaining = deadline - time.monotonic()
+                if view.instance.terminated or remaining <= 0:
+                    return view
+                pause = min(self._wait_poll_interval.total_seconds(), remaining)
+                if changed is None:
+                    await asyncio.sleep(pause)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), timeout=pause)
 
