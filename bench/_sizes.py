@@ -16,6 +16,7 @@ class Sizes:
     sample: int  # instances sent their event first after the restart
     poll_interval_s: float
     timeout_s: float  # any single wait; the script gives up on a measure past it
+    latency_runs: int = 200  # measure 0: instances run one after the other
 
     @classmethod
     def full(cls, *, concurrency: int, instances: int | None = None, waiting: int | None = None) -> Sizes:
@@ -46,4 +47,5 @@ class Sizes:
             sample=20,
             poll_interval_s=0.02,
             timeout_s=60.0,
+            latency_runs=20,
         )

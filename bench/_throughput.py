@@ -117,16 +117,18 @@ async def measure_throughput(work_dir: Path, sizes: Sizes, *, profile: bool) -> 
     }
 
 
-def measure_floor(work_dir: Path, sizes: Sizes) -> dict[str, Any]:
-    say(f"== 2. engine floor: {sizes.instances} bare DBOS workflows of 3 steps, concurrency {sizes.concurrency}")
-    data_dir = work_dir / "floor-data"
+def measure_floor(work_dir: Path, sizes: Sizes, *, count: int | None = None, concurrency: int | None = None,
+                  title: str = "2. engine floor") -> dict[str, Any]:
+    count, concurrency = count or sizes.instances, concurrency or sizes.concurrency
+    say(f"== {title}: {count} bare DBOS workflows of 3 steps, concurrency {concurrency}")
+    data_dir = work_dir / f"floor-data-{concurrency}"
     data_dir.mkdir()
     command = [
         sys.executable, "-m", "bench.floor",
-        "--count", str(sizes.instances), "--concurrency", str(sizes.concurrency),
+        "--count", str(count), "--concurrency", str(concurrency),
         "--warmup", str(sizes.warmup), "--data-dir", str(data_dir),
     ]  # fmt: skip
-    with open(work_dir / "floor.log", "wb") as log:
+    with open(work_dir / f"floor-{concurrency}.log", "wb") as log:
         # subprocess.run kills the child on timeout (and on any exception) before raising.
         done = subprocess.run(
             command,

@@ -2,8 +2,10 @@
 
     .venv/bin/python -m bench.core [--instances 2000] [--concurrency 32] [--waiting 10000] [--quick]
 
-Four measures, each printed as plain lines, then one JSON summary line:
+Five measures, each printed as plain lines, then one JSON summary line:
 
+0. latency: one instance of 3 `noop` at a time, `?wait=true`, nothing else running;
+   and the floor's, one bare DBOS workflow at a time.
 1. throughput: N instances of a 3-`noop` workflow run over HTTP with bounded
    concurrency; instances/s and run-request-to-terminated latency.
 2. floor: the same N bare DBOS workflows of 3 trivial steps (bench.floor, in
@@ -36,6 +38,7 @@ from typing import Any
 from ._datadir import DataDirReader
 from ._harness import load, run_to_summary, say
 from ._idle import measure_idle
+from ._latency import measure_latency
 from ._logs import print_log_summary, summarize_log
 from ._profile import PY_SPY
 from ._resume import measure_resume
@@ -67,6 +70,8 @@ async def main(sizes: Sizes, *, only: str | None, keep: bool, profile: bool) -> 
     summary: dict[str, Any] = {}
     logs: dict[str, Any] = {}
     try:
+        if only in (None, "latency"):
+            summary["latency"] = await measure_latency(work_dir, sizes)
         if only in (None, "throughput"):
             throughput = await measure_throughput(work_dir, sizes, profile=profile)
             floor = measure_floor(work_dir, sizes)
@@ -98,7 +103,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--waiting", type=int, help="W waiting instances (10000; 100 with --quick)")
     parser.add_argument("--quick", action="store_true", help="small sizes and short windows: a smoke run")
     parser.add_argument(
-        "--only", choices=["throughput", "waiting"], help="measures 1-2 only, or 3-4 only (default: all four)"
+        "--only", choices=["latency", "throughput", "waiting"],
+        help="measure 0 only, 1-2 only, or 3-4 only (default: all five)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (data, server logs)")
     parser.add_argument(
