@@ -95,11 +95,13 @@ async def advance(
                 durations.append((ended[0], (now - ended[1]).total_seconds()))
             reported.append(events.stage_ended(instance.workflow_id, instance_id, finish.number, finish.error))
         started = now
+        if starts:
+            started = await storage.start_stages(conn, [
+                storage.new_stage(instance_id, start.number, now=now, name=start.name, input=start.input,
+                                  error=start.config_error, ended=start.ended)
+                for start in starts
+            ])
         for start in starts:
-            started = await storage.start_stage(
-                conn, instance_id, start.number, now=now, name=start.name, input=start.input,
-                error=start.config_error, ended=start.ended,
-            )
             reported.append(events.stage_started(instance.workflow_id, instance_id, start.number))
             if start.ended or start.config_error is not None:
                 durations.append((start.name, 0.0))

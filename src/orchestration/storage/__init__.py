@@ -21,7 +21,9 @@ from ._instances import (
     list_stages,
     list_unfinished_instance_ids,
     lock_instance,
+    new_stage,
     start_stage,
+    start_stages,
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
@@ -118,7 +120,9 @@ __all__ = [
     "pending_revisions",
     "release",
     "soft_delete_workflow",
+    "new_stage",
     "start_stage",
+    "start_stages",
     "terminate_instance",
     "upcoming_deadlines",
 ]

@@ -126,7 +126,23 @@ async def start_stage(
     A stage that fails before it can run (bad configuration), or that has nothing to do
     (`ended`), is inserted already ended.
     """
-    row = StageRow(
+    return await start_stages(conn, [new_stage(instance_id, stage, now=now, name=name, input=input, error=error,
+                                               ended=ended)])
+
+
+def new_stage(
+    instance_id: str,
+    stage: int,
+    *,
+    now: datetime,
+    name: str,
+    input: dict[str, Any],
+    error: str | None = None,
+    ended: bool = False,
+) -> StageRow:
+    """The row of a stage starting now; ended already when it failed before it could run (`error`)
+    or has nothing to do (`ended`)."""
+    return StageRow(
         instance_id=instance_id,
         stage=stage,
         temporal_run_id=instance_id,
@@ -136,17 +152,23 @@ async def start_stage(
         name=name,
         input=input,
     )
+
+
+async def start_stages(conn: AsyncConnection, rows: list[StageRow]) -> datetime:
+    """Insert stage rows of one instance in one statement, keeping those a crashed earlier attempt
+    inserted; the start time of the last one."""
     inserted = await conn.execute(
         insert_or_ignore(conn, stage_statuses, ["instance_id", "stage"])
-        .values(**asdict(row))
-        .returning(stage_statuses.c.started_at)
+        .values([asdict(row) for row in rows])
+        .returning(stage_statuses.c.stage, stage_statuses.c.started_at)
     )
-    started: datetime | None = inserted.scalar_one_or_none()
-    if started is None:  # inserted before a crash: the recorded start time stands
-        existing = await get_stage(conn, instance_id, stage)
-        assert existing is not None
-        return existing.started_at
-    return started
+    started = {row.stage: row.started_at for row in inserted}
+    last = rows[-1]
+    if last.stage in started:
+        return started[last.stage]  # type: ignore[no-any-return]
+    existing = await get_stage(conn, last.instance_id, last.stage)  # inserted before a crash: its time stands
+    assert existing is not None
+    return existing.started_at
 
 
 async def terminate_instance(
