@@ -54,7 +54,7 @@ async def _parked(db: storage.Database, *, event: str | None = None, wake_at: da
                 variables={"who": "me"},
             ),
         )
-        await storage.start_stage(conn, instance_id, 1, now=NOW, name="RunWaitEvent", input={})
+        await storage.start_stages(conn, [storage.new_stage(instance_id, 1, now=NOW, name="RunWaitEvent", input={})])
         await storage.park(
             conn, storage.WaitRow(instance_id=instance_id, stage=1, event=event, wake_at=wake_at, parked_at=NOW)
         )

@@ -18,9 +18,9 @@ async def _start(
     db: storage.Database, instance_id: str, now: datetime = NOW, name: str = "RunDelay", input: Any = None
 ) -> datetime:
     async with db.begin() as conn:
-        return await storage.start_stage(
-            conn, instance_id, 0, now=now, name=name, input={"duration": "1h"} if input is None else input
-        )
+        config = {"duration": "1h"} if input is None else input
+        stage = storage.new_stage(instance_id, 0, now=now, name=name, input=config)
+        return await storage.start_stages(conn, [stage])
 
 
 async def _stage(db: storage.Database, instance_id: str) -> storage.StageRow | None:
@@ -48,7 +48,7 @@ async def test_two_starts_at_once_make_one_row_with_one_start(db: storage.Databa
         return await _start(db, instance_id, LATER)
 
     async def first(conn: AsyncConnection) -> datetime:
-        return await storage.start_stage(conn, instance_id, 0, now=NOW, name="RunDelay", input={})
+        return await storage.start_stages(conn, [storage.new_stage(instance_id, 0, now=NOW, name="RunDelay", input={})])
 
     async with held_open(db, first) as finish:
         competing = await runs_into(db, second())
@@ -62,8 +62,10 @@ async def test_a_stage_with_nothing_to_do_or_a_bad_configuration_starts_ended(
     db: storage.Database, instance_id: str
 ) -> None:
     async with db.begin() as conn:
-        await storage.start_stage(conn, instance_id, 0, now=NOW, name="RunNoop", input={}, ended=True)
-        await storage.start_stage(conn, instance_id, 1, now=NOW, name="RunDelay", input={}, error="bad duration")
+        await storage.start_stages(conn, [
+            storage.new_stage(instance_id, 0, now=NOW, name="RunNoop", input={}, ended=True),
+            storage.new_stage(instance_id, 1, now=NOW, name="RunDelay", input={}, error="bad duration"),
+        ])
         stages = await storage.list_stages(conn, instance_id)
     assert [(s.stage, s.terminated_at, s.error) for s in stages] == [(0, NOW, None), (1, NOW, "bad duration")]
 

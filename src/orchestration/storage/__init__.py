@@ -22,7 +22,6 @@ from ._instances import (
     list_unfinished_instance_ids,
     lock_instance,
     new_stage,
-    start_stage,
     start_stages,
     terminate_instance,
 )
@@ -121,7 +120,6 @@ __all__ = [
     "release",
     "soft_delete_workflow",
     "new_stage",
-    "start_stage",
     "start_stages",
     "terminate_instance",
     "upcoming_deadlines",

@@ -110,26 +110,6 @@ async def finish_stage(
     return (row.name, row.started_at) if row is not None else None
 
 
-async def start_stage(
-    conn: AsyncConnection,
-    instance_id: str,
-    stage: int,
-    *,
-    now: datetime,
-    name: str,
-    input: dict[str, Any],
-    error: str | None = None,
-    ended: bool = False,
-) -> datetime:
-    """Insert the stage row, or keep the one a crashed earlier attempt inserted; its start time.
-
-    A stage that fails before it can run (bad configuration), or that has nothing to do
-    (`ended`), is inserted already ended.
-    """
-    return await start_stages(conn, [new_stage(instance_id, stage, now=now, name=name, input=input, error=error,
-                                               ended=ended)])
-
-
 def new_stage(
     instance_id: str,
     stage: int,
