@@ -320,14 +320,14 @@ class AuthSettings:
             raise ValueError("--auth-enabled needs --auth-issuer (or --stack-public-url)")
 
 
-def _traces_exporter(value: str) -> None:
-    if value not in ("", "otlp"):
-        raise ValueError(f"{value!r} is not a traces exporter: `otlp`, or empty for none")
+def _one_of(allowed: tuple[str, ...], what: str) -> Callable[[str], None]:
+    """A check refusing any value but `allowed`; the error says the value is not `what`."""
 
+    def check(value: str) -> None:
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not {what}")
 
-def _otlp_mode(value: str) -> None:
-    if value not in ("grpc", "http"):
-        raise ValueError(f"{value!r} is not an OTLP mode: grpc or http")
+    return check
 
 
 def _resource_attribute(value: str) -> None:
@@ -341,14 +341,15 @@ class TracesSettings:
 
     exporter: str = setting(
         "", "--otel-traces-exporter", "`otlp`: export traces over OTLP; empty: no traces (and no cost).",
-        check=_traces_exporter,
+        check=_one_of(("", "otlp"), "a traces exporter: `otlp`, or empty for none"),
     )
     otlp_endpoint: str = setting(
         "", "--otel-traces-exporter-otlp-endpoint",
         "OTLP collector, host:port or URL (empty: the exporter's default, or OTEL_EXPORTER_OTLP_ENDPOINT).",
     )
     otlp_mode: str = setting(
-        "grpc", "--otel-traces-exporter-otlp-mode", "OTLP over `grpc` or `http` (protobuf).", check=_otlp_mode
+        "grpc", "--otel-traces-exporter-otlp-mode", "OTLP over `grpc` or `http` (protobuf).",
+        check=_one_of(("grpc", "http"), "an OTLP mode: grpc or http"),
     )
     otlp_insecure: bool = setting(
         False, "--otel-traces-exporter-otlp-insecure", "Plain-text connection to the collector (no TLS)."

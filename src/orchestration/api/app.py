@@ -74,9 +74,7 @@ def create_app(
         return JSONResponse(parts, status_code=200 if parts["default"] == "OK" else 503)
 
     async def prometheus(request: Request) -> Response:
-        """This process's counters and the service's gauges, in Prometheus' text format."""
-        text = await request.app.state.services.metrics.exposition()
-        return Response(text, media_type=metrics.CONTENT_TYPE)
+        return await _exposition(request.app.state.services.metrics)
 
     app.add_api_route(METRICS_PATH, prometheus, methods=["GET"], tags=["health"], include_in_schema=False)
     app.add_api_route(
@@ -104,9 +102,14 @@ def create_metrics_app(service: MetricsService) -> Starlette:
     kept off the API's port."""
 
     async def prometheus(request: Request) -> Response:
-        return Response(await service.exposition(), media_type=metrics.CONTENT_TYPE)
+        return await _exposition(service)
 
     return Starlette(routes=[Route(METRICS_PATH, prometheus, methods=["GET"])])
+
+
+async def _exposition(service: MetricsService) -> Response:
+    """This process's counters and the service's gauges, in Prometheus' text format."""
+    return Response(await service.exposition(), media_type=metrics.CONTENT_TYPE)
 
 
 def _complete_the_document(app: FastAPI) -> None:

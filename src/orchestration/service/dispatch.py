@@ -279,5 +279,3 @@ class _Start:
     instance_id: str
     stages: list[Any]
     variables: dict[str, str]
-
-

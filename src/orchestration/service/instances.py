@@ -171,4 +171,3 @@ class InstanceService:
                 else:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), timeout=pause)
-
