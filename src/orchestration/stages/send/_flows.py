@@ -190,14 +190,9 @@ async def account_to_payment(ctx: StageContext, move: Move, src: AccountRef, dst
     # The overdraft clause whenever asked, even towards `world` (§21.2 F3).
     tx_id = await create_transaction(ctx, move, src.ledger, src.id, src.through, move.metadata,
                                      overdraft=src.overdraft)
-    await second_leg(
-        moved(move.money, account_place(src.id, src.ledger), account_place(src.through, src.ledger), tx_id,
-              verb="debited"),
-        transfer_to(dst.psp, target),
-        transfer_initiation(ctx, move, target, dst),
-        refused="was refused",
-        funds=funds_at(src.through, src.ledger),
-    )
+    debited = moved(move.money, account_place(src.id, src.ledger), account_place(src.through, src.ledger), tx_id,
+                    verb="debited")
+    await _pay_out(ctx, move, debited, target, dst, funds_at(src.through, src.ledger))
 
 
 async def wallet_to_account(ctx: StageContext, move: Move, src: WalletRef, dst: AccountRef) -> None:
@@ -222,14 +217,9 @@ async def wallet_to_payment(ctx: StageContext, move: Move, src: WalletRef, dst: 
     wallet = await resolve_paying_wallet(ctx, src.id, src.name)
     target = destination_account(wallet.metadata, dst.metadata)
     await debit_wallet(ctx, move, wallet.id, src.balance, None, move.metadata)
-    await second_leg(
-        moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance), account_place(WORLD, wallet.ledger),
-              verb="debited"),
-        transfer_to(dst.psp, target),
-        transfer_initiation(ctx, move, target, dst),
-        refused="was refused",
-        funds=funds_at(WORLD, wallet.ledger),
-    )
+    debited = moved(move.money, wallet_place(wallet.id, wallet.ledger, src.balance),
+                    account_place(WORLD, wallet.ledger), verb="debited")
+    await _pay_out(ctx, move, debited, target, dst, funds_at(WORLD, wallet.ledger))
 
 
 async def wallet_to_wallet(ctx: StageContext, move: Move, src: WalletRef, dst: WalletRef) -> None:
@@ -247,6 +237,15 @@ async def wallet_to_wallet(ctx: StageContext, move: Move, src: WalletRef, dst: W
         move_of(account_place(WORLD, target.ledger), wallet_place(target.id, target.ledger, dst.balance)),
         credit_wallet(ctx, move, target.id, dst.balance, None, with_entry(m, MOVE_FROM_LEDGER, source.ledger)),
     )
+
+
+async def _pay_out(
+    ctx: StageContext, move: Move, debited: str, target: str, dst: DestinationPayment, funds: str
+) -> None:
+    """The transfer after a payout's debit (F3, F5): refused for good, the stage says what was
+    `debited` and where the `funds` now are."""
+    await second_leg(debited, transfer_to(dst.psp, target), transfer_initiation(ctx, move, target, dst),
+                     refused="was refused", funds=funds)
 
 
 async def _into(ctx: StageContext, move: Move, dst: AccountRef, metadata: dict[str, str]) -> int | None:
