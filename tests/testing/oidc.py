@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.utils import base64url_decode
 
+from .faults import take_fault
+
 __all__ = ["ASYMMETRIC_ALGORITHMS", "DEFAULT_SCOPE", "GARBAGE_TOKENS", "ClaimOptions", "IssuerKey", "OidcIssuer"]
 
 DEFAULT_SCOPE = "orchestration:read orchestration:write"
@@ -340,14 +342,7 @@ class OidcIssuer:
         self._release = threading.Event()
 
     def _take_fault(self, endpoint: Endpoint) -> _Fault | None:
-        for fault in self._faults:
-            if fault.endpoint in (None, endpoint):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
+        return take_fault(self._faults, lambda fault: fault.endpoint in (None, endpoint))
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         issuer = self

@@ -41,12 +41,6 @@ def credit_body(amount: int, *, sources: list[dict[str, str]] | None = None, **e
     return body
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[FakeStack]:
-    with FakeStack() as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
 def _fresh_log(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
@@ -54,29 +48,6 @@ def _fresh_log(request: pytest.FixtureRequest) -> Iterator[None]:
         s: FakeStack = request.getfixturevalue("stack")
         s.clear_faults()
         s.clear_requests()
-
-
-@pytest.fixture(scope="module")
-def _client(stack: FakeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.url, timeout=5) as client:  # one client: creating one costs ~20 ms
-        yield client
-
-
-@pytest.fixture
-def http(_client: httpx.Client) -> httpx.Client:
-    """The module's client with a fresh token (a test may have expired the previous one)."""
-    token = _client.post(TOKEN, data={"grant_type": "client_credentials", "client_id": "orchestration",
-                                      "client_secret": "secret"}).json()["access_token"]
-    _client.headers["Authorization"] = f"Bearer {token}"
-    return _client
-
-
-@pytest.fixture
-def ledger(stack: FakeStack) -> str:
-    """A fresh ledger per test: the module's stack is shared."""
-    name = f"l{uuid.uuid4().hex[:10]}"
-    stack.create_ledger(name)
-    return name
 
 
 # -- Ledger ----------------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 
 from tests.testing.fake_stack import FakeStack
 
-TOKEN = "/api/auth/oauth/token"
 NO_FUNDS = "running numscript: script execution failed: account(s) @{} had/have insufficient funds"
 COMPILE_PREFIX = "unexpected error while forging log: failed to compile script: compilation error: "
 RED, BLUE, GREY, CLEAR = "\x1b[31m", "\x1b[34m", "\x1b[90m", "\x1b[0m"
@@ -28,29 +26,6 @@ def program(source: str, destination: str, amount: object = 100, asset: str = "U
 
 def script(text: str, **extra: Any) -> dict[str, Any]:
     return {"metadata": None, "script": {"plain": text}, **extra}
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[FakeStack]:
-    with FakeStack() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def http(stack: FakeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
-        token = client.post(TOKEN, data={"grant_type": "client_credentials", "client_id": "orchestration",
-                                         "client_secret": "secret"}).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        yield client
-
-
-@pytest.fixture
-def ledger(stack: FakeStack) -> str:
-    """A fresh ledger per test: the module's stack is shared."""
-    name = f"l{uuid.uuid4().hex[:10]}"
-    stack.create_ledger(name)
-    return name
 
 
 def post(http: httpx.Client, ledger: str, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
@@ -248,10 +223,12 @@ _near_programs = st.builds(
 
 @settings(max_examples=100, deadline=None)
 @given(text=st.one_of(st.text(max_size=120), _near_programs))
-def test_any_script_text_gets_a_2xx_or_a_4xx_json_error(stack: FakeStack, http: httpx.Client, text: str) -> None:
+def test_any_script_text_gets_a_2xx_or_a_4xx_json_error(
+    stack: FakeStack, _client: httpx.Client, token: str, text: str
+) -> None:
     name = f"p{uuid.uuid4().hex[:10]}"
     stack.create_ledger(name)
-    r = post(http, name, script(text))
+    r = post(_client, name, script(text), headers={"Authorization": f"Bearer {token}"})
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         body = r.json()

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..faults import take_fault
 from ._auth import TOKEN_PATH, UNAUTHORIZED_BODY, Auth
 from ._common import JSON, json_dumps
 
@@ -111,14 +112,7 @@ class FaultQueue:
 
     def take(self, method: str, path: str) -> _Fault | None:
         with self._lock:
-            for fault in self._faults:
-                if fault.method == method and fault.pattern.fullmatch(path):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
+            return take_fault(self._faults, lambda f: f.method == method and f.pattern.fullmatch(path) is not None)
 
 
 class RequestLog:
