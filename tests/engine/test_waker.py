@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from orchestration import storage
 from orchestration.engine._waker import Waker
@@ -15,22 +17,34 @@ HORIZON = timedelta(minutes=2)
 
 
 class Starts:
-    """The waker's `resume`: records what it was asked to start; fails for `failing`."""
+    """The waker's `resume`: records what it was asked to start; fails for `failing`; the
+    continuations it starts run until `finish` is set, when `hold` is set."""
 
     def __init__(self, failing: set[str] | None = None) -> None:
         self.started: list[storage.DueWaitRow] = []
         self.at: dict[str, datetime] = {}  # when each instance was last started
         self.failing = failing or set()
+        self.hold = False
+        self.running: list[asyncio.Future[None]] = []
 
-    async def __call__(self, wait: storage.DueWaitRow) -> None:
+    async def __call__(self, wait: storage.DueWaitRow) -> asyncio.Future[None] | None:
         if wait.instance_id in self.failing:
             raise RuntimeError("the engine refused")
         self.started.append(wait)
         self.at[wait.instance_id] = datetime.now(UTC)
+        if not self.hold:
+            return None
+        ended = asyncio.get_running_loop().create_future()
+        self.running.append(ended)
+        return ended
 
     @property
     def ids(self) -> set[str]:
         return {wait.instance_id for wait in self.started}
+
+
+def _waker(db: storage.Database, starts: Starts, **kwargs: Any) -> Waker:
+    return Waker(db, starts, **{"timer_horizon": HORIZON, "poll_interval": timedelta(hours=1), **kwargs})
 
 
 async def _parked(db: storage.Database, *, event: str | None = None, wake_at: datetime | None = None) -> str:
@@ -79,7 +93,7 @@ async def test_only_passed_deadlines_and_awaited_events_are_due(db: storage.Data
     await _send(db, sent, "go")
     await _send(db, other_name, "stop")
     starts = Starts()
-    assert await Waker(db, starts, timer_horizon=HORIZON).wake_due() == 2
+    assert await _waker(db, starts).wake_due() == 2
     assert starts.ids == {past, sent}
     [wait] = [w for w in starts.started if w.instance_id == sent]
     # What the continuation needs comes with it.
@@ -91,45 +105,86 @@ async def test_only_passed_deadlines_and_awaited_events_are_due(db: storage.Data
 async def test_a_started_delay_is_marked_and_not_started_again(db: storage.Database) -> None:
     due = await _parked(db, wake_at=NOW - timedelta(seconds=1))
     starts = Starts()
-    waker = Waker(db, starts, timer_horizon=HORIZON)
+    waker = _waker(db, starts)
     assert await waker.wake_due() == 1
     wait = await _wait(db, due)
     assert wait is not None and wait.woken_at is not None
     assert await waker.wake_due() == 0
 
 
-async def test_an_event_wait_stays_due_until_its_continuation_takes_the_event(db: storage.Database) -> None:
+async def test_a_started_event_wait_is_marked_and_not_started_again(db: storage.Database) -> None:
     sent = await _parked(db, event="go")
     await _send(db, sent, "go")
     starts = Starts()
-    waker = Waker(db, starts, timer_horizon=HORIZON)
-    await waker.wake_due()
-    await waker.wake_due()  # started twice: the engine runs one (its workflow id is the same)
-    assert [w.instance_id for w in starts.started] == [sent, sent]
-    async with db.begin() as conn:
-        assert await storage.consume_event(conn, sent, 1, "go")
-        await storage.mark_woken(conn, sent, 1, now=NOW)
+    waker = _waker(db, starts)
+    assert await waker.wake_due() == 1
     assert await waker.wake_due() == 0
+    assert [w.instance_id for w in starts.started] == [sent]
+    wait = await _wait(db, sent)
+    assert wait is not None and wait.woken_at is not None and wait.due_at is not None
+
+
+async def test_an_event_makes_its_wait_due_in_its_own_transaction(db: storage.Database) -> None:
+    waiting = await _parked(db, event="go")
+    other = await _parked(db, event="go")
+    await _send(db, other, "stop")
+    assert (await _wait(db, waiting)).due_at is None  # type: ignore[union-attr]
+    await _send(db, waiting, "go")
+    first = await _wait(db, waiting)
+    assert first is not None and first.due_at is not None
+    await _send(db, waiting, "go")  # a second event: the wait stays due since the first
+    assert (await _wait(db, waiting)) == first
+    assert (await _wait(db, other)).due_at is None  # type: ignore[union-attr]
+
+
+async def test_a_delay_is_due_at_its_deadline(db: storage.Database) -> None:
+    deadline = NOW + timedelta(hours=1)
+    parked = await _parked(db, wake_at=deadline)
+    wait = await _wait(db, parked)
+    assert wait is not None and wait.due_at == deadline
+    async with db.read() as conn:
+        assert await storage.next_deadline(conn, after=NOW) == deadline
+        assert await storage.next_deadline(conn, after=deadline) is None
+
+
+async def test_the_oldest_due_are_woken_first(db: storage.Database) -> None:
+    ids = [await _parked(db, wake_at=NOW - timedelta(minutes=minutes)) for minutes in (1, 3, 2)]
+    starts = Starts()
+    assert await _waker(db, starts).wake_due() == 3
+    assert [w.instance_id for w in starts.started] == [ids[1], ids[2], ids[0]]
+
+
+async def test_a_backlog_is_started_with_a_bounded_number_running(db: storage.Database) -> None:
+    ids = {await _parked(db, wake_at=NOW - timedelta(seconds=1)) for _ in range(5)}
+    starts = Starts()
+    starts.hold = True
+    waker = _waker(db, starts, running=2)
+    waking = asyncio.create_task(waker.wake_due())
+    try:
+        await assert_eventually(lambda: len(starts.started), lambda n: n == 2, what="two continuations started")
+        # Both places taken: the third waits for one of them to end (or for its hold to pass).
+        starts.running[0].set_result(None)
+        await assert_eventually(lambda: len(starts.started), lambda n: n >= 3, what="a third once one ended")
+        for running in starts.running:
+            if not running.done():
+                running.set_result(None)
+        starts.hold = False
+        assert await waking == 5
+    finally:
+        waking.cancel()
+    assert starts.ids == ids
 
 
 async def test_a_failed_start_is_tried_again_and_does_not_stop_the_others(db: storage.Database) -> None:
     failing = await _parked(db, wake_at=NOW - timedelta(seconds=2))
     fine = await _parked(db, wake_at=NOW - timedelta(seconds=1))
     starts = Starts(failing={failing})
-    waker = Waker(db, starts, timer_horizon=HORIZON)
+    waker = _waker(db, starts)
     assert await waker.wake_due() == 1 and starts.ids == {fine}
     failed = await _wait(db, failing)
     assert failed is not None and failed.woken_at is None
     starts.failing.clear()
     assert await waker.wake_due() == 1 and starts.ids == {fine, failing}
-
-
-async def test_one_instance_can_be_looked_at_alone(db: storage.Database) -> None:
-    first = await _parked(db, wake_at=NOW - timedelta(seconds=1))
-    second = await _parked(db, wake_at=NOW - timedelta(seconds=1))
-    starts = Starts()
-    assert await Waker(db, starts, timer_horizon=HORIZON).wake_due(second) == 1
-    assert starts.ids == {second} and first != second
 
 
 async def test_an_ended_instance_has_nothing_left_to_wake(db: storage.Database) -> None:
@@ -138,25 +193,40 @@ async def test_an_ended_instance_has_nothing_left_to_wake(db: storage.Database) 
     async with db.begin() as conn:
         assert await storage.cancel_instance(conn, aborted, now=NOW)
     assert await _wait(db, aborted) is None
-    assert await Waker(db, Starts(), timer_horizon=HORIZON).wake_due() == 0
+    assert await _waker(db, Starts()).wake_due() == 0
 
 
-async def test_a_look_ahead_wakes_what_is_due_and_sets_timers_for_what_comes_soon(db: storage.Database) -> None:
+async def test_the_loop_wakes_what_is_due_and_sets_one_timer_for_the_next_deadline(db: storage.Database) -> None:
     now = datetime.now(UTC)
     due = await _parked(db, wake_at=now - timedelta(seconds=1))
     later = await _parked(db, wake_at=now + timedelta(hours=1))
     soon_deadline = datetime.now(UTC) + timedelta(seconds=1)
-    soon = await _parked(db, wake_at=soon_deadline)
+    # Many deadlines at one instant: one timer, and one round starts them all.
+    soon = {await _parked(db, wake_at=soon_deadline) for _ in range(30)}
     starts = Starts()
-    waker = Waker(db, starts, timer_horizon=HORIZON)
+    waker = _waker(db, starts)
     try:
-        await waker.look_ahead()
-        assert due in starts.ids and later not in starts.ids
-        # No other call: the timer set by the look-ahead, at the deadline and not before
-        # (or the look-ahead itself, had the deadline passed before it looked).
-        await assert_eventually(lambda: starts.ids, lambda ids: soon in ids, what="the timer of the soon deadline")
-        assert starts.at[soon] >= soon_deadline
-        assert starts.ids == {due, soon}
+        waker.start()
+        await assert_eventually(lambda: starts.ids, lambda ids: due in ids, what="the first round")
+        await assert_eventually(lambda: waker.timer_at, lambda at: at == soon_deadline, what="the timer")
+        await assert_eventually(lambda: starts.ids, lambda ids: soon <= ids, what="the deadline's round")
+        assert min(starts.at[i] for i in soon) >= soon_deadline
+        # The hour-long wait is beyond the timer horizon: no timer yet.
+        await assert_eventually(lambda: waker.timer_at, lambda at: at is None, what="no timer for the later wait")
+        assert starts.ids == {due} | soon and later not in starts.ids
+    finally:
+        await waker.close()
+
+
+async def test_a_notice_wakes_the_loop(db: storage.Database) -> None:
+    starts = Starts()
+    waker = _waker(db, starts)
+    try:
+        waker.start()
+        sent = await _parked(db, event="go")
+        await _send(db, sent, "go")
+        waker.wake_soon()  # the poll interval is an hour: only the notice can wake it
+        await assert_eventually(lambda: starts.ids, lambda ids: ids == {sent}, what="the start after the notice")
     finally:
         await waker.close()
 
@@ -165,8 +235,8 @@ CALLER = contextvars.ContextVar[str]("CALLER")
 
 
 async def test_continuations_start_outside_the_context_of_whoever_asked(db: storage.Database) -> None:
-    # A step that parks calls `remind` or `check_soon` inside its workflow's context: the
-    # continuation must not start as that workflow's child.
+    # A step that parks calls `remind` inside its workflow's context, and the engine starts the
+    # waker in the context of whoever launched it: a continuation must not start as a child.
     soon = await _parked(db, wake_at=datetime.now(UTC) + timedelta(milliseconds=200))
     sent = await _parked(db, event="go")
     await _send(db, sent, "go")
@@ -175,11 +245,12 @@ async def test_continuations_start_outside_the_context_of_whoever_asked(db: stor
     async def resume(wait: storage.DueWaitRow) -> None:
         contexts[wait.instance_id] = CALLER.get(None)
 
-    waker = Waker(db, resume, timer_horizon=HORIZON)
+    waker = Waker(db, resume, timer_horizon=HORIZON, poll_interval=timedelta(hours=1))
     try:
         CALLER.set("the parking workflow")
-        waker.remind(soon, datetime.now(UTC) + timedelta(milliseconds=200))
-        waker.check_soon(sent)
+        waker.start()
+        waker.remind(datetime.now(UTC) + timedelta(milliseconds=200))
+        waker.wake_soon()
         await assert_eventually(lambda: set(contexts), lambda started: started == {soon, sent}, what="both starts")
     finally:
         await waker.close()

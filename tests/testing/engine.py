@@ -238,10 +238,10 @@ class EngineHarness:
         finally:
             await db.dispose()
 
-    async def wake_due(self, instance_id: str | None = None) -> int:
+    async def wake_due(self) -> int:
         """Ask the engine's waker now what its timers and polls ask it: start the continuation
-        of each parked instance (or of `instance_id`) whose wait is over; how many it started."""
-        return await self.engine._waker.wake_due(instance_id)
+        of each parked instance whose wait is over; how many it started."""
+        return await self.engine._waker.wake_due()
 
     # -- reading --------------------------------------------------------------------
 

@@ -71,8 +71,18 @@ class Engine:
         self._shared = not settings.storage.embedded  # several processes share the database
         self._db = db
         self.signals = Signals()
-        self._waker = Waker(db, self._continue_instance, timer_horizon=settings.engine.timer_horizon)
+        # Where several processes share the database, what the others changed (events sent
+        # through them, deadlines they parked) is found by polling; embedded, every change
+        # goes through this process, and the look-ahead only sets the next timer again.
+        engine_settings = settings.engine
+        self._waker = Waker(
+            db,
+            self._continue_instance,
+            timer_horizon=engine_settings.timer_horizon,
+            poll_interval=engine_settings.signal_poll_interval if self._shared else engine_settings.look_ahead_interval,
+        )
         self._tasks: list[asyncio.Task[None]] = []
+        self._launched = False
         self.executor_id = default_executor_id(settings)
         self._stack = stack
         dbos_config: DBOSConfig = {
@@ -108,8 +118,10 @@ class Engine:
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
-        self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
+        self._launched = True
+        self._waker.start()
         if self._shared:
+            self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
             # directory is locked) and recovers its own instances when it restarts.
@@ -130,44 +142,35 @@ class Engine:
 
     def notify(self, instance_id: str) -> None:
         self.signals.notify(instance_id)
-        self._waker.check_soon(instance_id)
+        self._waker.wake_soon()
 
     def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:
         return self.signals.subscribe(instance_id)
 
     def problem(self) -> str | None:
         """Why this worker is not running as it should (None: it is)."""
-        if not self._tasks:
+        if not self._launched:
             return "not launched"
         stopped = [task.get_name() for task in self._tasks if task.done()]
+        if self._waker.stopped:
+            stopped.append("waker")
         return f"stopped: {', '.join(stopped)}" if stopped else None
 
     async def _watch(self) -> None:
-        """Forever: look for what this process was not told of.
-
-        Where several processes share the database (PostgreSQL), events and aborts
-        sent through the others and the deadlines they parked, every
-        `signal_poll_interval`. Embedded, every change goes through this process:
-        the deadlines of the next minutes, now and then. The first look, at once,
-        catches up with what came due while no worker ran.
-        """
-        engine = self._settings.engine
-        interval = engine.signal_poll_interval if self._shared else engine.look_ahead_interval
+        """Forever, where several processes share the database: tell the waits in memory
+        of this process of the events and aborts sent through the others."""
         while True:
             try:
-                if self._shared:
-                    await self.signals.poll_once(self._db)
-                    await self._waker.wake_due()
-                else:
-                    await self._waker.look_ahead()
+                await self.signals.poll_once(self._db)
             except Exception:  # the database may be briefly unreachable: try again next time
                 log.exception("watching for instance changes failed")
-            await asyncio.sleep(interval.total_seconds())
+            await asyncio.sleep(self._settings.engine.signal_poll_interval.total_seconds())
 
-    async def _continue_instance(self, wait: storage.DueWaitRow) -> None:
-        """Start the continuation of a parked instance whose wait is over (once, whoever asks)."""
+    async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:
+        """Start the continuation of a parked instance whose wait is over (once, whoever asks);
+        its end, when it runs in this process."""
         with SetWorkflowID(continuation_id(wait.instance_id, wait.stage)):
-            await DBOS.start_workflow_async(
+            handle = await DBOS.start_workflow_async(
                 continued_instance_workflow,
                 wait.instance_id,
                 wait.config.get("stages") or [],
@@ -175,6 +178,10 @@ class Engine:
                 wait.stage,
                 wait.started_at.isoformat(),
             )
+        # DBOS hands back the task that runs the workflow when it runs it here, and a handle
+        # that polls the database when the workflow exists already.
+        ended = getattr(handle, "task", None)
+        return ended if isinstance(ended, asyncio.Future) else None
 
     async def shutdown(self) -> None:
         _runtime.current().stopping = True

@@ -172,7 +172,7 @@ async def sleep_until(instance_id: str, deadline_iso: str, park_stage: int | Non
         if parking == "ended":
             return False
         if parking == "parked":
-            runtime.waker.remind(instance_id, deadline)
+            runtime.waker.remind(deadline)
             return None
     with runtime.signals.subscribe(instance_id) as wake:
         while True:
@@ -218,7 +218,7 @@ async def wait_event(instance_id: str, stage: int, name: str, park: bool = False
                         return False
                     if await storage.consume_event(conn, instance_id, stage, name):
                         # A continuation takes the event its instance was woken for.
-                        await storage.mark_woken(conn, instance_id, stage, now=_now())
+                        await storage.mark_woken(conn, [(instance_id, stage)], now=_now())
                         return True
                 continue
             if not park:
@@ -227,7 +227,6 @@ async def wait_event(instance_id: str, stage: int, name: str, park: bool = False
             if loop.time() >= patience:
                 parking = await _park(instance_id, stage, event=name)
                 if parking == "parked":
-                    runtime.waker.check_soon(instance_id)  # an event sent while this step parked
                     return None
                 return parking == "ready"
             with contextlib.suppress(TimeoutError):

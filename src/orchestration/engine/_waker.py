@@ -1,14 +1,19 @@
 """Wakes parked instances: starts the continuation of each one whose wait is over.
 
 An instance in a long `delay` or `wait_event` is parked: its workflow ends, and a
-row says what it waits for. No coroutine, no memory and nothing for the engine to
-recover after a restart, whatever the number waiting and however long. The waker
-looks for parked instances whose deadline has passed or whose event has come:
-for one instance when something happens to it in this process (an event sent,
-a deadline coming, on a timer), and for all of them at every poll where other
-processes share the database. Starting a continuation is idempotent (its
-workflow id is derived from the instance and the stage), so two wakers, or one
-waking twice, run it once.
+row says what it waits for and, once known, when it is due (a delay's deadline; the
+time its event came, written in the event's transaction). No coroutine, no timer and
+no memory per parked instance, whatever the number waiting and however long.
+
+One loop per process does all the waking. It is woken by a notice (an event sent or
+an abort through this process), by one timer set for the earliest deadline, and
+every `poll_interval` (where other processes share the database, what they changed
+is found that way). Each round reads what is due from an index, oldest first, in
+bounded batches, and starts the continuations with a bounded number running at once:
+a catch-up after a long stop, or a million deadlines at one instant, is paced and
+leaves room for new work. Starting a continuation is idempotent (its workflow id is
+derived from the instance and the stage), so two wakers, or one waking twice, run it
+once.
 """
 
 from __future__ import annotations
@@ -18,16 +23,23 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from orchestration import storage
 
 log = logging.getLogger(__name__)
 
-# Parked instances read per query: a backlog (a restart after a long stop) is read
-# in bounded bites.
-_BATCH = 500
+# Parked instances read per query: a backlog is read in bounded bites.
+_BATCH = 200
+# Continuations started by the waker and running at once in this process. One holds its
+# place until it ends, or for `_HOLD` at most: one that waits in memory (a retry's
+# backoff) must not hold the others back.
+_RUNNING = 32
+_HOLD_SECONDS = 1.0
 
-Resume = Callable[[storage.DueWaitRow], Awaitable[None]]
+# Starts one continuation; returns a future done when it ends where it runs here (None:
+# it runs elsewhere, or ran already).
+Resume = Callable[[storage.DueWaitRow], Awaitable["asyncio.Future[Any] | None"]]
 
 
 def _now() -> datetime:
@@ -35,96 +47,129 @@ def _now() -> datetime:
 
 
 class Waker:
-    def __init__(self, db: storage.Database, resume: Resume, *, timer_horizon: timedelta) -> None:
+    def __init__(
+        self,
+        db: storage.Database,
+        resume: Resume,
+        *,
+        timer_horizon: timedelta,
+        poll_interval: timedelta,
+        running: int = _RUNNING,
+    ) -> None:
         self._db = db
         self._resume = resume
-        # Deadlines closer than this get a timer in this process, for punctuality; later
-        # ones get theirs from a look-ahead, or are found by the poll (a timer for each
-        # wait of months would be memory for months).
+        # A deadline further than this gets no timer yet: a later round sets it (the
+        # event loop's clock and the wall clock may drift apart over hours).
         self._timer_horizon = timer_horizon
-        self._tasks: set[asyncio.Task[int]] = set()
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._closed = False
+        self._poll_interval = poll_interval
+        self._slots = asyncio.Semaphore(running)
+        self._due = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self.timer_at: datetime | None = None  # the deadline the timer is set for
+        self._loop_task: asyncio.Task[None] | None = None
 
-    def check_soon(self, instance_id: str) -> None:
-        """Look at one instance now: something just happened to it."""
-        if self._closed:
-            return
-        # In a context of its own: called from a step, it must not start the continuation
-        # as a child of the workflow that parks (DBOS keeps the current workflow in a contextvar).
-        task = asyncio.get_running_loop().create_task(self._wake_logged(instance_id), context=contextvars.Context())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def remind(self, instance_id: str, deadline: datetime) -> None:
-        """Look at `instance_id` again at its deadline, if it is near."""
-        delay = (deadline - _now()).total_seconds()
-        if self._closed or delay >= self._timer_horizon.total_seconds():
-            return
-        previous = self._timers.pop(instance_id, None)
-        if previous is not None:
-            previous.cancel()
-        loop = asyncio.get_running_loop()
-        self._timers[instance_id] = loop.call_later(
-            max(delay, 0.0), self._on_deadline, instance_id, deadline, context=contextvars.Context()
+    def start(self) -> None:
+        """Run the waking loop (the first round at once: what came due while no worker ran)."""
+        # In a context of its own: started from a step, a continuation must not be a child of
+        # the workflow that parks (DBOS keeps the current workflow in a contextvar).
+        self._due.set()
+        self._loop_task = asyncio.get_running_loop().create_task(
+            self._run(), name="waker", context=contextvars.Context()
         )
 
-    def _on_deadline(self, instance_id: str, deadline: datetime) -> None:
-        self._timers.pop(instance_id, None)
+    @property
+    def stopped(self) -> bool:
+        """The waking loop was started and has ended (it only ends on a bug or a close)."""
+        return self._loop_task is not None and self._loop_task.done()
+
+    def wake_soon(self) -> None:
+        """Look for due waits now: something may have come due."""
+        self._due.set()
+
+    def remind(self, deadline: datetime) -> None:
+        """A wait is due at `deadline`: look then, if it is the earliest known and near."""
+        delay = (deadline - _now()).total_seconds()
+        if delay >= self._timer_horizon.total_seconds():
+            return
+        if self.timer_at is not None and self.timer_at <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self.timer_at = deadline
+        self._timer = asyncio.get_running_loop().call_later(
+            max(delay, 0.0), self._on_timer, deadline, context=contextvars.Context()
+        )
+
+    def _on_timer(self, deadline: datetime) -> None:
+        self._timer, self.timer_at = None, None
         if _now() < deadline:  # the event loop's clock ran ahead of the wall clock
-            self.remind(instance_id, deadline)
+            self.remind(deadline)
         else:
-            self.check_soon(instance_id)
+            self._due.set()
 
-    async def look_ahead(self) -> None:
-        """Wake every parked instance whose wait is over, and set timers for the deadlines
-        of the next minutes. Where this process alone parks instances and hears of their
-        events and aborts (embedded), this every `look_ahead_interval` and its own notices
-        are all the waking there is: no poll."""
-        while await self.wake_due() == _BATCH:
-            pass
-        async with self._db.read() as conn:
-            upcoming = await storage.upcoming_deadlines(conn, until=_now() + self._timer_horizon)
-        for instance_id, deadline in upcoming:
-            if instance_id not in self._timers:
-                self.remind(instance_id, deadline)
-
-    async def wake_due(self, instance_id: str | None = None) -> int:
-        """Start the continuation of every parked instance (or only `instance_id`) whose
-        wait is over; the number started."""
-        async with self._db.read() as conn:
-            due = await storage.due_waits(conn, now=_now(), limit=_BATCH, instance_id=instance_id)
-        if not due:
-            return 0
-        started = []
-        for wait in due:
+    async def _run(self) -> None:
+        while True:
             try:
-                await self._resume(wait)
-            except Exception:  # logged, and tried again at the next poll; the others go on
-                log.exception("starting the continuation of instance %s failed", wait.instance_id)
-                continue
-            started.append(wait)
-        # A wait for an event is marked woken by its continuation, in the transaction that
-        # takes the event; a delay's here, after the starts (a crash in between starts
-        # them again, which is harmless).
-        delays = [wait for wait in started if wait.event is None]
-        if delays:
-            async with self._db.begin() as conn:
-                for wait in delays:
-                    await storage.mark_woken(conn, wait.instance_id, wait.stage, now=_now())
-        return len(started)
+                await asyncio.wait_for(self._due.wait(), timeout=self._poll_interval.total_seconds())
+            except TimeoutError:
+                pass
+            self._due.clear()
+            try:
+                await self.wake_due()
+                async with self._db.read() as conn:
+                    deadline = await storage.next_deadline(conn, after=_now())
+                if deadline is not None:
+                    self.remind(deadline)
+            except Exception:  # the database may be briefly unreachable: the next round tries again
+                log.exception("waking parked instances failed")
 
-    async def _wake_logged(self, instance_id: str) -> int:
+    async def wake_due(self) -> int:
+        """Start the continuation of every parked instance whose wait is over; the number started."""
+        total = 0
+        while True:
+            async with self._db.read() as conn:
+                due = await storage.due_waits(conn, now=_now(), limit=_BATCH)
+            started = [wait for wait in due if await self._start(wait)]
+            if started:
+                # After the starts: a crash in between starts them again, which is harmless.
+                async with self._db.begin() as conn:
+                    await storage.mark_woken(conn, [(w.instance_id, w.stage) for w in started], now=_now())
+            total += len(started)
+            if len(due) < _BATCH or not started:
+                return total
+
+    async def _start(self, wait: storage.DueWaitRow) -> bool:
+        """Start one continuation when a slot is free; False if it could not start."""
+        await self._slots.acquire()
         try:
-            return await self.wake_due(instance_id)
-        except Exception:  # the poll will try again
-            log.exception("waking instance %s failed", instance_id)
-            return 0
+            ended = await self._resume(wait)
+        except Exception:  # logged, and tried again at the next round; the others go on
+            self._slots.release()
+            log.exception("starting the continuation of instance %s failed", wait.instance_id)
+            return False
+        if ended is None:
+            self._slots.release()
+        else:
+            release = _ReleaseOnce(self._slots)
+            ended.add_done_callback(release)
+            asyncio.get_running_loop().call_later(_HOLD_SECONDS, release)
+        return True
 
     async def close(self) -> None:
-        self._closed = True
-        for timer in self._timers.values():
-            timer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+
+
+class _ReleaseOnce:
+    """Releases its semaphore at the first call, whichever comes first."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots: asyncio.Semaphore | None = slots
+
+    def __call__(self, *_: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
+            self._slots = None

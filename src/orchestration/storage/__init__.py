@@ -52,7 +52,7 @@ from ._triggers import (
     soft_delete_trigger,
     triggers_stamp,
 )
-from ._waits import due_waits, get_wait, mark_woken, park, upcoming_deadlines
+from ._waits import due_waits, get_wait, mark_woken, next_deadline, park
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
@@ -122,5 +122,5 @@ __all__ = [
     "new_stage",
     "start_stages",
     "terminate_instance",
-    "upcoming_deadlines",
+    "next_deadline",
 ]

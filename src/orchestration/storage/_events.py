@@ -8,10 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._tables import instance_events, workflow_instances
+from ._waits import event_came
 
 
 async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> None:
+    """Keep the event; a parked wait for it becomes due in the same transaction."""
     await conn.execute(sa.insert(instance_events).values(instance_id=instance_id, name=name, sent_at=now))
+    await event_came(conn, instance_id, name, now=now)
 
 
 async def event_ready(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:

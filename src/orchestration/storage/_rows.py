@@ -64,6 +64,7 @@ class WaitRow:
     wake_at: datetime | None
     parked_at: datetime
     woken_at: datetime | None = None
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

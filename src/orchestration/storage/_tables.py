@@ -96,7 +96,10 @@ instance_waits = sa.Table(
     sa.Column("wake_at", UTCDateTime, nullable=True),  # delay: the deadline
     sa.Column("parked_at", UTCDateTime, nullable=False),
     sa.Column("woken_at", UTCDateTime, nullable=True),  # when its continuation took over
-    sa.Index("instance_waits_due_idx", "woken_at", "wake_at"),
+    # When the wait is over: a delay's deadline, set as it parks; the time its event came,
+    # set in the event's transaction. Waking reads this index, and nothing else.
+    sa.Column("due_at", UTCDateTime, nullable=True),
+    sa.Index("instance_waits_due_idx", "woken_at", "due_at"),
 )
 
 # One row per engine worker process, refreshed while it lives.

@@ -14,8 +14,20 @@ from ._tables import instance_events, instance_waits, stage_statuses, workflow_i
 
 
 async def park(conn: AsyncConnection, row: WaitRow) -> None:
-    """Record that the instance waits in `row.stage` (at most once per stage)."""
-    await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]).values(**asdict(row)))
+    """Record that the instance waits in `row.stage` (at most once per stage); a delay is
+    due at its deadline."""
+    values = {**asdict(row), "due_at": row.wake_at}
+    await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]).values(**values))
+
+
+async def event_came(conn: AsyncConnection, instance_id: str, name: str, *, now: datetime) -> None:
+    """The instance received the event `name`: a parked wait for it is due now."""
+    waits = instance_waits.c
+    await conn.execute(
+        sa.update(instance_waits)
+        .where(waits.instance_id == instance_id, waits.event == name, waits.woken_at.is_(None), waits.due_at.is_(None))
+        .values(due_at=now)
+    )
 
 
 async def get_wait(conn: AsyncConnection, instance_id: str, stage: int) -> WaitRow | None:
@@ -26,65 +38,72 @@ async def get_wait(conn: AsyncConnection, instance_id: str, stage: int) -> WaitR
     return WaitRow(**found._mapping) if found else None
 
 
-async def due_waits(
-    conn: AsyncConnection, *, now: datetime, limit: int, instance_id: str | None = None
-) -> list[DueWaitRow]:
-    """Parked instances not woken yet whose deadline has passed or whose event has
-    come, optionally only `instance_id`."""
+def _unwoken() -> sa.ColumnElement[bool]:
+    return instance_waits.c.woken_at.is_(None)
+
+
+async def due_waits(conn: AsyncConnection, *, now: datetime, limit: int) -> list[DueWaitRow]:
+    """Up to `limit` parked instances not woken yet whose wait is over, longest due first
+    (an index range: the cost does not grow with the number parked)."""
     waits = instance_waits.c
-    unwoken = waits.woken_at.is_(None)
-    by_time = sa.select(waits.instance_id, waits.stage).where(unwoken, waits.wake_at <= now)
-    by_event = (
-        sa.select(waits.instance_id, waits.stage)
-        .join(
-            instance_events,
-            sa.and_(instance_events.c.instance_id == waits.instance_id, instance_events.c.name == waits.event),
-        )
-        .where(unwoken, instance_events.c.consumed_by_stage.is_(None))
+    due = (
+        sa.select(waits.instance_id, waits.stage, waits.due_at)
+        .where(_unwoken(), waits.due_at <= now)
+        .order_by(waits.due_at)
+        .limit(limit)
+        .subquery()
     )
-    if instance_id is not None:
-        by_time = by_time.where(waits.instance_id == instance_id)
-        by_event = by_event.where(waits.instance_id == instance_id)
-    due = sa.union(by_time, by_event).limit(limit).subquery()
     query = (
         sa.select(
-            waits.instance_id,
-            waits.stage,
+            due.c.instance_id,
+            due.c.stage,
             waits.event,
             stage_statuses.c.started_at,
             workflow_instances.c.variables,
             workflows.c.config,
         )
-        .join(due, sa.and_(due.c.instance_id == waits.instance_id, due.c.stage == waits.stage))
+        .select_from(due)
+        .join(instance_waits, sa.and_(waits.instance_id == due.c.instance_id, waits.stage == due.c.stage))
         .join(
             stage_statuses,
-            sa.and_(stage_statuses.c.instance_id == waits.instance_id, stage_statuses.c.stage == waits.stage),
+            sa.and_(stage_statuses.c.instance_id == due.c.instance_id, stage_statuses.c.stage == due.c.stage),
         )
-        .join(workflow_instances, workflow_instances.c.id == waits.instance_id)
+        .join(workflow_instances, workflow_instances.c.id == due.c.instance_id)
         .join(workflows, workflows.c.id == workflow_instances.c.workflow_id)
+        .order_by(due.c.due_at)
     )
     return [DueWaitRow(**row._mapping) for row in await conn.execute(query)]
 
 
-async def upcoming_deadlines(conn: AsyncConnection, *, until: datetime) -> list[tuple[str, datetime]]:
-    """(instance, deadline) of the parked delays not woken yet that end before `until`."""
+async def next_deadline(conn: AsyncConnection, *, after: datetime) -> datetime | None:
+    """The earliest time a parked wait not woken yet becomes due, after `after`."""
     waits = instance_waits.c
-    query = sa.select(waits.instance_id, waits.wake_at).where(waits.woken_at.is_(None), waits.wake_at <= until)
-    return [(row.instance_id, row.wake_at) for row in await conn.execute(query)]
+    query = sa.select(waits.due_at).where(_unwoken(), waits.due_at > after).order_by(waits.due_at).limit(1)
+    return (await conn.execute(query)).scalar_one_or_none()
 
 
-async def mark_woken(conn: AsyncConnection, instance_id: str, stage: int, *, now: datetime) -> None:
-    await conn.execute(
+async def mark_woken(conn: AsyncConnection, waits: list[tuple[str, int]], *, now: datetime) -> None:
+    """The continuations of these (instance, stage) waits have started: they are no longer due."""
+    if not waits:
+        return
+    update = (
         sa.update(instance_waits)
         .where(
-            instance_waits.c.instance_id == instance_id,
-            instance_waits.c.stage == stage,
-            instance_waits.c.woken_at.is_(None),
+            instance_waits.c.instance_id == sa.bindparam("waiting_instance"),
+            instance_waits.c.stage == sa.bindparam("waiting_stage"),
+            _unwoken(),
         )
         .values(woken_at=now)
     )
+    await conn.execute(update, [{"waiting_instance": i, "waiting_stage": s} for i, s in waits])
 
 
 async def forget_waits(conn: AsyncConnection, instance_id: str) -> None:
-    """The instance ended: nothing of it waits any more."""
+    """The instance ended: nothing of it waits any more, and the events it did not take
+    never will be taken."""
     await conn.execute(sa.delete(instance_waits).where(instance_waits.c.instance_id == instance_id))
+    await conn.execute(
+        sa.delete(instance_events).where(
+            instance_events.c.instance_id == instance_id, instance_events.c.consumed_by_stage.is_(None)
+        )
+    )
