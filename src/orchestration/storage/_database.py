@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from ._inline_sqlite import apply_pragmas, creator
 
 SQLITE_FILE = "orchestration.sqlite"
 _READ_ONLY = "orchestration_read_only"
@@ -22,7 +25,8 @@ def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> UR
     """The SQLAlchemy URL of our database for a sync (`psycopg`) or async driver.
 
     `driver` is "sync" or "async"; a `postgres://` or `postgresql://` URI from the
-    user gets psycopg (both flavours), SQLite gets pysqlite or aiosqlite.
+    user gets psycopg (both flavours), SQLite gets pysqlite or, for `Database`, the
+    aiosqlite dialect over our inline connections.
     """
     if postgres_uri:
         url = make_url(postgres_uri)
@@ -32,17 +36,7 @@ def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> UR
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets the API read while the engine writes. NORMAL keeps every commit
-    # across a process kill (only an OS crash may lose the last commits).
-    # Transactions are begun by hand (below) so that they take the write lock at
-    # BEGIN: a read-then-write transaction must not fail on lock upgrade.
-    dbapi_conn.isolation_level = None
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    apply_pragmas(dbapi_conn)
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
@@ -59,23 +53,31 @@ def make_sync_engine(url: URL) -> sa.Engine:
 
 
 class Database:
-    """Our tables' connection pool; one use case is one `begin()` transaction."""
+    """Our tables' connection pool; one use case is one `begin()` transaction.
+
+    On SQLite, statements run on the event loop's thread (`_inline_sqlite`), and write
+    transactions take their turn on an in-process lock before BEGIN: SQLite has one
+    writer at a time, and waiting for it in SQLite's busy handler would block the loop.
+    """
 
     def __init__(self, url: URL) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"pool_timeout": _POOL_TIMEOUT_SECONDS}
-        if not self.is_sqlite:
+        if self.is_sqlite:
+            kwargs.update(async_creator=creator(str(url.database)))
+        else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # PostgreSQL has row locks and many writers: no turn to take in process.
+        self._writer: AbstractAsyncContextManager[Any] = asyncio.Lock() if self.is_sqlite else nullcontext()
         if self.is_sqlite:
-            sa.event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             sa.event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A transaction, committed when the block exits normally."""
-        async with self.engine.begin() as conn:
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
