@@ -17,6 +17,9 @@ from orchestration.observability import metrics
 
 from ._pages import Page, PageQuery, make_page
 
+# How often a `?wait=true` request looks at an instance whose end it will be told of anyway.
+_WATCHED_RECHECK = timedelta(seconds=1)
+
 
 class InstanceStarter(Protocol):
     """The part of the engine the service needs."""
@@ -154,8 +157,9 @@ class InstanceService:
             return await storage.list_activities(conn, instance_id, stage)
 
     async def _wait_for_end(self, instance_id: str) -> InstanceView:
-        """Woken by the instance's end when it runs in this process; else, and as a safety net,
-        it looks every `wait_poll_interval`."""
+        """Woken by the instance's end where this process has an engine (it hears of the ends
+        of instances run by others through its poller), with a look every second as a safety
+        net; without one, it looks every `wait_poll_interval`."""
         deadline = time.monotonic() + self._wait_timeout.total_seconds()
         with self._engine.watch(instance_id) as changed:
             while True:
@@ -165,7 +169,8 @@ class InstanceService:
                 remaining = deadline - time.monotonic()
                 if view.instance.terminated or remaining <= 0:
                     return view
-                pause = min(self._wait_poll_interval.total_seconds(), remaining)
+                every = self._wait_poll_interval if changed is None else _WATCHED_RECHECK
+                pause = min(every.total_seconds(), remaining)
                 if changed is None:
                     await asyncio.sleep(pause)
                 else:
