@@ -34,6 +34,9 @@ ENGINE_VERSION = "orchestration-engine-1"
 APP_NAME = "orchestration"
 DBOS_SQLITE_FILE = "engine.sqlite"
 
+# Threads for DBOS's checkpoints (the event loop's default executor too).
+_EXECUTOR_THREADS = 4
+
 # Instances started by API-only servers wait in this queue for a worker.
 INSTANCE_QUEUE = "orchestration-instances"
 
@@ -95,6 +98,9 @@ class Engine:
             # between looks on SQLite, and stopping DBOS waits for it to wake: paced like
             # our own polls, a stop takes one interval instead of DBOS's default second.
             "notification_listener_polling_interval_sec": settings.engine.signal_poll_interval.total_seconds(),
+            # DBOS runs its checkpoints in threads, and without a bound starts one more for
+            # each in flight: hundreds in a burst, each with its stack, all fighting for the GIL.
+            "max_executor_threads": _EXECUTOR_THREADS,
         }
         if traces.enabled():
             # DBOS's span per workflow (an instance's run) and per step, in our tracer provider.
