@@ -1,0 +1,75 @@
+"""The connection pool: on SQLite, statements run on the event loop's thread and writers take
+turns in process, so an open write transaction holds up neither reads nor the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from orchestration import storage
+from tests.storage.conftest import NOW, held_open, runs_into
+
+
+def _workflow(workflow_id: str) -> storage.WorkflowRow:
+    return storage.WorkflowRow(id=workflow_id, config={}, created_at=NOW, updated_at=NOW, deleted_at=None)
+
+
+async def _read(db: storage.Database, workflow_id: str) -> storage.WorkflowRow | None:
+    async with db.read() as conn:
+        return await storage.get_workflow(conn, workflow_id)
+
+
+async def _insert(db: storage.Database, workflow_id: str) -> None:
+    async with db.begin() as conn:
+        await storage.insert_workflow(conn, _workflow(workflow_id))
+
+
+async def test_a_second_writer_waits_its_turn_while_reads_and_the_loop_go_on(db: storage.Database) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    async with held_open(db, lambda conn: storage.insert_workflow(conn, _workflow(first))) as commit:
+        waiting = await runs_into(db, _insert(db, second))
+        # The loop is free (this test runs on it), and a read answers from before the open write.
+        assert await _read(db, first) is None
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0)
+            ticks += 1
+        assert ticks == 20
+        if db.is_sqlite:  # one writer at a time: it waits for the first one's commit
+            assert not waiting.done()
+        await commit()
+    await waiting
+    assert await _read(db, first) is not None and await _read(db, second) is not None
+
+
+async def test_a_failed_statement_raises_the_database_error_and_leaves_the_pool_usable(db: storage.Database) -> None:
+    workflow_id = str(uuid.uuid4())
+    await _insert(db, workflow_id)
+    with pytest.raises(sa.exc.IntegrityError):
+        await _insert(db, workflow_id)
+    # Rolled back, turn given up: the next writer and reader go on.
+    other = str(uuid.uuid4())
+    await _insert(db, other)
+    assert await _read(db, other) is not None
+
+
+async def test_a_transaction_cancelled_midway_writes_nothing_and_gives_up_its_turn(db: storage.Database) -> None:
+    workflow_id, started = str(uuid.uuid4()), asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.begin() as conn:
+            await storage.insert_workflow(conn, _workflow(workflow_id))
+            started.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(stuck())
+    await started.wait()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert await _read(db, workflow_id) is None
+    other = str(uuid.uuid4())
+    await asyncio.wait_for(_insert(db, other), timeout=30)
+    assert await _read(db, other) is not None
