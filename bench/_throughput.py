@@ -118,17 +118,20 @@ async def measure_throughput(work_dir: Path, sizes: Sizes, *, profile: bool) -> 
 
 
 def measure_floor(work_dir: Path, sizes: Sizes, *, count: int | None = None, concurrency: int | None = None,
-                  title: str = "2. engine floor") -> dict[str, Any]:
+                  title: str = "2. engine floor", open_loop: bool = False) -> dict[str, Any]:
     count, concurrency = count or sizes.instances, concurrency or sizes.concurrency
-    say(f"== {title}: {count} bare DBOS workflows of 3 steps, concurrency {concurrency}")
-    data_dir = work_dir / f"floor-data-{concurrency}"
+    shape = "open loop, " if open_loop else ""
+    say(f"== {title}: {count} bare DBOS workflows of 3 steps, {shape}concurrency {concurrency}")
+    name = f"{concurrency}{'-open' if open_loop else ''}"
+    data_dir = work_dir / f"floor-data-{name}"
     data_dir.mkdir()
     command = [
         sys.executable, "-m", "bench.floor",
         "--count", str(count), "--concurrency", str(concurrency),
         "--warmup", str(sizes.warmup), "--data-dir", str(data_dir),
+        *(["--open-loop"] if open_loop else []),
     ]  # fmt: skip
-    with open(work_dir / f"floor-{concurrency}.log", "wb") as log:
+    with open(work_dir / f"floor-{name}.log", "wb") as log:
         # subprocess.run kills the child on timeout (and on any exception) before raising.
         done = subprocess.run(
             command,
