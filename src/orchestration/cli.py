@@ -267,9 +267,12 @@ def worker(**options: Any) -> None:
 @settings_options(Command.MIGRATE)
 def migrate(**options: Any) -> None:
     """Apply the database migrations and exit."""
-    from orchestration.server import migrate_all
+    from orchestration.server import StartupError, migrate_all
 
-    migrate_all(settings_from(options))
+    try:
+        migrate_all(settings_from(options))
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("database is up to date")
 
 

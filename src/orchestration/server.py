@@ -54,9 +54,13 @@ def prepare_storage(settings: StorageSettings) -> storage.Database:
 
 
 def migrate_all(settings: Settings) -> None:
-    """Our tables and the engine's, then exit (`orchestration migrate`)."""
-    asyncio.run(prepare_storage(settings.storage).dispose())
-    migrate_engine(settings.storage)
+    """Our tables and the engine's, then exit (`orchestration migrate`). Embedded, not while a
+    server runs on the data directory (it migrated when it started)."""
+    with ExitStack() as held:
+        if settings.storage.embedded:
+            _hold_lock(held, settings)
+        asyncio.run(prepare_storage(settings.storage).dispose())
+        migrate_engine(settings.storage)
 
 
 @dataclass
@@ -219,9 +223,9 @@ def _warn_if_open(settings: Settings) -> None:
 
 
 def _hold_lock(held: ExitStack, settings: Settings) -> None:
-    """Embedded: one worker per data directory, checked before migrations touch it, and
-    released when `held` closes."""
-    if not (settings.storage.embedded and settings.worker):
+    """Embedded: one process per data directory (a server, a worker or a migration), checked
+    before migrations touch it, and released when `held` closes."""
+    if not settings.storage.embedded:
         return
     try:
         lock = DataDirLock.acquire(settings.storage.data_dir)

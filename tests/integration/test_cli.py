@@ -98,10 +98,12 @@ def test_an_api_only_server_needs_postgresql(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--worker=false needs --postgres-uri" in result.stderr
 
 
-def test_a_second_embedded_worker_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
+def test_a_second_embedded_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
     first = ServerProcess(data_dir=tmp_path / "shared").start()
     try:
-        for command in (["worker"], ["serve", "--listen", f"127.0.0.1:{free_port()}"]):
+        # A migration too: the running server migrated when it started, and a second writer
+        # would hold up its event loop.
+        for command in (["worker"], ["serve", "--listen", f"127.0.0.1:{free_port()}"], ["migrate"]):
             second = _orchestration(*command, "--data-dir", str(tmp_path / "shared"))
             assert second.returncode == 1
             # One line that says what to do, not a traceback.

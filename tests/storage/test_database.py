@@ -73,3 +73,10 @@ async def test_a_transaction_cancelled_midway_writes_nothing_and_gives_up_its_tu
     other = str(uuid.uuid4())
     await asyncio.wait_for(_insert(db, other), timeout=30)
     assert await _read(db, other) is not None
+
+
+async def test_the_health_check_ping_next_to_writes_holds_none_of_them_up(db: storage.Database) -> None:
+    # A ping that took the write lock out of turn would leave the writer whose turn it was
+    # waiting in SQLite's busy handler, on the loop's thread, for the ping to let go.
+    for _ in range(20):
+        await asyncio.wait_for(asyncio.gather(db.ping(), _insert(db, str(uuid.uuid4())), db.ping()), timeout=10)

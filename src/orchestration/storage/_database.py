@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ._inline_sqlite import apply_pragmas, creator
 
 SQLITE_FILE = "orchestration.sqlite"
-_READ_ONLY = "orchestration_read_only"
+_WRITE = "orchestration_write"
 # A step waiting for a connection during a burst (thousands of instances resumed at
 # once) must wait its turn, not fail its instance.
 _POOL_TIMEOUT_SECONDS = 600
@@ -39,16 +39,24 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     apply_pragmas(dbapi_conn)
 
 
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    # Readers (`Database.read`) do not queue on the write lock: WAL gives them a snapshot.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+    # Only `Database.begin`, in its turn, takes the write lock; any other transaction
+    # (reads, the health check's ping) begins deferred and reads a WAL snapshot: taking the
+    # lock out of turn would make the writer whose turn it is wait in SQLite's busy handler,
+    # on the event loop's thread, for the loop to let the other one finish.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
 def make_sync_engine(url: URL) -> sa.Engine:
+    """An engine whose every transaction takes the write lock at BEGIN (migrations)."""
     engine = sa.create_engine(url)
     if url.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_on_connect)
-        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        sa.event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
@@ -76,17 +84,17 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction, committed when the block exits normally."""
-        async with self._writer, self.engine.begin() as conn:
-            yield conn
+        """A transaction that may write, committed when the block exits normally."""
+        async with self._writer, self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: on SQLite it does not take the write lock."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(**{_READ_ONLY: True})
-            async with conn.begin():
-                yield conn
+        async with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     async def ping(self) -> None:
         """One round trip to the database (raises when it cannot answer)."""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
-def apply_pragmas(conn: sqlite3.Connection) -> None:
+def apply_pragmas(conn: sqlite3.Connection, *, busy_timeout_ms: int = 30_000) -> None:
     """What every connection to our SQLite file needs (sync and inline alike)."""
     # WAL lets the API read while the engine writes. NORMAL keeps every commit across a
     # process kill (only an OS crash may lose the last commits). Transactions are begun
@@ -30,7 +30,7 @@ def apply_pragmas(conn: sqlite3.Connection) -> None:
     cursor = conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -94,7 +94,7 @@ class InlineConnection:
     @property
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
-            raise ValueError("Connection closed")
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         return self._connection
 
     @property
@@ -122,13 +122,18 @@ class InlineConnection:
             self._connection = None
 
 
+_BUSY_TIMEOUT_MS = 5_000
+
+
 def creator(path: str) -> Callable[[], Any]:
     """The `async_creator` of an engine on the SQLite file at `path`."""
 
     async def connect() -> InlineConnection:
         # The pool may close a connection from another thread (the garbage collector's).
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        apply_pragmas(conn)
+        # Our own writers take turns before BEGIN: only another process (a migration run by
+        # hand, a tool) can hold the lock, and meanwhile the loop is blocked: not for long.
+        apply_pragmas(conn, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         return InlineConnection(conn)
 
     return connect
