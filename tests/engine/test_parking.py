@@ -53,8 +53,8 @@ async def test_an_event_of_another_name_wakes_nothing(engine: EngineHarness) -> 
     # Stored, not taken, and the instance still parked: what the waker looks at when told of
     # an event has nothing due, so no continuation starts.
     await assert_eventually(lambda: engine.events(instance_id), lambda e: e == [EventRow("other", None)])
-    assert (await engine.parked(instance_id)).woken_at is None
-    assert await engine.wake_due() == 0
+    wait = await engine.parked(instance_id)
+    assert wait.woken_at is None and wait.due_at is None
     assert await engine.workflow_status(f"{instance_id}:0") is None
 
     await engine.instances.send_event(instance_id, "go")

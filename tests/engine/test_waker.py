@@ -8,7 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from orchestration import storage
+from orchestration.engine import _waker as _waker_module
 from orchestration.engine._waker import Waker
 from tests.testing.waiting import assert_eventually
 
@@ -158,11 +161,12 @@ async def test_a_backlog_is_started_with_a_bounded_number_running(db: storage.Da
     ids = {await _parked(db, wake_at=NOW - timedelta(seconds=1)) for _ in range(5)}
     starts = Starts()
     starts.hold = True
-    waker = _waker(db, starts, running=2)
+    waker = _waker(db, starts, running=2, hold=timedelta(hours=1))
     waking = asyncio.create_task(waker.wake_due())
     try:
         await assert_eventually(lambda: len(starts.started), lambda n: n == 2, what="two continuations started")
-        # Both places taken: the third waits for one of them to end (or for its hold to pass).
+        # Both places taken: the third waits for one of them to end.
+        assert len(starts.started) == 2
         starts.running[0].set_result(None)
         await assert_eventually(lambda: len(starts.started), lambda n: n >= 3, what="a third once one ended")
         for running in starts.running:
@@ -173,6 +177,44 @@ async def test_a_backlog_is_started_with_a_bounded_number_running(db: storage.Da
     finally:
         waking.cancel()
     assert starts.ids == ids
+
+
+async def test_a_continuation_that_runs_long_gives_up_its_place_after_the_hold(db: storage.Database) -> None:
+    ids = {await _parked(db, wake_at=NOW - timedelta(seconds=1)) for _ in range(3)}
+    starts = Starts()
+    starts.hold = True  # none of them ends
+    waker = _waker(db, starts, running=1, hold=timedelta(milliseconds=50))
+    assert await asyncio.wait_for(waker.wake_due(), timeout=30) == 3
+    assert starts.ids == ids
+
+
+async def test_waits_that_cannot_start_do_not_hold_back_those_behind_them(
+    db: storage.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_waker_module, "_BATCH", 2)
+    failing = {await _parked(db, wake_at=NOW - timedelta(minutes=10 - i)) for i in range(3)}  # the oldest
+    fine = {await _parked(db, wake_at=NOW - timedelta(seconds=1)) for _ in range(3)}
+    starts = Starts(failing=failing)
+    assert await _waker(db, starts).wake_due() == 3
+    assert starts.ids == fine
+
+
+async def test_a_deadline_that_comes_while_a_round_runs_is_not_left_for_the_poll(db: storage.Database) -> None:
+    now = datetime.now(UTC)
+    first = await _parked(db, wake_at=now + timedelta(milliseconds=500))
+    second = await _parked(db, wake_at=now + timedelta(milliseconds=600))
+    started: list[str] = []
+
+    async def slow_start(wait: storage.DueWaitRow) -> None:
+        started.append(wait.instance_id)
+        await asyncio.sleep(0.3)  # the second deadline passes while the first round runs
+
+    waker = Waker(db, slow_start, timer_horizon=HORIZON, poll_interval=timedelta(hours=1))
+    try:
+        waker.start()
+        await assert_eventually(lambda: list(started), lambda ids: ids == [first, second], what="both starts")
+    finally:
+        await waker.close()
 
 
 async def test_a_failed_start_is_tried_again_and_does_not_stop_the_others(db: storage.Database) -> None:
@@ -208,7 +250,7 @@ async def test_the_loop_wakes_what_is_due_and_sets_one_timer_for_the_next_deadli
     try:
         waker.start()
         await assert_eventually(lambda: starts.ids, lambda ids: due in ids, what="the first round")
-        await assert_eventually(lambda: waker.timer_at, lambda at: at == soon_deadline, what="the timer")
+        # The poll interval is an hour: only the timer can start them, at the deadline.
         await assert_eventually(lambda: starts.ids, lambda ids: soon <= ids, what="the deadline's round")
         assert min(starts.at[i] for i in soon) >= soon_deadline
         # The hour-long wait is beyond the timer horizon: no timer yet.

@@ -35,7 +35,7 @@ _BATCH = 200
 # place until it ends, or for `_HOLD` at most: one that waits in memory (a retry's
 # backoff) must not hold the others back.
 _RUNNING = 32
-_HOLD_SECONDS = 1.0
+_HOLD = timedelta(seconds=1)
 
 # Starts one continuation; returns a future done when it ends where it runs here (None:
 # it runs elsewhere, or ran already).
@@ -55,6 +55,7 @@ class Waker:
         timer_horizon: timedelta,
         poll_interval: timedelta,
         running: int = _RUNNING,
+        hold: timedelta = _HOLD,
     ) -> None:
         self._db = db
         self._resume = resume
@@ -63,6 +64,7 @@ class Waker:
         self._timer_horizon = timer_horizon
         self._poll_interval = poll_interval
         self._slots = asyncio.Semaphore(running)
+        self._hold = hold
         self._due = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self.timer_at: datetime | None = None  # the deadline the timer is set for
@@ -115,28 +117,35 @@ class Waker:
                 pass
             self._due.clear()
             try:
-                await self.wake_due()
+                # A wait that comes due while the round runs gets its timer (already passed: at
+                # once) from the next deadline after the round's own time.
+                now = _now()
+                await self.wake_due(now)
                 async with self._db.read() as conn:
-                    deadline = await storage.next_deadline(conn, after=_now())
+                    deadline = await storage.next_deadline(conn, after=now)
                 if deadline is not None:
                     self.remind(deadline)
             except Exception:  # the database may be briefly unreachable: the next round tries again
                 log.exception("waking parked instances failed")
 
-    async def wake_due(self) -> int:
-        """Start the continuation of every parked instance whose wait is over; the number started."""
+    async def wake_due(self, now: datetime | None = None) -> int:
+        """Start the continuation of every parked instance whose wait was over at `now` (default:
+        now); the number started. One that cannot start is passed over until the next round."""
+        now = now or _now()
         total = 0
+        after: storage.DueWaitRow | None = None
         while True:
             async with self._db.read() as conn:
-                due = await storage.due_waits(conn, now=_now(), limit=_BATCH)
+                due = await storage.due_waits(conn, now=now, limit=_BATCH, after=after)
             started = [wait for wait in due if await self._start(wait)]
             if started:
                 # After the starts: a crash in between starts them again, which is harmless.
                 async with self._db.begin() as conn:
                     await storage.mark_woken(conn, [(w.instance_id, w.stage) for w in started], now=_now())
             total += len(started)
-            if len(due) < _BATCH or not started:
+            if len(due) < _BATCH:
                 return total
+            after = due[-1]
 
     async def _start(self, wait: storage.DueWaitRow) -> bool:
         """Start one continuation when a slot is free; False if it could not start."""
@@ -152,7 +161,7 @@ class Waker:
         else:
             release = _ReleaseOnce(self._slots)
             ended.add_done_callback(release)
-            asyncio.get_running_loop().call_later(_HOLD_SECONDS, release)
+            asyncio.get_running_loop().call_later(self._hold.total_seconds(), release)
         return True
 
     async def close(self) -> None:

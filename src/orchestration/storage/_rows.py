@@ -73,6 +73,7 @@ class DueWaitRow:
 
     instance_id: str
     stage: int
+    due_at: datetime
     event: str | None
     started_at: datetime  # of the stage it is parked in
     variables: dict[str, str]

@@ -42,21 +42,25 @@ def _unwoken() -> sa.ColumnElement[bool]:
     return instance_waits.c.woken_at.is_(None)
 
 
-async def due_waits(conn: AsyncConnection, *, now: datetime, limit: int) -> list[DueWaitRow]:
-    """Up to `limit` parked instances not woken yet whose wait is over, longest due first
-    (an index range: the cost does not grow with the number parked)."""
+async def due_waits(
+    conn: AsyncConnection, *, now: datetime, limit: int, after: DueWaitRow | None = None
+) -> list[DueWaitRow]:
+    """Up to `limit` parked instances not woken yet whose wait was over at `now`, longest due
+    first, those after `after` only (an index range: the cost does not grow with the number
+    parked)."""
     waits = instance_waits.c
-    due = (
-        sa.select(waits.instance_id, waits.stage, waits.due_at)
-        .where(_unwoken(), waits.due_at <= now)
-        .order_by(waits.due_at)
-        .limit(limit)
-        .subquery()
-    )
+    order = (waits.due_at, waits.instance_id, waits.stage)
+    query = sa.select(*order).where(_unwoken(), waits.due_at <= now)
+    if after is not None:
+        # Typed as the columns: the deadline must be bound as the naive UTC they store.
+        last = (sa.literal(after.due_at, waits.due_at.type), sa.literal(after.instance_id), sa.literal(after.stage))
+        query = query.where(sa.tuple_(*order) > sa.tuple_(*last))
+    due = query.order_by(*order).limit(limit).subquery()
     query = (
         sa.select(
             due.c.instance_id,
             due.c.stage,
+            due.c.due_at,
             waits.event,
             stage_statuses.c.started_at,
             workflow_instances.c.variables,
@@ -70,7 +74,7 @@ async def due_waits(conn: AsyncConnection, *, now: datetime, limit: int) -> list
         )
         .join(workflow_instances, workflow_instances.c.id == due.c.instance_id)
         .join(workflows, workflows.c.id == workflow_instances.c.workflow_id)
-        .order_by(due.c.due_at)
+        .order_by(due.c.due_at, due.c.instance_id, due.c.stage)
     )
     return [DueWaitRow(**row._mapping) for row in await conn.execute(query)]
 
