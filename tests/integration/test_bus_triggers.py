@@ -75,7 +75,12 @@ async def publish(js: JetStreamContext, subject: str, data: bytes) -> None:
             if not await stream_exists(js, subject):
                 return False
             await js.publish(subject, data)
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError):
+        except (
+            nats.errors.TimeoutError,
+            nats.errors.NoRespondersError,
+            nats.js.errors.NoStreamResponseError,  # what JetStream's publish makes of "no responders"
+            nats.errors.ConnectionClosedError,
+        ):
             return False
         return True
 
