@@ -4,7 +4,9 @@ a 2-stage `noop` workflow, on one server in the same run.
     .venv/bin/python -m bench.money [--instances 500] [--concurrency 16] [--quick]
 
 Prints instances/s and latencies of both, and the overhead per activity:
-(send latency − noop latency) / 2, since each send stage makes one ledger call.
+(send latency − noop latency) / 2, since each send stage makes one ledger call; then the
+floor of the same run, the same ledger call made bare (`bench.http_floor`, a process of
+its own): what a client spends on the request alone, against what the server spends.
 The fake gateway runs in this process on loopback (a real HTTP server), so its
 own cost is part of the figure; a real Ledger answers in a few milliseconds more.
 No figure is asserted.
@@ -13,18 +15,23 @@ No figure is asserted.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from tests.testing.fake_stack import FakeStack
 
-from ._harness import fmt_latency, percentiles, run_to_summary, say
+from ._harness import REPO_ROOT, die_with_parent, fmt_latency, load, percentiles, run_to_summary, say
 from ._runs import create_workflow, new_client, run_tracked
 from ._server import BenchServer
 from ._sizes import Sizes
+from ._throughput import poll_cost
 
 LEDGER = "bench"
+TARGET_PER_ACTIVITY_MS = 3.0  # printed next to the figure, not asserted
 SEND_STAGE = {
     "send": {
         "source": {"account": {"id": "world", "ledger": LEDGER}},
@@ -39,23 +46,28 @@ WORKFLOWS = {
 
 
 async def measure(server: BenchServer, sizes: Sizes) -> dict[str, Any]:
+    """Both workflows; the server's CPU per instance leaves out what the bench's poller cost
+    it (`send` instances run longer, so they are polled more)."""
     results: dict[str, Any] = {}
     async with new_client(server.url, sizes.concurrency) as client:
+        poll_cpu_ms, _ = await poll_cost(server, client)
         for kind, config in WORKFLOWS.items():
             workflow_id = await create_workflow(client, config)
             await run_tracked(client, workflow_id, sizes.warmup, sizes)
             cpu_before = server.stats().cpu_s
             run = await run_tracked(client, workflow_id, sizes.instances, sizes)
-            cpu_s = server.stats().cpu_s - cpu_before
+            cpu_s = server.stats().cpu_s - cpu_before - run.polls * poll_cpu_ms / 1000
             latency = percentiles(run.latencies_ms)
             results[kind] = {
                 "per_s": sizes.instances / run.wall_s,
                 "latency_ms": latency,
                 "cpu_ms_each": cpu_s * 1000 / sizes.instances,
+                "polls": run.polls,
             }
             say(
                 f"{kind}: {sizes.instances / run.wall_s:.1f} instances/s, {fmt_latency(latency)}, "
-                f"server CPU {cpu_s * 1000 / sizes.instances:.1f} ms per instance"
+                f"server CPU {cpu_s * 1000 / sizes.instances:.1f} ms per instance "
+                f"(less {run.polls} polls at {poll_cpu_ms:.2f} ms each)"
             )
     noop, send = results["noop"], results["send"]
     per_activity_ms = (send["latency_ms"]["p50"] - noop["latency_ms"]["p50"]) / 2
@@ -64,6 +76,19 @@ async def measure(server: BenchServer, sizes: Sizes) -> dict[str, Any]:
     results["per_activity_ms"] = per_activity_ms
     results["per_activity_cpu_ms"] = per_activity_cpu_ms
     return results
+
+
+def http_floor(url: str, count: int, concurrency: int) -> dict[str, Any]:
+    """`bench.http_floor` in a process of its own: CPU per bare ledger call."""
+    command = [
+        sys.executable, "-m", "bench.http_floor", "--url", url, "--ledger", LEDGER,
+        "--count", str(count), "--concurrency", str(concurrency),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, timeout=300, check=True, preexec_fn=die_with_parent
+    )
+    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return {**result, "cpu_ms_each": result["cpu_s"] * 1000 / result["count"]}
 
 
 async def main(count: int, concurrency: int) -> dict[str, Any]:
@@ -84,6 +109,13 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         postings = len(stack.transactions(LEDGER))
         say(f"ledger postings: {postings} (expected {2 * (count + sizes.warmup)})")
         summary["postings"] = postings
+        summary["floor"] = http_floor(stack.url, count, concurrency)
+        floor_ms = summary["floor"]["cpu_ms_each"]
+        say(
+            f"floor, a bare ledger call: {floor_ms:.2f} ms of CPU per call ({count} calls, {load()}); "
+            f"the server's cost per activity over it: {summary['per_activity_cpu_ms'] - floor_ms:.1f} ms "
+            f"(target <= {TARGET_PER_ACTIVITY_MS:.0f} ms)"
+        )
     return summary
 
 
