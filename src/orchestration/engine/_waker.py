@@ -72,8 +72,9 @@ class Waker:
 
     def start(self) -> None:
         """Run the waking loop (the first round at once: what came due while no worker ran)."""
-        # In a context of its own: started from a step, a continuation must not be a child of
-        # the workflow that parks (DBOS keeps the current workflow in a contextvar).
+        # In a context of its own, like the timer's callbacks (`remind` is called from steps): a
+        # continuation must not start as a child of whatever workflow is current where it was
+        # asked for (DBOS keeps the current workflow in a contextvar).
         self._due.set()
         self._loop_task = asyncio.get_running_loop().create_task(
             self._run(), name="waker", context=contextvars.Context()
