@@ -77,3 +77,15 @@ async def test_ending_a_stage_keeps_the_first_end(db: storage.Database, instance
         await storage.finish_stage(conn, instance_id, 0, now=LATER + timedelta(seconds=1), error=None)
     stage = await _stage(db, instance_id)
     assert stage is not None and (stage.terminated_at, stage.error) == (LATER, storage.CANCELED)
+
+
+async def test_only_running_instances_without_a_stage_may_have_an_unstarted_workflow(
+    db: storage.Database, instance_id: str
+) -> None:
+    async with db.read() as conn:
+        assert await storage.list_unstarted_instance_ids(conn) == [instance_id]
+    # Its workflow recorded its first stage: it started (parked instances are all like this).
+    async with db.begin() as conn:
+        await storage.start_stages(conn, [storage.new_stage(instance_id, 0, now=NOW, name="RunNoop", input={})])
+    async with db.read() as conn:
+        assert await storage.list_unstarted_instance_ids(conn) == []

@@ -37,6 +37,9 @@ DBOS_SQLITE_FILE = "engine.sqlite"
 # Threads for DBOS's checkpoints (the event loop's default executor too).
 _EXECUTOR_THREADS = 4
 
+# An id no workflow has: a lookup of it costs one indexed query.
+_NO_WORKFLOW = "orchestration-no-workflow"
+
 # Instances started by API-only servers wait in this queue for a worker.
 INSTANCE_QUEUE = "orchestration-instances"
 
@@ -124,6 +127,10 @@ class Engine:
         # Called on the event loop thread: DBOS then runs recovered workflows on this
         # loop, where our database connections and wake-up events live.
         DBOS.launch()
+        # DBOS makes its bounded executor the loop's default at its first async call, and the
+        # workflows it recovers at launch run before ours: make that call now, before the loop
+        # runs them (a relaunch in the same loop would find the stopped executor of the last).
+        await DBOS.list_workflows_async(workflow_ids=[_NO_WORKFLOW], load_input=False, load_output=False)
         self._launched = True
         self._waker.start()
         if self._shared:
@@ -204,8 +211,8 @@ class Engine:
         """Start instances whose row was written but whose workflow never was
         (a crash between the two writes of a run request)."""
         async with self._db.read() as conn:
-            unfinished = await storage.list_unfinished_instance_ids(conn)
-        for chunk in _chunks(unfinished, 500):
+            unstarted = await storage.list_unstarted_instance_ids(conn)
+        for chunk in _chunks(unstarted, 500):
             known = await DBOS.list_workflows_async(workflow_ids=chunk, load_input=False, load_output=False)
             known_ids = {w.workflow_id for w in known}
             for instance_id in chunk:
