@@ -217,9 +217,7 @@ async def wait_event(instance_id: str, stage: int, name: str, park: bool = False
                     if instance is None or instance.terminated:
                         return False
                     if await storage.consume_event(conn, instance_id, stage, name):
-                        # A continuation takes the event its instance was woken for.
-                        await storage.mark_woken(conn, [(instance_id, stage)], now=_now())
-                        return True
+                        return True  # a continuation's wait was marked woken by the waker that started it
                 continue
             if not park:
                 await wake.wait()
