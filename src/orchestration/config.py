@@ -194,6 +194,12 @@ class EngineSettings:
         "Silence after which a PostgreSQL worker's instances are resumed by the others.",
         nonzero=True,
     )
+    max_parallel_instances: int = setting(
+        200, "--max-parallel-instances",
+        "Instances this process runs at once; others wait their turn, and a worker takes no more "
+        "from the queue meanwhile (0: no limit).",
+        minimum=0,
+    )
     park_after: timedelta = setting(
         timedelta(seconds=5), "--park-after",
         "Waits longer than this park their instance (no memory held); shorter ones wait in memory.",

@@ -49,6 +49,50 @@ def test_postgresql_stopping_and_coming_back(own_postgres: PostgresServer, tmp_p
         server.stop()
 
 
+def test_while_postgresql_restarts_the_api_answers_503_and_instances_finish_after(
+    own_postgres: PostgresServer, tmp_path: Path
+) -> None:
+    uri = own_postgres.create_database("restart")
+    server = ServerProcess(data_dir=tmp_path / "data", postgres_uri=uri).start()
+    # One kept-alive connection throughout: a 503 must not close it. The timeout bounds every
+    # request: an answer must come while PostgreSQL is down, not when it is back.
+    client = httpx.Client(base_url=server.url, timeout=10)
+    try:
+        workflow = client.post("/v2/workflows", json={"stages": [{"delay": {"duration": "1s"}}, {"noop": {}}]})
+        workflow_id = workflow.json()["data"]["id"]
+        before = client.post(f"/v2/workflows/{workflow_id}/instances").json()["data"]["id"]
+        own_postgres.pause("fast")  # a restart: every connection is closed, every commit kept
+        for method, path, body in [
+            ("GET", "/v2/workflows", None),
+            ("GET", f"/v2/workflows/{workflow_id}", None),
+            ("POST", f"/v2/workflows/{workflow_id}/instances", {}),
+            ("GET", f"/v2/instances/{before}", None),
+            ("POST", f"/v2/instances/{before}/events", {"name": "go"}),
+            ("GET", f"/instances?workflowID={workflow_id}", None),
+        ]:
+            answer = client.request(method, path, json=body)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.headers["Retry-After"] == "1"
+            assert answer.json() == {
+                "errorCode": "INTERNAL", "errorMessage": "the database is unreachable; try again shortly"
+            }
+        own_postgres.resume()
+        after = eventually(lambda: client.post(f"/v2/workflows/{workflow_id}/instances"),
+                           lambda r: r.status_code == 201, timeout=30, what="runs accepted again").json()["data"]["id"]
+        for instance_id in (before, after):
+            done = eventually(lambda i=instance_id: client.get(f"/v2/instances/{i}").json()["data"],
+                              lambda d: d["terminated"], timeout=30, what=f"instance {instance_id} ended")
+            assert "error" not in done and [s["stage"] for s in done["status"]] == [0, 1]
+        # Our loops said the database was down in a line each, with no traceback (DBOS's own
+        # loops log theirs).
+        ours = [line for line in server.log_path.read_text().splitlines() if " orchestration." in line]
+        assert not [line for line in ours if " ERROR " in line], ours
+        assert any("the database is unreachable (OperationalError)" in line for line in ours), ours
+    finally:
+        client.close()
+        server.stop()
+
+
 def test_nats_stopping_and_coming_back(nats_server: NatsServer, tmp_path: Path) -> None:
     server = ServerProcess(
         data_dir=tmp_path / "data",

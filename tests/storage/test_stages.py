@@ -84,6 +84,9 @@ async def test_only_running_instances_without_a_stage_may_have_an_unstarted_work
 ) -> None:
     async with db.read() as conn:
         assert await storage.list_unstarted_instance_ids(conn) == [instance_id]
+        # Younger than the bound (created at NOW): still being started by whoever wrote it.
+        assert await storage.list_unstarted_instance_ids(conn, created_before=NOW) == []
+        assert await storage.list_unstarted_instance_ids(conn, created_before=LATER) == [instance_id]
     # Its workflow recorded its first stage: it started (parked instances are all like this).
     async with db.begin() as conn:
         await storage.start_stages(conn, [storage.new_stage(instance_id, 0, now=NOW, name="RunNoop", input={})])

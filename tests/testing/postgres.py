@@ -163,10 +163,14 @@ class PostgresServer:
         except psycopg.Error as exc:
             raise RuntimeError(f"PostgreSQL refuses TCP connections: {exc}\n{self._log_tail()}") from exc
 
-    def pause(self) -> None:
-        """Stop the server but keep its cluster: `resume()` brings it back on the same port."""
+    def pause(self, mode: str = "immediate") -> None:
+        """Stop the server but keep its cluster: `resume()` brings it back on the same port.
+
+        `immediate` is a crash: with durability off, the last commits are lost. `fast`
+        disconnects every client and keeps every commit, like a restart in production.
+        """
         assert self.base_dir is not None and self.port is not None, "not started"
-        res = self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", timeout=30)
+        res = self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", timeout=30)
         if res.returncode != 0:
             raise RuntimeError(f"pg_ctl stop failed: {res.stdout} {res.stderr}")
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from orchestration.errors import ErrorCode, OrchestrationError
+from orchestration.service import DATABASE_ERRORS, database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,24 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
+# Seconds a client is told to wait before trying again while the database is down.
+_RETRY_AFTER = "1"
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 while the database cannot answer (a restart, an outage): the client may try again.
+    Only the error's type is logged: the driver's message names hosts."""
+    if not database_unreachable(exc):
+        return await _on_unexpected(request, exc)
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return error_response(
+        ErrorCode.INTERNAL,
+        "the database is unreachable; try again shortly",
+        status=503,
+        headers={"Retry-After": _RETRY_AFTER},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(ErrorCode.INTERNAL, "internal error")
@@ -89,4 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OrchestrationError, _on_orchestration_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(HTTPException, _on_http_error)
+    # A handler of its own, unlike `Exception`'s, answers without closing the connection.
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

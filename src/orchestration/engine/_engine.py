@@ -7,7 +7,8 @@ import logging
 import socket
 import sqlite3
 import uuid
-from contextlib import AbstractContextManager, closing, nullcontext
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,7 @@ class Engine:
                 stack=self._stack,
                 settings=self._settings.engine,
                 retry=self._settings.retry,
+                instance_slots=_instance_slots(self._settings.engine.max_parallel_instances),
                 publish_events=self._settings.bus.nats_enabled,
             )
         )
@@ -138,13 +140,16 @@ class Engine:
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
             # directory is locked) and recovers its own instances when it restarts.
-            await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0)
+            # A worker takes from the queue no more than it may run: the rest is left to the others.
+            limit = self._settings.engine.max_parallel_instances or None
+            await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0, worker_concurrency=limit)
             keep_alive = _takeover.keep_alive(
                 self._db,
                 me=self.executor_id,
                 queue=INSTANCE_QUEUE,
                 every=self._settings.engine.heartbeat_interval,
                 takeover_after=self._settings.engine.takeover_after,
+                start_lost=self._start_lost_instances,
             )
             self._tasks.append(asyncio.create_task(keep_alive, name="heartbeat"))
         await self._start_lost_instances()
@@ -175,8 +180,8 @@ class Engine:
         while True:
             try:
                 await self.signals.poll_once(self._db)
-            except Exception:  # the database may be briefly unreachable: try again next time
-                log.exception("watching for instance changes failed")
+            except Exception as exc:  # the database may be briefly unreachable: try again next time
+                storage.log_failure(log, "watching for instance changes failed", exc)
             await asyncio.sleep(self._settings.engine.signal_poll_interval.total_seconds())
 
     async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:
@@ -207,11 +212,11 @@ class Engine:
             # After DBOS stopped running our instances: survivors may take them over now.
             await _takeover.release(self._db, self.executor_id)
 
-    async def _start_lost_instances(self) -> None:
+    async def _start_lost_instances(self, created_before: datetime | None = None) -> None:
         """Start instances whose row was written but whose workflow never was
         (a crash between the two writes of a run request)."""
         async with self._db.read() as conn:
-            unstarted = await storage.list_unstarted_instance_ids(conn)
+            unstarted = await storage.list_unstarted_instance_ids(conn, created_before)
         for chunk in _chunks(unstarted, 500):
             known = await DBOS.list_workflows_async(workflow_ids=chunk, load_input=False, load_output=False)
             known_ids = {w.workflow_id for w in known}
@@ -228,6 +233,10 @@ class Engine:
         log.warning("starting instance %s whose start was interrupted", instance_id,
                     extra={"instance_id": instance_id, "workflow_id": instance.workflow_id})
         await self.start_instance(instance_id, workflow.config.get("stages") or [], instance.variables)
+
+
+def _instance_slots(count: int) -> AbstractAsyncContextManager[Any]:
+    return asyncio.Semaphore(count) if count else nullcontext()
 
 
 def migrate_engine(settings: StorageSettings) -> None:

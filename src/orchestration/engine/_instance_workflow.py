@@ -182,6 +182,20 @@ async def _run_stages(
     *,
     current: bool,
 ) -> None:
+    """`_stages`, in one of this process's instance slots: waiting for one takes no step, so
+    a replay waits the same way."""
+    async with _runtime.current().instance_slots:
+        await _stages(instance_id, stages, variables, woken, current=current)
+
+
+async def _stages(
+    instance_id: str,
+    stages: list[Any],
+    variables: dict[str, str],
+    woken: tuple[int, str] | None,
+    *,
+    current: bool,
+) -> None:
     """Run the stages in order: from the first, or in a continuation from `woken =
     (stage, its start time)`, the stage that parked and whose wait is over.
 

@@ -6,7 +6,9 @@ they cannot close over objects; they find the database and the wake-ups here.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from orchestration import storage
 from orchestration.config import EngineSettings, RetrySettings
@@ -24,6 +26,8 @@ class Runtime:
     stack: StackClient | None
     settings: EngineSettings
     retry: RetrySettings
+    instance_slots: AbstractAsyncContextManager[Any]
+    """Held by each instance this process runs (`--max-parallel-instances`)."""
     publish_events: bool = False
     """Record the events of §13 for the bus (only when a bus is configured)."""
     stopping: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from dbos import DBOS
@@ -16,9 +17,20 @@ log = logging.getLogger(__name__)
 
 
 async def keep_alive(
-    db: storage.Database, *, me: str, queue: str, every: timedelta, takeover_after: timedelta
+    db: storage.Database,
+    *,
+    me: str,
+    queue: str,
+    every: timedelta,
+    takeover_after: timedelta,
+    start_lost: Callable[[datetime], Awaitable[None]],
 ) -> None:
-    """Forever: refresh our heartbeat, and resume the pending work of silent workers."""
+    """Forever: refresh our heartbeat, and resume the pending work of silent workers.
+
+    A process that died between writing an instance's row and starting its workflow left an
+    instance no engine knows of: after a takeover, `start_lost` starts those created before
+    the given time (the silence began after it; younger ones are still being started).
+    """
     while True:
         try:
             now = datetime.now(UTC)
@@ -27,8 +39,10 @@ async def keep_alive(
                 dead = await storage.claim_dead(conn, me=me, now=now, silent_for=takeover_after)
             for executor_id in dead:
                 await _take_over(executor_id, queue)
-        except Exception:  # a database hiccup must not stop the heartbeat for good
-            log.exception("heartbeat or takeover failed; trying again")
+            if dead:
+                await start_lost(now - takeover_after)
+        except Exception as exc:  # a database hiccup must not stop the heartbeat for good
+            storage.log_failure(log, "heartbeat or takeover failed; trying again", exc)
         await asyncio.sleep(every.total_seconds())
 
 

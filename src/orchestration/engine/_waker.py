@@ -126,8 +126,8 @@ class Waker:
                     deadline = await storage.next_deadline(conn, after=now)
                 if deadline is not None:
                     self.remind(deadline)
-            except Exception:  # the database may be briefly unreachable: the next round tries again
-                log.exception("waking parked instances failed")
+            except Exception as exc:  # the database may be briefly unreachable: the next round tries again
+                storage.log_failure(log, "waking parked instances failed", exc)
 
     async def wake_due(self, now: datetime | None = None) -> int:
         """Start the continuation of every parked instance whose wait was over at `now` (default:

@@ -8,7 +8,7 @@ from ._catalog import TriggerCatalog
 from ._expressions import LinkFetcher
 from ._pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageQuery, page_query, parse_page_size
 from .dispatch import DispatchOutcome, Envelope, MalformedEvent, TriggerDispatcher, decode_envelope, message_key
-from .health import HealthService
+from .health import DATABASE_ERRORS, HealthService, database_unreachable
 from .instances import InstanceService, InstanceStarter, InstanceView
 from .metrics import MetricsService
 from .relay import EventRelay
@@ -30,6 +30,8 @@ class Services:
 
 
 __all__ = [
+    "DATABASE_ERRORS",
+    "database_unreachable",
     "ID_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",

@@ -10,6 +10,10 @@ from orchestration import storage
 PING_DEADLINE = 2.0
 """Seconds the database has to answer a health check."""
 
+DATABASE_ERRORS = storage.DATABASE_ERRORS
+"""What a use case raises when its database fails it (`database_unreachable` says if it is down)."""
+database_unreachable = storage.unreachable
+
 Probe = Callable[[], str | None]
 """Why a part is down, or None when it is up."""
 

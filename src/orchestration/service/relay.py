@@ -55,8 +55,8 @@ class EventRelay:
                     log.warning("events wait in the outbox: the bus does not take them (%s)", exc)
                 failing = True
                 published = 0
-            except Exception:  # the database may be briefly unreachable
-                log.exception("publishing events failed; trying again")
+            except Exception as exc:  # the database may be briefly unreachable
+                storage.log_failure(log, "publishing events failed; trying again", exc)
                 published = 0
             if published < BATCH:
                 await asyncio.sleep(self._retry_after if failing else self._poll)

@@ -5,7 +5,7 @@ and returns frozen rows.
 """
 
 from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_activity, list_activities, schedule_retry
-from ._database import Database, database_url
+from ._database import DATABASE_ERRORS, Database, database_url, log_failure, unreachable
 from ._events import consume_event, event_ready, insert_event, instances_with_pending_events
 from ._executors import beat, claim_dead, release
 from ._gauges import count_gauges
@@ -56,6 +56,9 @@ from ._waits import due_waits, get_wait, mark_woken, next_deadline, park
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
+    "log_failure",
+    "DATABASE_ERRORS",
+    "unreachable",
     "count_gauges",
     "OccurrenceRow",
     "OccurrenceView",

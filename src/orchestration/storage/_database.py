@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
@@ -19,6 +20,22 @@ _WRITE = "orchestration_write"
 # A step waiting for a connection during a burst (thousands of instances resumed at
 # once) must wait its turn, not fail its instance.
 _POOL_TIMEOUT_SECONDS = 600
+# A PostgreSQL host that drops packets would hold a new connection for the system's TCP
+# timeout (minutes): give up sooner, so that a request answers 503 instead of hanging.
+_CONNECT_TIMEOUT_SECONDS = 10
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, sa.exc.TimeoutError)
+"""Whatever a statement can raise: `unreachable` tells an outage from a refused statement."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot answer now (down, restarting, every connection
+    taken, or SQLite's lock held too long), rather than that it refused a statement."""
+    if isinstance(exc, sa.exc.TimeoutError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    )
 
 
 def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> URL:
@@ -33,6 +50,15 @@ def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> UR
         return url.set(drivername="postgresql+psycopg")
     path = (data_dir / SQLITE_FILE).resolve()
     return URL.create("sqlite+aiosqlite" if driver == "async" else "sqlite", database=str(path))
+
+
+def log_failure(log: logging.Logger, message: str, exc: BaseException) -> None:
+    """A background loop's failed round: one line while the database is down (the loop says so
+    every round until it is back), the traceback otherwise."""
+    if unreachable(exc):
+        log.warning("%s: the database is unreachable (%s)", message, type(exc).__name__)
+    else:
+        log.error(message, exc_info=exc)
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -76,6 +102,8 @@ class Database:
             kwargs.update(async_creator=creator(str(url.database)))
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            if "connect_timeout" not in url.query:
+                kwargs.update(connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS})
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         # PostgreSQL has row locks and many writers: no turn to take in process.
         self._writer: AbstractAsyncContextManager[Any] = asyncio.Lock() if self.is_sqlite else nullcontext()

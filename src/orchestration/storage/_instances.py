@@ -60,12 +60,14 @@ async def list_instances(
     return found
 
 
-async def list_unstarted_instance_ids(conn: AsyncConnection) -> list[str]:
-    """Running instances without a stage recorded: the only ones whose engine workflow may
-    never have started (any other has recorded its first stage from its workflow). Parked
-    instances are not among them, however many."""
+async def list_unstarted_instance_ids(conn: AsyncConnection, created_before: datetime | None = None) -> list[str]:
+    """Running instances without a stage recorded (created before `created_before`, if given):
+    the only ones whose engine workflow may never have started (any other has recorded its
+    first stage from its workflow). Parked instances are not among them, however many."""
     has_stage = sa.exists().where(stage_statuses.c.instance_id == workflow_instances.c.id)
     query = sa.select(workflow_instances.c.id).where(workflow_instances.c.terminated.is_(False), ~has_stage)
+    if created_before is not None:
+        query = query.where(workflow_instances.c.created_at < created_before)
     return list((await conn.execute(query)).scalars())
 
 
