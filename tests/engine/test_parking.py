@@ -42,7 +42,8 @@ async def test_a_wait_event_parks_and_its_event_continues_it(engine: EngineHarne
     _assert_finished(done, 3)
     assert [s.name for s in done.stages or []] == ["RunNoop", "RunWaitEvent", "RunNoop"]
     assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=1)]
-    await engine.wait_workflow(f"{instance_id}:1", "SUCCESS")
+    # Only a noop after the wait: ended in place, in one transaction, with no continuation.
+    assert await engine.workflow_status(f"{instance_id}:1") is None
     assert await engine.waits(instance_id) == []  # forgotten when the instance ended
 
 
@@ -97,7 +98,6 @@ async def test_an_event_that_comes_as_the_instance_parks_is_not_lost(
     instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
     _assert_finished(await engine.wait_terminated(instance_id), 2)
     assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
-    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
 
 
 async def test_a_parked_wait_event_outlives_a_restart(engine: EngineHarness) -> None:
@@ -112,12 +112,12 @@ async def test_a_long_delay_parks_and_ends_at_its_deadline(engine: EngineHarness
     # The delay's step must start within `duration - park_after` of the stage for it to park:
     # seconds of slack, for a loaded machine.
     assert engine.settings.engine.park_after < timedelta(milliseconds=200)
-    instance_id = await engine.run([{"delay": {"duration": "2s"}}, {"noop": {}}])
+    instance_id = await engine.run([{"delay": {"duration": "2s"}}, {"delay": {"duration": "10ms"}}])
     done = await engine.wait_terminated(instance_id)
     _assert_finished(done, 2)
     delay = (done.stages or [])[0]
     assert delay.terminated_at is not None and delay.terminated_at >= delay.started_at + timedelta(seconds=2)
-    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")  # it parked: a continuation ended it
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")  # it parked: a continuation ran the second delay
 
 
 async def test_a_delay_beyond_the_timer_horizon_is_found_by_the_look_ahead(start_engine: StartEngine) -> None:
@@ -132,7 +132,7 @@ async def test_a_delay_beyond_the_timer_horizon_is_found_by_the_look_ahead(start
     done = await engine.wait_terminated(instance_id)
     _assert_finished(done, 1)
     assert (done.stages or [])[0].terminated_at >= wait.wake_at  # type: ignore[operator]
-    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+    assert await engine.workflow_status(f"{instance_id}:0") is None  # nothing after it: ended in place
 
 
 async def test_a_short_delay_waits_in_memory(engine: EngineHarness) -> None:
@@ -157,7 +157,7 @@ async def test_a_parked_delay_whose_deadline_passed_while_no_engine_ran_ends_at_
     await assert_eventually(lambda: datetime.now(UTC), lambda now: now > wait.wake_at, what="the deadline to pass")
     await engine.start()
     _assert_finished(await engine.wait_terminated(instance_id), 2)
-    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+    assert await engine.workflow_status(f"{instance_id}:0") is None  # ended in place
 
 
 async def test_a_continuation_asked_for_twice_runs_once(

@@ -12,6 +12,8 @@ A map, in the order an instance meets them:
 * Parking and waking: a long wait parks the instance (`_steps`): its workflow ends and
   a row says what it waits for. `_waker` starts the continuation when the wait is over;
   `_signals` wakes the short waits held in memory.
+* `_in_place`: an instance with nothing left to run but instant stages (noop) needs no
+  workflow: started or woken, it is recorded and ended in one transaction.
 * Takeover: `_takeover` heartbeats the workers sharing PostgreSQL and resumes the
   instances of a silent one. Embedded, `_lock` keeps a data directory to one worker.
 * `_runtime`: what steps reach at run time (database, wake-ups, stack client, settings).

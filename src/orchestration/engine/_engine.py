@@ -20,6 +20,7 @@ from orchestration.observability import traces
 from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
+from ._in_place import start_in_place, wake_in_place
 
 # Importing the module registers its workflows with DBOS, those of earlier releases included.
 from ._instance_workflow import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
@@ -155,6 +156,11 @@ class Engine:
         await self._start_lost_instances()
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
+        try:
+            if await start_in_place(instance_id, stages, variables):
+                return
+        except Exception:  # the workflow does it instead, and ends the instance visibly if it must
+            log.exception("instance %s could not run in place; its workflow runs it", instance_id)
         with SetWorkflowID(instance_id):
             await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables)
 
@@ -186,7 +192,9 @@ class Engine:
 
     async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:
         """Start the continuation of a parked instance whose wait is over (once, whoever asks);
-        its end, when it runs in this process."""
+        its end, when it runs in this process (None when it ended in place, or runs elsewhere)."""
+        if await wake_in_place(wait):
+            return None
         with SetWorkflowID(continuation_id(wait.instance_id, wait.stage)):
             handle = await DBOS.start_workflow_async(
                 continued_instance_workflow,
@@ -252,6 +260,11 @@ class EngineClient:
         self._client = DBOSClient(system_database_url=system_database_url(settings))
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
+        try:
+            if await start_in_place(instance_id, stages, variables):
+                return
+        except Exception:  # the workflow does it instead, and ends the instance visibly if it must
+            log.exception("instance %s could not run in place; its workflow runs it", instance_id)
         await self._client.enqueue_async(
             {
                 "queue_name": INSTANCE_QUEUE,

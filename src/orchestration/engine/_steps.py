@@ -15,6 +15,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 from dbos import DBOS
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import events, storage
 from orchestration.observability import metrics
@@ -81,46 +82,98 @@ async def advance(
     started stage's start time (ISO; now when none starts), or None when the instance was aborted
     meanwhile: the workflow must then stop.
     """
-    now = _now()
     runtime = _runtime.current()
     async with runtime.db.begin() as conn:
         instance = await storage.lock_instance(conn, instance_id)
         if instance is None or instance.terminated:
             return None
-        reported: list[events.Event] = []
-        durations: list[tuple[str, float]] = []  # (history name, seconds) of the stages ended here
-        if finish is not None:
-            ended = await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
-            if ended is not None:
-                durations.append((ended[0], (now - ended[1]).total_seconds()))
-            reported.append(events.stage_ended(instance.workflow_id, instance_id, finish.number, finish.error))
-        started = now
-        if starts:
-            started = await storage.start_stages(conn, [
-                storage.new_stage(instance_id, start.number, now=now, name=start.name, input=start.input,
-                                  error=start.config_error, ended=start.ended)
-                for start in starts
-            ])
-        for start in starts:
-            reported.append(events.stage_started(instance.workflow_id, instance_id, start.number))
-            if start.ended or start.config_error is not None:
-                durations.append((start.name, 0.0))
-                reported.append(
-                    events.stage_ended(instance.workflow_id, instance_id, start.number, start.config_error)
-                )
-        terminated = False
-        if terminate:
-            terminated = await storage.terminate_instance(conn, instance_id, now=now, error=error)
-            reported.append(events.workflow_ended(instance.workflow_id, instance_id, error))
-        if runtime.publish_events:
-            await storage.record_events(conn, reported, now=now)
-    for name, seconds in durations:
-        metrics.STAGE_DURATION.labels(metrics.stage_type(name)).observe(seconds)
-    if terminated:
-        ended_as = metrics.INSTANCES_FAILED if error is not None else metrics.INSTANCES_SUCCEEDED
-        ended_as.labels(instance.workflow_id).inc()
-        runtime.signals.notify(instance_id)  # a `?wait=true` of this process answers now
-    return started.isoformat()
+        moved = await _move(conn, instance, finish=finish, starts=starts, terminate=terminate, error=error)
+    moved.report()
+    return moved.started.isoformat()
+
+
+async def end_in_place(
+    instance_id: str,
+    *,
+    finish: StageEnd | None,
+    starts: list[StageStart],
+    error: str | None,
+    take_event: tuple[int, str] | None = None,
+) -> bool:
+    """End an instance in one transaction and with no workflow, when nothing is left to run but
+    `starts` (instant stages, or the first that does not resolve, with `error`): what its workflow
+    would do. With `take_event` (stage, name), that stage's event is taken first; False when it is
+    not there (the workflow must wait for it). An instance aborted meanwhile needs nothing (True)."""
+    runtime = _runtime.current()
+    async with runtime.db.begin() as conn:
+        instance = await storage.lock_instance(conn, instance_id)
+        if instance is None or instance.terminated:
+            return True
+        if take_event is not None and not await storage.consume_event(conn, instance_id, *take_event):
+            return False
+        moved = await _move(conn, instance, finish=finish, starts=starts, terminate=True, error=error)
+    moved.report()
+    return True
+
+
+@dataclass
+class _Moved:
+    """What one move of an instance did, to report once it is committed."""
+
+    instance: storage.InstanceRow
+    started: datetime
+    durations: list[tuple[str, float]]
+    """(history name, seconds) of the stages ended."""
+    terminated: bool
+    error: str | None
+
+    def report(self) -> None:
+        for name, seconds in self.durations:
+            metrics.STAGE_DURATION.labels(metrics.stage_type(name)).observe(seconds)
+        if self.terminated:
+            ended_as = metrics.INSTANCES_FAILED if self.error is not None else metrics.INSTANCES_SUCCEEDED
+            ended_as.labels(self.instance.workflow_id).inc()
+            _runtime.current().signals.notify(self.instance.id)  # a `?wait=true` of this process answers now
+
+
+async def _move(
+    conn: AsyncConnection,
+    instance: storage.InstanceRow,
+    *,
+    finish: StageEnd | None,
+    starts: list[StageStart],
+    terminate: bool,
+    error: str | None,
+) -> _Moved:
+    """`advance`'s writes, in the caller's transaction, which holds the instance's lock."""
+    now = _now()
+    instance_id, workflow_id = instance.id, instance.workflow_id
+    reported: list[events.Event] = []
+    durations: list[tuple[str, float]] = []
+    if finish is not None:
+        ended = await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
+        if ended is not None:
+            durations.append((ended[0], (now - ended[1]).total_seconds()))
+        reported.append(events.stage_ended(workflow_id, instance_id, finish.number, finish.error))
+    started = now
+    if starts:
+        started = await storage.start_stages(conn, [
+            storage.new_stage(instance_id, start.number, now=now, name=start.name, input=start.input,
+                              error=start.config_error, ended=start.ended)
+            for start in starts
+        ])
+    for start in starts:
+        reported.append(events.stage_started(workflow_id, instance_id, start.number))
+        if start.ended or start.config_error is not None:
+            durations.append((start.name, 0.0))
+            reported.append(events.stage_ended(workflow_id, instance_id, start.number, start.config_error))
+    terminated = False
+    if terminate:
+        terminated = await storage.terminate_instance(conn, instance_id, now=now, error=error)
+        reported.append(events.workflow_ended(workflow_id, instance_id, error))
+    if _runtime.current().publish_events:
+        await storage.record_events(conn, reported, now=now)
+    return _Moved(instance, started, durations, terminated, error)
 
 
 Parking = Literal["parked", "ended", "ready"]

@@ -1,0 +1,124 @@
+"""A parked instance whose remaining stages are all instant is ended in place when its wait is
+over: one transaction, no continuation workflow, the same rows and history as a continuation
+would leave. Anything that runs after the wait still gets a continuation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from orchestration import storage
+from tests.testing.engine import EngineHarness, EventRow
+from tests.testing.waiting import assert_eventually
+
+
+def _rows(view: Any) -> list[tuple[int, str, dict[str, Any], bool, str | None]]:
+    return [(s.stage, s.name, s.input, s.terminated_at is not None, s.error) for s in view.stages or []]
+
+
+async def test_a_wait_followed_by_noops_ends_in_place_with_every_stage_recorded(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}, {"noop": {}}])
+    wait = await engine.parked(instance_id)
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None
+    assert _rows(done) == [
+        (0, "RunWaitEvent", {"event": "go"}, True, None),
+        (1, "RunNoop", {}, True, None),
+        (2, "RunNoop", {}, True, None),
+    ]
+    stages = done.stages or []
+    assert stages[0].started_at <= wait.parked_at
+    assert stages[0].terminated_at == stages[1].started_at == stages[2].terminated_at == done.instance.terminated_at
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    assert await engine.workflow_status(f"{instance_id}:0") is None  # no continuation
+    assert await engine.waits(instance_id) == []
+
+
+async def test_a_stage_after_the_wait_that_does_not_resolve_fails_the_instance_in_place(
+    engine: EngineHarness,
+) -> None:
+    # The same stage without a wait before it, run by the workflow: the error to expect.
+    # Accepted at creation (Q-14), it fails when it resolves: "soon" is no duration.
+    bad = {"delay": {"duration": "${pause}"}}
+    direct = await engine.wait_terminated(await engine.run([{"noop": {}}, bad], {"pause": "soon"}))
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, bad], {"pause": "soon"})
+    await engine.parked(instance_id)
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is not None and done.instance.error == direct.instance.error
+    assert _rows(done)[1:] == _rows(direct)[1:]
+    assert await engine.workflow_status(f"{instance_id}:0") is None
+
+
+async def test_a_wait_followed_by_a_stage_that_runs_gets_a_continuation(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"delay": {"duration": "10ms"}}])
+    await engine.parked(instance_id)
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and [s.error for s in done.stages or []] == [None, None]
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+
+
+async def test_a_wake_in_place_that_fails_writes_nothing_and_is_done_at_the_next_round(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.parked(instance_id)
+    terminate = storage.terminate_instance
+    failures: list[str] = []
+    broken = True
+
+    async def fail_while_broken(conn: Any, target: str, **kwargs: Any) -> bool:
+        if broken:
+            failures.append(target)
+            raise OSError("the disk is gone")  # after the event was taken and the stage ended, in the same transaction
+        return await terminate(conn, target, **kwargs)
+
+    monkeypatch.setattr(storage, "terminate_instance", fail_while_broken)
+    # The event arrives without a word to the engine: the round below is the only one that tries.
+    async with engine.db.begin() as conn:
+        await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+    await assert_eventually(lambda: failures, bool, what="the failed attempt")
+    view = await engine.instance(instance_id)
+    assert not view.instance.terminated and _rows(view) == [(0, "RunWaitEvent", {"event": "go"}, False, None)]
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=None)]
+    [wait] = await engine.waits(instance_id)
+    assert wait.woken_at is None and wait.due_at is not None  # still due
+
+    broken = False
+    await engine.wake_due()
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and await engine.events(instance_id) == [EventRow("go", 0)]
+
+
+async def test_an_instance_of_instant_stages_runs_without_a_workflow(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"noop": {}}, {"noop": {}}, {"noop": {}}])
+    done = await engine.instance(instance_id)  # ended when the run returns
+    assert done.instance.terminated and done.instance.error is None
+    assert _rows(done) == [(n, "RunNoop", {}, True, None) for n in range(3)]
+    assert await engine.workflow_status(instance_id) is None
+    empty = await engine.instance(await engine.run([]))
+    assert empty.instance.terminated and empty.instance.error is None and not empty.stages
+
+
+async def test_an_instance_that_cannot_run_in_place_is_run_by_its_workflow(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_stages = storage.start_stages
+    failed: list[int] = []
+
+    async def fail_first(conn: Any, rows: Any) -> Any:
+        if not failed:
+            failed.append(len(rows))
+            raise OSError("the disk is gone")
+        return await start_stages(conn, rows)
+
+    monkeypatch.setattr(storage, "start_stages", fail_first)
+    instance_id = await engine.run([{"noop": {}}, {"noop": {}}])
+    assert failed == [2]
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and _rows(done) == [(n, "RunNoop", {}, True, None) for n in range(2)]
+    await engine.wait_workflow(instance_id, "SUCCESS")
