@@ -80,7 +80,8 @@ def test_instances_of_a_killed_worker_are_taken_over(cluster: Cluster) -> None:
 def test_a_delay_parked_by_a_killed_worker_is_woken_by_another(cluster: Cluster) -> None:
     api, workers = cluster
     client = api.client()
-    wf = create_workflow(client, [{"delay": {"duration": "3500ms"}}, {"noop": {}}])
+    # It parks if its sleep starts within 3 s of the stage (--park-after 3): slack for a loaded machine.
+    wf = create_workflow(client, [{"delay": {"duration": "6s"}}, {"noop": {}}])
     ids = [run(client, wf)["id"] for _ in range(10)]
     with Peek(api) as peek:
         for inst in ids:

@@ -260,11 +260,6 @@ class EngineClient:
         self._client = DBOSClient(system_database_url=system_database_url(settings))
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
-        try:
-            if await start_in_place(instance_id, stages, variables):
-                return
-        except Exception:  # the workflow does it instead, and ends the instance visibly if it must
-            log.exception("instance %s could not run in place; its workflow runs it", instance_id)
         await self._client.enqueue_async(
             {
                 "queue_name": INSTANCE_QUEUE,
