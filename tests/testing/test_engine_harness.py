@@ -31,7 +31,8 @@ def test_fast_settings_poll_often_park_soon_and_retry_quickly(tmp_path: Path) ->
 
 
 async def test_an_instance_runs_through_the_service_layer(engine: EngineHarness) -> None:
-    instance_id = await engine.run([{"noop": {}}, {"wait_event": {"event": "go"}}, {"noop": {}}])
+    # A stage that runs after the wait: a continuation workflow, not an end in place.
+    instance_id = await engine.run([{"noop": {}}, {"wait_event": {"event": "go"}}, {"delay": {"duration": "10ms"}}])
     wait = await engine.parked(instance_id)
     assert (wait.stage, wait.event) == (1, "go")
     await engine.instances.send_event(instance_id, "go")
@@ -107,7 +108,7 @@ async def test_an_engine_that_fails_to_start_leaves_the_process_to_the_next_one(
             await failing.start()
     DataDirLock.acquire(tmp_path / "failing").release()
     async with EngineHarness.running(tmp_path / "next") as engine:
-        instance_id = await engine.run([{"noop": {}}])
+        instance_id = await engine.run([{"delay": {"duration": "10ms"}}])  # a workflow (a noop would not need one)
         await engine.wait_workflow(instance_id, "SUCCESS")
     # DBOS was the next engine's own, built on its data directory, not the failed one's.
     for data_dir, recorded in (("next", [(instance_id,)]), ("failing", [])):
