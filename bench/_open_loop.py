@@ -1,11 +1,16 @@
 """Measure 1b: the server's throughput open-loop. N run requests go out as fast as C in
 flight allow, each answered as soon as its instance is created: instances pile up and run
 while requests keep coming. The window closes when the last one has terminated (read from
-the data dir's SQLite file, not through the API: no poll on the server)."""
+the data dir's SQLite file, not through the API: no poll on the server).
+
+On PostgreSQL, bench.scale passes the `server`, the reader of terminations (`terminated`,
+straight from the database) and a `meter` read with the server's CPU (see bench._throughput).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +23,39 @@ from ._sizes import Sizes
 from ._throughput import NOOP_WORKFLOW
 
 
-async def measure_open_loop(work_dir: Path, sizes: Sizes) -> dict[str, Any]:
-    say(
-        f"== 1b. server open loop: {sizes.instances} run requests, {sizes.concurrency} in flight, "
-        "instances left running"
-    )
-    data_dir = work_dir / "open-loop-data"
-    server = BenchServer(data_dir=data_dir)
-    reader = DataDirReader(data_dir)
+async def measure_open_loop(
+    work_dir: Path,
+    sizes: Sizes,
+    *,
+    server: BenchServer | None = None,
+    terminated: Callable[[list[str]], int] | None = None,
+    meter: Callable[[], object] | None = None,
+    title: str = "1b. server open loop",
+) -> dict[str, Any]:
+    """On `server` (started and stopped here) if given, else on a fresh embedded one whose
+    data dir tells the terminations."""
+    say(f"== {title}: {sizes.instances} run requests, {sizes.concurrency} in flight, instances left running")
+    if server is None:
+        server = BenchServer(data_dir=work_dir / "open-loop-data")
+    count_terminated = terminated or DataDirReader(server.data_dir).terminated
+    readings: list[object] = []
     try:
         server.start()
         async with new_client(server.url, sizes.concurrency) as client:
             workflow_id = await create_workflow(client, NOOP_WORKFLOW)
             if sizes.warmup:
                 await run_tracked(client, workflow_id, sizes.warmup, sizes)
+            readings += [meter()] if meter else []
             cpu_before = server.stats().cpu_s
             started = time.perf_counter()
             ids = await bounded(range(sizes.instances), sizes.concurrency, lambda _: run_instance(client, workflow_id))
             posted = time.perf_counter()
             done = await wait_until(
-                lambda: reader.terminated(ids) >= len(ids), every=0.05, timeout=sizes.timeout_s, what="every instance"
+                lambda: count_terminated(ids) >= len(ids), every=0.05, timeout=sizes.timeout_s, what="every instance"
             )
             ended = time.perf_counter()
             server_cpu_s = server.stats().cpu_s - cpu_before
+            readings += [meter()] if meter else []
     finally:
         server.stop()
     wall = ended - started
@@ -50,7 +65,7 @@ async def measure_open_loop(work_dir: Path, sizes: Sizes) -> dict[str, Any]:
         f"the requests took {posted - started:.2f} s; {load()})" + ("" if done else " [INCOMPLETE]")
     )
     say(f"open loop: server CPU {server_cpu_s:.1f} s, {server_cpu_s * 1000 / sizes.instances:.1f} ms per instance")
-    return {
+    result = {
         "instances": sizes.instances,
         "wall_s": wall,
         "requests_s": posted - started,
@@ -59,3 +74,6 @@ async def measure_open_loop(work_dir: Path, sizes: Sizes) -> dict[str, Any]:
         "complete": done,
         "log": summarize_log(server.log_path),
     }
+    if meter:
+        result["readings"] = tuple(readings)
+    return result

@@ -24,9 +24,16 @@ from ._sizes import Sizes
 RUNNING_PAGE = {"running": "true", "pageSize": "100"}  # hence a concurrency of at most 99
 
 
+# The server (uvicorn) closes a connection idle for 5 s, and httpx keeps one 5 s by default: a
+# request sent on a connection as the server closes it fails with httpx.ReadError.
+_KEEPALIVE_S = 4.0
+
+
 def new_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
     # A connection per request in flight, plus a few for the poller and the probes.
-    limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
+    limits = httpx.Limits(
+        max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4, keepalive_expiry=_KEEPALIVE_S
+    )
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(60.0))
 
 

@@ -21,7 +21,8 @@ _DEFAULT_PACE = [
 
 
 class BenchServer(ServerProcess):
-    """`orchestration serve` on embedded SQLite in `data_dir`, its log (stdout and stderr) in
+    """`orchestration serve` on embedded SQLite in `data_dir` (or on `postgres_uri`; or
+    `command="worker"`, which has no HTTP port), its log (stdout and stderr) in
     `data_dir/server-<port>-<start>.log`; a restart keeps the port and starts a new log.
 
     ServerProcess passes test-oriented poll flags (`--signal-poll-interval 0.05` and others);
@@ -35,7 +36,8 @@ class BenchServer(ServerProcess):
         super().__init__(preexec_fn=die_with_parent, **kwargs)
         # A line per request would be measured along with the engine: off, as a deployment
         # that collects metrics instead would have it.
-        self.extra_args = ["--access-log=false", *_DEFAULT_PACE, *self.extra_args]
+        access_log = ["--access-log=false"] if self.command == "serve" else []  # a worker has no HTTP
+        self.extra_args = [*access_log, *_DEFAULT_PACE, *self.extra_args]
 
     @property
     def pid(self) -> int:

@@ -7,9 +7,12 @@ Five measures, each printed as plain lines, then one JSON summary line:
 0. latency: one instance of 3 `noop` at a time, `?wait=true`, nothing else running;
    and the floor's, one bare DBOS workflow at a time.
 1. throughput: N instances of a 3-`noop` workflow run over HTTP with bounded
-   concurrency; instances/s and run-request-to-terminated latency.
+   concurrency; instances/s and run-request-to-terminated latency. Instant stages
+   only: they run in place, with no engine workflow.
 2. floor: the same N bare DBOS workflows of 3 trivial steps (bench.floor, in
    a subprocess of its own), and the ratio server/floor.
+1c. the same with `noop, delay 1ms, noop`: instances that run through their
+   workflow (three steps, like the floor's), and their ratio to the floor.
 3. idle: the server's RSS and CPU, empty, then with W instances waiting on a
    `wait_event` stage.
 4. resume: SIGKILL with W waiting instances, restart, and the time until the
@@ -45,7 +48,7 @@ from ._profile import PY_SPY
 from ._resume import measure_resume
 from ._server import BenchServer
 from ._sizes import Sizes
-from ._throughput import measure_floor, measure_throughput
+from ._throughput import STEP_WORKFLOW, measure_floor, measure_throughput
 
 TARGET_RATIO = 1.2  # server/floor, printed next to the figure (not asserted)
 
@@ -80,6 +83,16 @@ async def main(sizes: Sizes, *, only: str | None, keep: bool, profile: bool) -> 
             say(f"ratio server/floor: {ratio:.2f} (target >= {TARGET_RATIO})")
             logs["throughput"] = throughput.pop("log")
             summary.update(throughput=throughput, floor=floor, ratio=ratio)
+            stepped = await measure_throughput(
+                work_dir, sizes, profile=False, workflow=STEP_WORKFLOW,
+                title="1c. server throughput, instances that run through their workflow",
+            )
+            stepped_ratio = stepped["per_s"] / floor["per_s"]
+            say(f"ratio server/floor, instances that run through their workflow: {stepped_ratio:.2f} "
+                f"(target >= {TARGET_RATIO}); CPU per instance {stepped['cpu_ms_each']:.1f} ms, "
+                f"floor {floor['cpu_ms_each']:.1f} ms")
+            logs["throughput, workflow"] = stepped.pop("log")
+            summary.update(stepped=stepped, stepped_ratio=stepped_ratio)
             open_loop = await measure_open_loop(work_dir, sizes)
             open_floor = measure_floor(work_dir, sizes, title="2b. engine floor", open_loop=True)
             open_ratio = open_loop["per_s"] / open_floor["per_s"]

@@ -1,6 +1,6 @@
-"""The engine's floor: bare DBOS async workflows of 3 trivial steps on SQLite.
+"""The engine's floor: bare DBOS async workflows of 3 trivial steps on SQLite (or PostgreSQL).
 
-Run by `bench.core` in a subprocess of its own (DBOS is a process-wide
+Run by `bench.core` and `bench.scale` in a subprocess of its own (DBOS is a process-wide
 singleton, and the server under test must not share a CPU-bound loop with it):
 
     .venv/bin/python -m bench.floor --count 2000 --concurrency 32 --data-dir /tmp/x
@@ -8,7 +8,10 @@ singleton, and the server under test must not share a CPU-bound loop with it):
 It prints one JSON line: {"count", "concurrency", "wall_s", "per_s", "cpu_s", "latencies_ms": [...]}.
 Latency is from `DBOS.start_workflow_async` to `handle.get_result()` returning,
 the counterpart of the server's run-request-to-terminated. `--open-loop` starts them
-all (`--concurrency` starts at a time) before waiting for any.
+all (`--concurrency` starts at a time) before waiting for any. `--postgres-uri URI` puts
+DBOS's system database there instead of in `--data-dir`. `--wait-for-go` prints
+{"ready": true} once the warm-up is over and reads a line from stdin before the measured run
+(bench.scale reads the database's figures right then).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -79,10 +83,17 @@ async def _run_many(count: int, concurrency: int) -> tuple[float, float, list[fl
     return time.perf_counter() - started, time.process_time() - cpu, list(latencies)
 
 
-async def main(count: int, concurrency: int, warmup: int, data_dir: Path, *, open_loop: bool) -> dict[str, object]:
+async def _wait_for_go() -> None:
+    print(json.dumps({"ready": True}), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+
+
+async def main(
+    count: int, concurrency: int, warmup: int, system_database_url: str, *, open_loop: bool, wait_for_go: bool
+) -> dict[str, object]:
     config: DBOSConfig = {
         "name": "bench-floor",
-        "system_database_url": f"sqlite:///{(data_dir / 'floor.sqlite').resolve()}",
+        "system_database_url": system_database_url,
         "application_version": "bench-floor-1",
         "log_level": "WARNING",
     }
@@ -92,6 +103,8 @@ async def main(count: int, concurrency: int, warmup: int, data_dir: Path, *, ope
     try:
         if warmup:
             await _run_many(warmup, concurrency)  # connections, caches: not part of the figure
+        if wait_for_go:
+            await _wait_for_go()
         wall, cpu, latencies = await (_run_open if open_loop else _run_many)(count, concurrency)
     finally:
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
@@ -112,12 +125,17 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=0, help="workflows run first and not measured")
-    parser.add_argument("--data-dir", type=Path, required=True, help="where floor.sqlite is created")
+    database = parser.add_mutually_exclusive_group(required=True)
+    database.add_argument("--data-dir", type=Path, help="where floor.sqlite is created")
+    database.add_argument("--postgres-uri", help="DBOS's system database on PostgreSQL instead")
     parser.add_argument("--open-loop", action="store_true", help="start them all, then wait for all")
+    parser.add_argument("--wait-for-go", action="store_true", help="after the warm-up, wait for a line on stdin")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     args = _parse_args()
-    result = asyncio.run(main(args.count, args.concurrency, args.warmup, args.data_dir, open_loop=args.open_loop))
+    url = args.postgres_uri or f"sqlite:///{(args.data_dir / 'floor.sqlite').resolve()}"
+    run = main(args.count, args.concurrency, args.warmup, url, open_loop=args.open_loop, wait_for_go=args.wait_for_go)
+    result = asyncio.run(run)
     print(json.dumps(result), flush=True)

@@ -1,10 +1,11 @@
 """Money benchmark: a 2-stage `send` workflow against the fake Formance gateway, beside
-a 2-stage `noop` workflow, on one server in the same run.
+a workflow of 2 stages that take a step each and call nothing (1 ms delays), on one server
+in the same run.
 
     .venv/bin/python -m bench.money [--instances 500] [--concurrency 16] [--quick]
 
 Prints instances/s and latencies of both, and the overhead per activity:
-(send latency − noop latency) / 2, since each send stage makes one ledger call; then the
+(send latency − delay latency) / 2, since each send stage makes one ledger call; then the
 floor of the same run, the same ledger call made bare (`bench.http_floor`, a process of
 its own): what a client spends on the request alone, against what the server spends.
 The fake gateway runs in this process on loopback (a real HTTP server), so its
@@ -39,8 +40,11 @@ SEND_STAGE = {
         "amount": {"amount": 100, "asset": "USD/2"},
     }
 }
+# The baseline takes the same steps as the sends but calls nothing: two noops would run in place,
+# with no workflow at all, and the difference would count the whole workflow against the calls.
+STEP_STAGE = {"delay": {"duration": "1ms"}}
 WORKFLOWS = {
-    "noop": {"name": "bench two noops", "stages": [{"noop": {}}, {"noop": {}}]},
+    "step": {"name": "bench two 1 ms delays", "stages": [STEP_STAGE, STEP_STAGE]},
     "send": {"name": "bench two sends", "stages": [SEND_STAGE, SEND_STAGE]},
 }
 
@@ -69,9 +73,9 @@ async def measure(server: BenchServer, sizes: Sizes) -> dict[str, Any]:
                 f"server CPU {cpu_s * 1000 / sizes.instances:.1f} ms per instance "
                 f"(less {run.polls} polls at {poll_cpu_ms:.2f} ms each)"
             )
-    noop, send = results["noop"], results["send"]
-    per_activity_ms = (send["latency_ms"]["p50"] - noop["latency_ms"]["p50"]) / 2
-    per_activity_cpu_ms = (send["cpu_ms_each"] - noop["cpu_ms_each"]) / 2
+    step, send = results["step"], results["send"]
+    per_activity_ms = (send["latency_ms"]["p50"] - step["latency_ms"]["p50"]) / 2
+    per_activity_cpu_ms = (send["cpu_ms_each"] - step["cpu_ms_each"]) / 2
     say(f"overhead per activity: {per_activity_ms:.1f} ms of p50 latency, {per_activity_cpu_ms:.1f} ms of server CPU")
     results["per_activity_ms"] = per_activity_ms
     results["per_activity_cpu_ms"] = per_activity_cpu_ms
@@ -100,7 +104,8 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         stack.create_ledger(LEDGER)
         stack_args = stack.server_args()
         server = BenchServer(data_dir=Path(tmp) / "data", extra_args=stack_args)
-        say(f"== money: {count} instances of 2 noop stages, then of 2 send stages, concurrency {concurrency}")
+        say(f"== money: {count} instances of 2 one-step stages (1 ms delays), then of 2 send stages, "
+            f"concurrency {concurrency}")
         try:
             server.start()
             summary = await measure(server, sizes)

@@ -13,13 +13,16 @@ from pathlib import Path
 import pytest
 
 from tests.testing.nats import require_nats_server
+from tests.testing.postgres import require_pg_bin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # `python -m bench.*` runs from here
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("module", ["bench.core", "bench.money", "bench.auth"])
+@pytest.mark.parametrize("module", ["bench.core", "bench.money", "bench.auth", "bench.scale"])
 def test_quick_benchmark_runs_to_its_summary(module: str) -> None:
+    if module == "bench.scale":
+        require_pg_bin()  # it starts its own PostgreSQL cluster
     result = subprocess.run(
         [sys.executable, "-m", module, "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=280
     )

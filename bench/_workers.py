@@ -1,0 +1,63 @@
+"""`orchestration worker` processes sharing one PostgreSQL database: started together,
+ready once each has written its first heartbeat, stopped together."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+from pathlib import Path
+
+from ._harness import wait_until
+from ._pg_instances import PostgresInstances
+from ._server import BenchServer
+
+
+class Workers:
+    """Worker `wK` (K from 1) runs with `--executor-id wK` and a data dir of its own."""
+
+    def __init__(self, work_dir: Path, postgres_uri: str, count: int) -> None:
+        self.processes = [
+            BenchServer(
+                data_dir=work_dir / f"worker-w{k}",
+                postgres_uri=postgres_uri,
+                command="worker",
+                extra_args=["--executor-id", f"w{k}"],
+            )
+            for k in range(1, count + 1)
+        ]
+
+    @property
+    def ids(self) -> list[str]:
+        return [f"w{k}" for k in range(1, len(self.processes) + 1)]
+
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.processes]
+
+    async def start(self, instances: PostgresInstances, timeout_s: float) -> None:
+        """Start every worker (from this thread: see die_with_parent) and wait for their heartbeats."""
+        for worker in self.processes:
+            worker.start()
+        ready = await wait_until(
+            lambda: set(self.ids) <= instances.heartbeats() or self._exited(),
+            every=0.1,
+            timeout=timeout_s,
+            what="the workers' first heartbeats",
+        )
+        if not ready or self._exited():
+            tails = "\n".join(worker.log_tail(20) for worker in self.processes)
+            raise RuntimeError(f"workers not ready:\n{tails}")
+
+    def _exited(self) -> bool:
+        return any(worker.proc is not None and worker.proc.poll() is not None for worker in self.processes)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """SIGTERM to all at once (each stop takes its time), then wait for each."""
+        for worker in self.processes:
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.proc.send_signal(signal.SIGTERM)
+        for worker in self.processes:
+            if worker.proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.proc.wait(timeout_s)
+            worker.stop()  # closes its log; SIGKILL (and a line) if it ignored the SIGTERM
