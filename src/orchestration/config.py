@@ -195,9 +195,9 @@ class EngineSettings:
         nonzero=True,
     )
     max_parallel_instances: int = setting(
-        200, "--max-parallel-instances",
-        "Instances this process runs at once; others wait their turn, and a worker takes no more "
-        "from the queue meanwhile (0: no limit).",
+        0, "--max-parallel-instances",
+        "Instances this process runs at once, waits in memory and retry pauses included; others wait "
+        "their turn, and a worker takes at most this many from the queue at once (0: no limit).",
         minimum=0,
     )
     park_after: timedelta = setting(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from orchestration import storage
 from tests.testing.engine import EngineHarness, EventRow
@@ -74,7 +75,9 @@ async def test_a_wake_in_place_that_fails_writes_nothing_and_is_done_at_the_next
     async def fail_while_broken(conn: Any, target: str, **kwargs: Any) -> bool:
         if broken:
             failures.append(target)
-            raise OSError("the disk is gone")  # after the event was taken and the stage ended, in the same transaction
+            # After the event was taken and the stage ended, in the same transaction; the database
+            # cannot answer now (every connection taken): the next round tries again.
+            raise sa.exc.TimeoutError("no connection free")
         return await terminate(conn, target, **kwargs)
 
     monkeypatch.setattr(storage, "terminate_instance", fail_while_broken)
@@ -122,3 +125,25 @@ async def test_an_instance_that_cannot_run_in_place_is_run_by_its_workflow(
     done = await engine.wait_terminated(instance_id)
     assert done.instance.error is None and _rows(done) == [(n, "RunNoop", {}, True, None) for n in range(2)]
     await engine.wait_workflow(instance_id, "SUCCESS")
+
+
+async def test_a_wake_in_place_that_fails_for_another_reason_is_left_to_the_continuation(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.parked(instance_id)
+    terminate = storage.terminate_instance
+    failed: list[str] = []
+
+    async def fail_first(conn: Any, target: str, **kwargs: Any) -> bool:
+        if not failed:
+            failed.append(target)
+            raise RuntimeError("a bug that would fail it every time")
+        return await terminate(conn, target, **kwargs)
+
+    monkeypatch.setattr(storage, "terminate_instance", fail_first)
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert failed == [instance_id] and done.instance.error is None
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")

@@ -159,8 +159,8 @@ class Engine:
         try:
             if await start_in_place(instance_id, stages, variables):
                 return
-        except Exception:  # the workflow does it instead, and ends the instance visibly if it must
-            log.exception("instance %s could not run in place; its workflow runs it", instance_id)
+        except Exception as exc:  # the workflow does it instead, and ends the instance visibly if it must
+            storage.log_failure(log, f"instance {instance_id} could not run in place; its workflow runs it", exc)
         with SetWorkflowID(instance_id):
             await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables)
 
@@ -193,8 +193,15 @@ class Engine:
     async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:
         """Start the continuation of a parked instance whose wait is over (once, whoever asks);
         its end, when it runs in this process (None when it ended in place, or runs elsewhere)."""
-        if await wake_in_place(wait):
-            return None
+        try:
+            if await wake_in_place(wait):
+                return None
+        except Exception as exc:
+            if storage.unreachable(exc):
+                raise  # passed over: the next round tries again
+            # Whatever fails it every time must not leave the instance waiting for ever: the
+            # continuation does the same, and ends the instance visibly if it must.
+            log.exception("instance %s could not be woken in place; its continuation runs it", wait.instance_id)
         with SetWorkflowID(continuation_id(wait.instance_id, wait.stage)):
             handle = await DBOS.start_workflow_async(
                 continued_instance_workflow,

@@ -28,9 +28,9 @@ async def start_in_place(instance_id: str, stages: list[Any], variables: dict[st
     starts, resolved, error = await _next_starts(stages, 0, variables, current=True)
     if resolved is not None:
         return False
-    ended = await _steps.end_in_place(instance_id, finish=None, starts=starts, error=error)
-    _log_failure(instance_id, starts, error)
-    return ended
+    if await _steps.end_in_place(instance_id, finish=None, starts=starts, error=error) == "ended":
+        _log_failure(instance_id, starts, error)
+    return True
 
 
 async def wake_in_place(wait: storage.DueWaitRow) -> bool:
@@ -46,17 +46,18 @@ async def wake_in_place(wait: storage.DueWaitRow) -> bool:
     starts, resolved, error = await _next_starts(stages, wait.stage + 1, wait.variables, current=True)
     if resolved is not None:
         return False
+    # The woken stage is a wait (delay, wait_event): once it is over, it has nothing left to do.
     with traces.span(f"stage {wait.stage} {woken.kind}", _stage_attributes(wait.instance_id, wait.stage, woken)):
-        ended = await _steps.end_in_place(
+        outcome = await _steps.end_in_place(
             wait.instance_id,
             finish=StageEnd(wait.stage),
             starts=starts,
             error=error,
             take_event=(wait.stage, wait.event) if wait.event is not None else None,
         )
-    if ended:
+    if outcome == "ended":
         _log_failure(wait.instance_id, starts, error)
-    return ended
+    return outcome != "no event"
 
 
 def _log_failure(instance_id: str, starts: list[StageStart], error: str | None) -> None:

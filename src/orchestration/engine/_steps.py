@@ -92,6 +92,11 @@ async def advance(
     return moved.started.isoformat()
 
 
+InPlace = Literal["ended", "aborted", "no event"]
+"""What `end_in_place` came to: the instance ended; it had been aborted (nothing to do); its event
+was not there to take (its workflow must wait for it)."""
+
+
 async def end_in_place(
     instance_id: str,
     *,
@@ -99,24 +104,26 @@ async def end_in_place(
     starts: list[StageStart],
     error: str | None,
     take_event: tuple[int, str] | None = None,
-) -> bool:
+) -> InPlace:
     """End an instance in one transaction and with no workflow, when nothing is left to run but
     `starts` (instant stages, or the first that does not resolve, with `error`): what its workflow
-    would do. With `take_event` (stage, name), that stage's event is taken first; False when it is
-    not there (the workflow must wait for it). An instance aborted meanwhile needs nothing (True)."""
+    would do. With `take_event` (stage, name), that stage's event is taken first.
+
+    Not a step: a plain transaction, which commits all of it or nothing.
+    """
     runtime = _runtime.current()
     async with runtime.db.begin() as conn:
         instance = await storage.lock_instance(conn, instance_id)
         if instance is None or instance.terminated:
-            return True
+            return "aborted"
         if take_event is not None and not await storage.consume_event(conn, instance_id, *take_event):
-            return False
+            return "no event"
         moved = await _move(conn, instance, finish=finish, starts=starts, terminate=True, error=error)
     moved.report()
-    return True
+    return "ended"
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Moved:
     """What one move of an instance did, to report once it is committed."""
 

@@ -15,6 +15,9 @@ from orchestration.observability import metrics
 
 log = logging.getLogger(__name__)
 
+# Instances younger than this may still be being started by a live process.
+_BEING_STARTED = timedelta(seconds=1)
+
 
 async def keep_alive(
     db: storage.Database,
@@ -29,7 +32,8 @@ async def keep_alive(
 
     A process that died between writing an instance's row and starting its workflow left an
     instance no engine knows of: after a takeover, `start_lost` starts those created before
-    the given time (the silence began after it; younger ones are still being started).
+    the given time. The dead one may have written some just before it died: only the last
+    second's are left to whoever is writing them now (starting one twice starts it once).
     """
     while True:
         try:
@@ -40,7 +44,7 @@ async def keep_alive(
             for executor_id in dead:
                 await _take_over(executor_id, queue)
             if dead:
-                await start_lost(now - takeover_after)
+                await start_lost(now - _BEING_STARTED)
         except Exception as exc:  # a database hiccup must not stop the heartbeat for good
             storage.log_failure(log, "heartbeat or takeover failed; trying again", exc)
         await asyncio.sleep(every.total_seconds())

@@ -56,9 +56,7 @@ from ._waits import due_waits, get_wait, mark_woken, next_deadline, park
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
-    "log_failure",
     "DATABASE_ERRORS",
-    "unreachable",
     "count_gauges",
     "OccurrenceRow",
     "OccurrenceView",
@@ -126,4 +124,6 @@ __all__ = [
     "start_stages",
     "terminate_instance",
     "next_deadline",
+    "log_failure",
+    "unreachable",
 ]

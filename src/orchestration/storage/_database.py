@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
@@ -28,14 +29,28 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, sa.exc.Timeou
 """Whatever a statement can raise: `unreachable` tells an outage from a refused statement."""
 
 
+# PostgreSQL's answers that say "not now" rather than "not this": shutting down, starting up,
+# too many connections. Class 08 (connection exceptions) is matched by its prefix.
+_NOT_NOW_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
 def unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot answer now (down, restarting, every connection
-    taken, or SQLite's lock held too long), rather than that it refused a statement."""
+    taken, or SQLite's lock held too long), rather than that it refused a statement: only
+    then may the same request succeed if tried again."""
     if isinstance(exc, sa.exc.TimeoutError):
         return True
-    return isinstance(exc, sa.exc.DBAPIError) and (
-        exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
-    )
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    cause = exc.orig
+    if isinstance(cause, sqlite3.Error):
+        return str(getattr(cause, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:  # no answer from the server at all: the connection failed
+        return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    return str(sqlstate).startswith("08") or sqlstate in _NOT_NOW_SQLSTATES
 
 
 def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> URL:
