@@ -6,6 +6,7 @@ A map, in the order an instance meets them:
   `EngineClient` starts them from an API-only process (through a DBOS queue).
 * `_instance_workflow`: the workflow itself, which runs the stages in order. Workflow
   code: replayed from the top after a crash, it touches the world only through steps.
+  `_plan`: its stages resolved, and the instant ones grouped with the next to run.
 * `_steps`: its durable steps: advance from stage to stage, sleep, wait for an event,
   park. `_activity_steps`: one attempt of a call to the stack; `_retry`: the retry
   policy and the loop around those attempts.

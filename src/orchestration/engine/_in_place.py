@@ -17,15 +17,15 @@ from orchestration.observability import traces
 from orchestration.stages import StageConfigError, StageDefinitionError
 
 from . import _steps
-from ._instance_workflow import _next_starts, _resolve, _stage_attributes
 from ._instance_workflow import log as instance_log
+from ._plan import next_starts, resolve, stage_attributes
 from ._steps import StageEnd, StageStart
 
 
 async def start_in_place(instance_id: str, stages: list[Any], variables: dict[str, str]) -> bool:
     """Run an instance whose every stage is instant (or that has none) without a workflow: its
     stages recorded and the instance ended in one transaction. False: it needs a workflow."""
-    starts, resolved, error = await _next_starts(stages, 0, variables, current=True)
+    starts, resolved, error = await next_starts(stages, 0, variables, current=True)
     if resolved is not None:
         return False
     if await _steps.end_in_place(instance_id, finish=None, starts=starts, error=error) == "ended":
@@ -40,14 +40,14 @@ async def wake_in_place(wait: storage.DueWaitRow) -> bool:
     """
     stages = wait.config.get("stages") or []
     try:
-        woken = await _resolve(stages[wait.stage], wait.variables, current=True)
+        woken = await resolve(stages[wait.stage], wait.variables, current=True)
     except (StageDefinitionError, StageConfigError, IndexError):
         return False
-    starts, resolved, error = await _next_starts(stages, wait.stage + 1, wait.variables, current=True)
+    starts, resolved, error = await next_starts(stages, wait.stage + 1, wait.variables, current=True)
     if resolved is not None:
         return False
     # The woken stage is a wait (delay, wait_event): once it is over, it has nothing left to do.
-    with traces.span(f"stage {wait.stage} {woken.kind}", _stage_attributes(wait.instance_id, wait.stage, woken)):
+    with traces.span(f"stage {wait.stage} {woken.kind}", stage_attributes(wait.instance_id, wait.stage, woken)):
         outcome = await _steps.end_in_place(
             wait.instance_id,
             finish=StageEnd(wait.stage),

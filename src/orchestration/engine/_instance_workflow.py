@@ -16,21 +16,15 @@ from dbos import DBOS
 from orchestration.observability import traces
 from orchestration.stack import ActivityName
 from orchestration.stages import (
-    OPTIONS_PATCH,
     ResolvedStage,
-    StageConfigError,
-    StageDefinitionError,
     StageFailure,
-    as_read_before_options,
-    history_name,
-    parse_stage,
-    resolve_stage,
     run_stage,
 )
 
 from . import _retry, _runtime, _steps
 from ._interrupts import InstanceAborted, InstanceParked
-from ._steps import StageEnd, StageStart
+from ._plan import next_starts, resolve, stage_attributes
+from ._steps import StageEnd
 
 log = logging.getLogger(__name__)
 
@@ -98,21 +92,6 @@ def _check(waited: bool | None) -> None:
         raise InstanceAborted()
 
 
-def _stage_attributes(instance_id: str, number: int, stage: ResolvedStage) -> dict[str, str | int]:
-    return {"orchestration.instance_id": instance_id, "orchestration.stage": number,
-            "orchestration.stage.type": str(stage.kind)}
-
-
-def _unresolved_start(number: int, raw: Any, error: str) -> StageStart:
-    """The start of a stage whose configuration could not be resolved, ended with its
-    error; its history shows the configuration as written, since there is no resolved one."""
-    try:
-        kind, body = parse_stage(raw)
-    except StageDefinitionError:
-        return StageStart(number, "RunUnknown", {}, config_error=error, ended=True)
-    return StageStart(number, history_name(kind), body if isinstance(body, dict) else {}, error, ended=True)
-
-
 # No recovery limit: an instance is recovered once per restart of its worker, and
 # one waiting for months must outlive any number of deployments.
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
@@ -141,37 +120,6 @@ async def recorded_continued_instance_workflow(
     instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str
 ) -> None:
     await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=False)
-
-
-async def _resolve(raw: Any, variables: dict[str, str], *, current: bool) -> ResolvedStage:
-    kind, body = parse_stage(raw)
-    earlier = None if current else as_read_before_options(kind, body)
-    if earlier is not None and not await DBOS.patch_async(OPTIONS_PATCH):
-        body = earlier  # recorded before the newest send options: replayed as it ran
-    return resolve_stage(kind, body, variables)
-
-
-async def _next_starts(
-    stages: list[Any], first: int, variables: dict[str, str], *, current: bool
-) -> tuple[list[StageStart], ResolvedStage | None, str | None]:
-    """The stages to start in one `advance` from `first`: the instant ones (recorded ended as they
-    start, nothing of theirs to run) up to and including the next one to run, or up to a stage
-    whose configuration does not resolve. Returns (starts, the stage to run after them or None,
-    the configuration error that ends the instance or None). A recorded run starts one at a time."""
-    starts: list[StageStart] = []
-    for number in range(first, len(stages)):
-        try:
-            resolved = await _resolve(stages[number], variables, current=current)
-        except (StageDefinitionError, StageConfigError) as exc:
-            # Q-24 fixed: the stage gets a row and a history entry carrying its error.
-            starts.append(_unresolved_start(number, stages[number], str(exc)))
-            return starts, None, str(exc)
-        starts.append(StageStart(number, resolved.history_name, resolved.history_input, ended=resolved.instant))
-        if not resolved.instant:
-            return starts, resolved, None
-        if not current:
-            break
-    return starts, None, None
 
 
 async def _run_stages(
@@ -211,9 +159,9 @@ async def _stages(
         while number < len(stages):
             resolved: ResolvedStage | None
             if woken is not None and number == first:
-                resolved, started, resuming = await _resolve(stages[number], variables, current=current), woken[1], True
+                resolved, started, resuming = await resolve(stages[number], variables, current=current), woken[1], True
             else:
-                starts, resolved, error = await _next_starts(stages, number, variables, current=current)
+                starts, resolved, error = await next_starts(stages, number, variables, current=current)
                 last = starts[-1].number
                 ends = error is not None or (resolved is None and last == len(stages) - 1)
                 advanced = await _steps.advance(
@@ -236,7 +184,7 @@ async def _stages(
             running = number
             context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming, current=current)
             try:
-                with traces.span(f"stage {number} {resolved.kind}", _stage_attributes(instance_id, number, resolved),
+                with traces.span(f"stage {number} {resolved.kind}", stage_attributes(instance_id, number, resolved),
                                  quiet=(InstanceParked,)):
                     await run_stage(context, resolved)
             except StageFailure as exc:
