@@ -48,6 +48,15 @@ def named(spans: list[Span], name: str) -> list[Span]:
     return [s for s in spans if s.name == name]
 
 
+def ancestry(spans: list[Span], name: str) -> list[Span]:
+    """The first span of that name, then its parent, its parent's parent... as far as they have come."""
+    by_id = {s.span_id: s for s in spans}
+    chain = named(spans, name)[:1]
+    while chain and chain[-1].parent_span_id in by_id:
+        chain.append(by_id[chain[-1].parent_span_id])
+    return chain
+
+
 def test_a_run_is_traced_from_the_request_to_the_ledger(
     server: ServerProcess, collector: OtlpCollector, fake_stack: FakeStack
 ) -> None:
@@ -63,8 +72,10 @@ def test_a_run_is_traced_from_the_request_to_the_ledger(
     key = f"{instance['id']}-1-0"
 
     run_request = "POST /workflows/{workflowId}/instances"
-    spans = eventually(collector.spans, lambda ss: named(ss, "CreateTransaction") and named(ss, run_request),
-                       what="the spans of the run")
+    # Spans come in batches, in the order they end: wait until the call's chain reaches the request.
+    spans = eventually(collector.spans,
+                       lambda ss: any(s.name == run_request for s in ancestry(ss, "CreateTransaction")),
+                       what="the spans of the run, from the call up to the request")
     assert {s.service for s in spans} == {"orchestration-test"}
     [request] = [s for s in named(spans, run_request) if s.kind == SERVER_KIND]
     [stage] = named(spans, "stage 1 send")
@@ -74,10 +85,7 @@ def test_a_run_is_traced_from_the_request_to_the_ledger(
     assert call.attributes["orchestration.idempotency_key"] == key
     assert call.attributes["orchestration.activity.attempt"] == 1
     # The engine's run of the instance, its steps, the stage and the call: one trace, begun by the request.
-    by_id = {s.span_id: s for s in spans}
-    chain = [call]
-    while chain[-1].parent_span_id in by_id:
-        chain.append(by_id[chain[-1].parent_span_id])
+    chain = ancestry(spans, "CreateTransaction")
     assert stage in chain and chain[-1] == request
     assert any(s.attributes.get("operationUUID") == instance["id"] for s in chain)  # DBOS's workflow span
     # The gateway got the trace context: its request is a child of the httpx client span under the call.
