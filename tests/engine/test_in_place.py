@@ -4,6 +4,10 @@ would leave. Anything that runs after the wait still gets a continuation."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,3 +151,69 @@ async def test_a_wake_in_place_that_fails_for_another_reason_is_left_to_the_cont
     assert failed == [instance_id] and done.instance.error is None
     assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
     await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+
+
+async def _park_and_send_together(engine: EngineHarness, stages: list[Any], count: int) -> list[str]:
+    """`count` instances parked on `go`, whose events come in one transaction: due together."""
+    ids = [await engine.run(stages) for _ in range(count)]
+    for instance_id in ids:
+        await engine.parked(instance_id)
+    async with engine.db.begin() as conn:
+        for instance_id in ids:
+            await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+    return ids
+
+
+async def test_waits_due_together_end_in_place_in_one_transaction(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions = itertools.count()
+    current: contextvars.ContextVar[int] = contextvars.ContextVar("transaction", default=-1)
+    locked: list[tuple[int, str]] = []
+    begin, lock = engine.db.begin, storage.lock_instance
+
+    @contextlib.asynccontextmanager
+    async def numbered_begin() -> AsyncIterator[Any]:
+        token = current.set(next(transactions))
+        try:
+            async with begin() as conn:
+                yield conn
+        finally:
+            current.reset(token)
+
+    async def recorded_lock(conn: Any, instance_id: str) -> Any:
+        locked.append((current.get(), instance_id))
+        return await lock(conn, instance_id)
+
+    monkeypatch.setattr(engine.db, "begin", numbered_begin)
+    monkeypatch.setattr(storage, "lock_instance", recorded_lock)
+    ids = await _park_and_send_together(engine, [{"wait_event": {"event": "go"}}, {"noop": {}}], 5)
+    for instance_id in ids:
+        done = await engine.wait_terminated(instance_id)
+        assert done.instance.error is None and _rows(done)[1] == (1, "RunNoop", {}, True, None)
+        assert await engine.workflow_status(f"{instance_id}:0") is None
+    # Each was locked when it was run and parked too: the last lock of each is its end.
+    last = {instance_id: number for number, instance_id in locked if instance_id in ids}
+    assert len(set(last.values())) == 1, f"ended in transactions {sorted(set(last.values()))}"
+
+
+async def test_a_batch_that_fails_in_place_is_left_to_the_continuations(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminate = storage.terminate_instance
+    failed: list[str] = []
+
+    async def fail_the_second(conn: Any, target: str, **kwargs: Any) -> bool:
+        failed.append(target)
+        if len(failed) == 2:
+            raise RuntimeError("a bug that would fail it every time")
+        return await terminate(conn, target, **kwargs)
+
+    monkeypatch.setattr(storage, "terminate_instance", fail_the_second)
+    ids = await _park_and_send_together(engine, [{"wait_event": {"event": "go"}}, {"noop": {}}], 3)
+    for instance_id in ids:
+        done = await engine.wait_terminated(instance_id)
+        assert done.instance.error is None and _rows(done)[1] == (1, "RunNoop", {}, True, None)
+        assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+        # The batch's transaction was rolled back whole: each one's continuation ended it.
+        await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")

@@ -86,6 +86,7 @@ class Engine:
         self._waker = Waker(
             db,
             self._continue_instance,
+            end_in_place=self._wake_in_place,
             timer_horizon=engine_settings.timer_horizon,
             poll_interval=engine_settings.signal_poll_interval if self._shared else engine_settings.look_ahead_interval,
         )
@@ -190,18 +191,21 @@ class Engine:
                 storage.log_failure(log, "watching for instance changes failed", exc)
             await asyncio.sleep(self._settings.engine.signal_poll_interval.total_seconds())
 
-    async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:
-        """Start the continuation of a parked instance whose wait is over (once, whoever asks);
-        its end, when it runs in this process (None when it ended in place, or runs elsewhere)."""
+    async def _wake_in_place(self, waits: list[storage.DueWaitRow]) -> set[tuple[str, int]]:
+        """End without a continuation those of `waits` with nothing to run after the wait."""
         try:
-            if await wake_in_place(wait):
-                return None
+            return await wake_in_place(waits)
         except Exception as exc:
             if storage.unreachable(exc):
                 raise  # passed over: the next round tries again
-            # Whatever fails it every time must not leave the instance waiting for ever: the
-            # continuation does the same, and ends the instance visibly if it must.
-            log.exception("instance %s could not be woken in place; its continuation runs it", wait.instance_id)
+            # Whatever fails it every time must not leave the instances waiting for ever: their
+            # continuations do the same, and end them visibly if they must.
+            log.exception("%d instances could not be woken in place; their continuations run them", len(waits))
+            return set()
+
+    async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:
+        """Start the continuation of a parked instance whose wait is over (once, whoever asks);
+        its end, when it runs in this process (None when it runs elsewhere)."""
         with SetWorkflowID(continuation_id(wait.instance_id, wait.stage)):
             handle = await DBOS.start_workflow_async(
                 continued_instance_workflow,

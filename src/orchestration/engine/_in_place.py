@@ -10,16 +10,16 @@ started again at the next start-up (its row has no stage) or its wait is still d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from orchestration import storage
-from orchestration.observability import traces
 from orchestration.stages import StageConfigError, StageDefinitionError
 
 from . import _steps
 from ._instance_workflow import log as instance_log
 from ._plan import next_starts, resolve, stage_attributes
-from ._steps import StageEnd, StageStart
+from ._steps import InPlaceEnd, StageEnd
 
 
 async def start_in_place(instance_id: str, stages: list[Any], variables: dict[str, str]) -> bool:
@@ -28,41 +28,55 @@ async def start_in_place(instance_id: str, stages: list[Any], variables: dict[st
     starts, resolved, error = await next_starts(stages, 0, variables, current=True)
     if resolved is not None:
         return False
-    if await _steps.end_in_place(instance_id, finish=None, starts=starts, error=error) == "ended":
-        _log_failure(instance_id, starts, error)
+    end = InPlaceEnd(instance_id, finish=None, starts=starts, error=error)
+    if await _steps.end_in_place([end]) == ["ended"]:
+        _log_failure(end)
     return True
 
 
-async def wake_in_place(wait: storage.DueWaitRow) -> bool:
-    """End a parked instance whose wait is over without a continuation, when no stage after the
-    wait runs anything (each is instant, or the first that does not resolve ends it with its
-    error). False: it needs a continuation.
+async def wake_in_place(waits: Sequence[storage.DueWaitRow]) -> set[tuple[str, int]]:
+    """End, in one transaction and without a continuation, the parked instances among `waits`
+    whose wait is over and after which no stage runs anything (each is instant, or the first
+    that does not resolve ends the instance with its error). The (instance, stage) waits it
+    dealt with, ended or found aborted; the others need a continuation.
     """
+    ends = [end for wait in waits if (end := await _wake_end(wait)) is not None]
+    if not ends:
+        return set()
+    dealt_with: set[tuple[str, int]] = set()
+    for end, outcome in zip(ends, await _steps.end_in_place(ends), strict=True):
+        if outcome == "ended":
+            _log_failure(end)
+        if outcome != "no event":
+            assert end.finish is not None
+            dealt_with.add((end.instance_id, end.finish.number))
+    return dealt_with
+
+
+async def _wake_end(wait: storage.DueWaitRow) -> InPlaceEnd | None:
+    """How to end the woken instance in place; None when a stage after the wait runs something."""
     stages = wait.config.get("stages") or []
     try:
         woken = await resolve(stages[wait.stage], wait.variables, current=True)
     except (StageDefinitionError, StageConfigError, IndexError):
-        return False
+        return None
     starts, resolved, error = await next_starts(stages, wait.stage + 1, wait.variables, current=True)
     if resolved is not None:
-        return False
+        return None
     # The woken stage is a wait (delay, wait_event): once it is over, it has nothing left to do.
-    with traces.span(f"stage {wait.stage} {woken.kind}", stage_attributes(wait.instance_id, wait.stage, woken)):
-        outcome = await _steps.end_in_place(
-            wait.instance_id,
-            finish=StageEnd(wait.stage),
-            starts=starts,
-            error=error,
-            take_event=(wait.stage, wait.event) if wait.event is not None else None,
-        )
-    if outcome == "ended":
-        _log_failure(wait.instance_id, starts, error)
-    return outcome != "no event"
+    return InPlaceEnd(
+        wait.instance_id,
+        finish=StageEnd(wait.stage),
+        starts=starts,
+        error=error,
+        take_event=(wait.stage, wait.event) if wait.event is not None else None,
+        span=(f"stage {wait.stage} {woken.kind}", stage_attributes(wait.instance_id, wait.stage, woken)),
+    )
 
 
-def _log_failure(instance_id: str, starts: list[StageStart], error: str | None) -> None:
+def _log_failure(end: InPlaceEnd) -> None:
     """The workflow's warning for a stage whose configuration does not resolve."""
-    if error is not None:
-        stage = starts[-1].number
-        instance_log.warning("instance %s stage %d failed: %s", instance_id, stage, error,
-                    extra={"instance_id": instance_id, "stage": stage})
+    if end.error is not None:
+        stage = end.starts[-1].number
+        instance_log.warning("instance %s stage %d failed: %s", end.instance_id, stage, end.error,
+                             extra={"instance_id": end.instance_id, "stage": stage})

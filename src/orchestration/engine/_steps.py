@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import events, storage
-from orchestration.observability import metrics
+from orchestration.observability import metrics, traces
 
 from . import _runtime
 
@@ -93,34 +93,52 @@ async def advance(
 
 
 InPlace = Literal["ended", "aborted", "no event"]
-"""What `end_in_place` came to: the instance ended; it had been aborted (nothing to do); its event
-was not there to take (its workflow must wait for it)."""
+"""What ending an instance in place came to: it ended; it had been aborted (nothing to do); its
+event was not there to take (its workflow must wait for it)."""
 
 
-async def end_in_place(
-    instance_id: str,
-    *,
-    finish: StageEnd | None,
-    starts: list[StageStart],
-    error: str | None,
-    take_event: tuple[int, str] | None = None,
-) -> InPlace:
-    """End an instance in one transaction and with no workflow, when nothing is left to run but
-    `starts` (instant stages, or the first that does not resolve, with `error`): what its workflow
-    would do. With `take_event` (stage, name), that stage's event is taken first.
+@dataclass(frozen=True)
+class InPlaceEnd:
+    """An instance to end in place: nothing is left to run but `starts` (instant stages, or the
+    first that does not resolve, with `error`), after ending stage `finish`. With `take_event`
+    (stage, name), that stage's event is taken first."""
 
-    Not a step: a plain transaction, which commits all of it or nothing.
-    """
+    instance_id: str
+    finish: StageEnd | None
+    starts: list[StageStart]
+    error: str | None
+    take_event: tuple[int, str] | None = None
+    span: tuple[str, dict[str, str | int]] | None = None
+    """The trace span (name, attributes) around its writes."""
+
+
+async def end_in_place(ends: Sequence[InPlaceEnd]) -> list[InPlace]:
+    """End instances with no workflow, in one transaction: what their workflows would do, with
+    the same rows, history, events and metrics. Not a step: a plain transaction, which commits
+    all of it or nothing; one per instance would cost a commit each (a burst of wakes is many)."""
     runtime = _runtime.current()
+    outcomes: list[InPlace] = []
+    moves: list[_Moved] = []
     async with runtime.db.begin() as conn:
-        instance = await storage.lock_instance(conn, instance_id)
-        if instance is None or instance.terminated:
-            return "aborted"
-        if take_event is not None and not await storage.consume_event(conn, instance_id, *take_event):
-            return "no event"
-        moved = await _move(conn, instance, finish=finish, starts=starts, terminate=True, error=error)
-    moved.report()
-    return "ended"
+        for end in ends:
+            with traces.span(*end.span) if end.span is not None else contextlib.nullcontext():
+                outcome, moved = await _end_one(conn, end)
+            outcomes.append(outcome)
+            if moved is not None:
+                moves.append(moved)
+    for moved in moves:
+        moved.report()
+    return outcomes
+
+
+async def _end_one(conn: AsyncConnection, end: InPlaceEnd) -> tuple[InPlace, _Moved | None]:
+    instance = await storage.lock_instance(conn, end.instance_id)
+    if instance is None or instance.terminated:
+        return "aborted", None
+    if end.take_event is not None and not await storage.consume_event(conn, end.instance_id, *end.take_event):
+        return "no event", None
+    moved = await _move(conn, instance, finish=end.finish, starts=end.starts, terminate=True, error=end.error)
+    return "ended", moved
 
 
 @dataclass(frozen=True)

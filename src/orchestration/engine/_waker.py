@@ -1,4 +1,4 @@
-"""Wakes parked instances: starts the continuation of each one whose wait is over.
+"""Wakes parked instances: ends in place, or starts the continuation of, each one whose wait is over.
 
 An instance in a long `delay` or `wait_event` is parked: its workflow ends, and a
 row says what it waits for and, once known, when it is due (a delay's deadline; the
@@ -9,7 +9,8 @@ One loop per process does all the waking. It is woken by a notice (an event sent
 an abort through this process), by one timer set for the earliest deadline, and
 every `poll_interval` (where other processes share the database, what they changed
 is found that way). Each round reads what is due from an index, oldest first, in
-bounded batches, and starts the continuations with a bounded number running at once:
+bounded batches; it ends those with nothing left to run a batch per transaction, and
+starts the continuations of the others with a bounded number running at once:
 a catch-up after a long stop, or a million deadlines at one instant, is paced and
 leaves room for new work. Starting a continuation is idempotent (its workflow id is
 derived from the instance and the stage), so two wakers, or one waking twice, run it
@@ -37,9 +38,20 @@ _BATCH = 200
 _RUNNING = 32
 _HOLD = timedelta(seconds=1)
 
+# Waits ended in one transaction, at most: a burst of wakes takes SQLite's one write lock
+# in turns short enough for the API's writes to go in between.
+_ENDS_PER_TRANSACTION = 50
+
 # Starts one continuation; returns a future done when it ends where it runs here (None:
 # it runs elsewhere, or ran already).
 Resume = Callable[[storage.DueWaitRow], Awaitable["asyncio.Future[Any] | None"]]
+# Ends, in one transaction, those of the waits that need no continuation; returns the
+# (instance, stage) of those it dealt with.
+EndInPlace = Callable[[list[storage.DueWaitRow]], Awaitable[set[tuple[str, int]]]]
+
+
+async def _none_in_place(_: list[storage.DueWaitRow]) -> set[tuple[str, int]]:
+    return set()
 
 
 def _now() -> datetime:
@@ -52,6 +64,7 @@ class Waker:
         db: storage.Database,
         resume: Resume,
         *,
+        end_in_place: EndInPlace = _none_in_place,
         timer_horizon: timedelta,
         poll_interval: timedelta,
         running: int = _RUNNING,
@@ -59,6 +72,7 @@ class Waker:
     ) -> None:
         self._db = db
         self._resume = resume
+        self._end_in_place = end_in_place
         # A deadline further than this gets no timer yet: a later round sets it (the
         # event loop's clock and the wall clock may drift apart over hours).
         self._timer_horizon = timer_horizon
@@ -138,7 +152,9 @@ class Waker:
         while True:
             async with self._db.read() as conn:
                 due = await storage.due_waits(conn, now=now, limit=_BATCH, after=after)
-            started = [wait for wait in due if await self._start(wait)]
+            ended = await self._end_where_nothing_runs(due)
+            started = [wait for wait in due if (wait.instance_id, wait.stage) not in ended and await self._start(wait)]
+            total += len(ended)
             if started:
                 # After the starts: a crash in between starts them again, which is harmless.
                 async with self._db.begin() as conn:
@@ -147,6 +163,13 @@ class Waker:
             if len(due) < _BATCH:
                 return total
             after = due[-1]
+
+    async def _end_where_nothing_runs(self, due: list[storage.DueWaitRow]) -> set[tuple[str, int]]:
+        """End in place, a transaction per bite, the instances with nothing to run after their wait."""
+        ended: set[tuple[str, int]] = set()
+        for first in range(0, len(due), _ENDS_PER_TRANSACTION):
+            ended |= await self._end_in_place(due[first : first + _ENDS_PER_TRANSACTION])
+        return ended
 
     async def _start(self, wait: storage.DueWaitRow) -> bool:
         """Start one continuation when a slot is free; False if it could not start."""
