@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from nats.js import JetStreamContext
 
 from ._bus import backlog, connect, publish_all, publish_paced, server_bus_args, wait_drained, wait_for_durable
 from ._harness import fmt_latency, percentiles, say, wait_until
 from ._logs import summarize_log
 from ._profile import Profiler, print_profile
+from ._runs import new_client
 from ._server import BenchServer
 from ._sizes import Sizes
-from ._trigger_sets import DispatchReader, TriggerSet, no_start_set, one_match_set, register
+from ._trigger_sets import REGISTER_IN_FLIGHT, DispatchReader, TriggerSet, no_start_set, one_match_set, register
 
 SUBJECT = "bench-events"
 DELAY_POINTS = (50, 99)
@@ -82,7 +82,7 @@ async def measure_dispatch(
 
 
 async def _register(server: BenchServer, trigger_set: TriggerSet) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    async with new_client(server.url, REGISTER_IN_FLIGHT) as client:
         await register(client, trigger_set)
 
 

@@ -7,8 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
-
+from ._client import BenchClient
 from ._datadir import DataDirReader
 from ._harness import bounded, say, wait_until
 from ._runs import create_workflow, new_client, run_instance
@@ -22,7 +21,7 @@ TARGET_RSS_MB = 250
 TARGET_IDLE_CPU_PCT = 1.0
 
 
-async def start_waiting(client: httpx.AsyncClient, sizes: Sizes) -> tuple[list[str], float]:
+async def start_waiting(client: BenchClient, sizes: Sizes) -> tuple[list[str], float]:
     """Start W instances of the wait_event workflow; their ids and the run requests' rate."""
     workflow_id = await create_workflow(client, WAITING_WORKFLOW)
     started = time.perf_counter()

@@ -11,8 +11,7 @@ import time
 from collections import Counter
 from typing import Any
 
-import httpx
-
+from ._client import BenchClient, TransportError
 from ._datadir import DataDirReader
 from ._harness import bounded, say, wait_until
 from ._runs import new_client
@@ -26,7 +25,7 @@ TARGET_EVENTS_PER_S = 500
 TARGET_ALL_WOKEN_S = 60.0  # for 10,000 woken instances
 
 
-async def send_events(client: httpx.AsyncClient, instance_ids: list[str], concurrency: int) -> Counter[str]:
+async def send_events(client: BenchClient, instance_ids: list[str], concurrency: int) -> Counter[str]:
     """Send `go` to each, as a careful client would: a 5xx or a broken connection is tried
     again (5 times in all, 0.5 s, 1 s, 2 s... apart). Counts the final status codes, and
     "retried" for each retry: a refused event is counted, not raised."""
@@ -39,8 +38,8 @@ async def send_events(client: httpx.AsyncClient, instance_ids: list[str], concur
                 await asyncio.sleep(0.5 * 2 ** (attempt - 1))
             try:
                 res = await client.post(f"/v2/instances/{instance_id}/events", json={"name": "go"})
-            except httpx.TransportError as exc:
-                status = type(exc).__name__
+            except TransportError as exc:
+                status = exc.kind
             else:
                 status = str(res.status_code)
                 if res.status_code < 500:
@@ -79,7 +78,7 @@ async def measure_resume(server: BenchServer, reader: DataDirReader, ids: list[s
 
 
 async def _resume_sample(
-    client: httpx.AsyncClient, reader: DataDirReader, sample: list[str], sizes: Sizes, *, healthy: float, spawned: float
+    client: BenchClient, reader: DataDirReader, sample: list[str], sizes: Sizes, *, healthy: float, spawned: float
 ) -> dict[str, Any]:
     """Send `go` to the sample as soon as the API answers; when have they all terminated?"""
     codes = await send_events(client, sample, sizes.concurrency)
@@ -105,7 +104,7 @@ async def _resume_sample(
 
 
 async def _resume_rest(
-    client: httpx.AsyncClient, reader: DataDirReader, rest: list[str], total: int, sizes: Sizes, *, spawned: float
+    client: BenchClient, reader: DataDirReader, rest: list[str], total: int, sizes: Sizes, *, spawned: float
 ) -> dict[str, Any]:
     """Then `go` to all the others; when has every instance terminated?"""
     started = time.perf_counter()

@@ -16,35 +16,27 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from ._client import BenchClient
 from ._harness import bounded
 from ._sizes import Sizes
 
 RUNNING_PAGE = {"running": "true", "pageSize": "100"}  # hence a concurrency of at most 99
 
 
-# The server (uvicorn) closes a connection idle for 5 s, and httpx keeps one 5 s by default: a
-# request sent on a connection as the server closes it fails with httpx.ReadError.
-_KEEPALIVE_S = 4.0
-
-
-def new_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
+def new_client(base_url: str, concurrency: int) -> BenchClient:
+    """The client that sends a benchmark's load (see bench._client), for `concurrency` requests in flight."""
     # A connection per request in flight, plus a few for the poller and the probes.
-    limits = httpx.Limits(
-        max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4, keepalive_expiry=_KEEPALIVE_S
-    )
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(60.0))
+    return BenchClient(base_url, connections=concurrency + 4)
 
 
-async def create_workflow(client: httpx.AsyncClient, config: dict[str, Any]) -> str:
+async def create_workflow(client: BenchClient, config: dict[str, Any]) -> str:
     res = await client.post("/v2/workflows", json=config)
     res.raise_for_status()
     workflow_id: str = res.json()["data"]["id"]
     return workflow_id
 
 
-async def run_instance(client: httpx.AsyncClient, workflow_id: str) -> str:
+async def run_instance(client: BenchClient, workflow_id: str) -> str:
     res = await client.post(f"/v2/workflows/{workflow_id}/instances", json={})
     if res.status_code != 201:
         raise RuntimeError(f"run answered {res.status_code}: {res.text[:200]}")
@@ -59,7 +51,7 @@ class TerminationWatcher:
     the perf_counter time at which the instance was seen terminated.
     """
 
-    def __init__(self, client: httpx.AsyncClient, interval: float) -> None:
+    def __init__(self, client: BenchClient, interval: float) -> None:
         self._client = client
         self._interval = interval
         self._tracked: dict[str, tuple[float, asyncio.Future[float]]] = {}
@@ -105,7 +97,7 @@ class TrackedRun:
     overflows: int
 
 
-async def run_tracked(client: httpx.AsyncClient, workflow_id: str, count: int, sizes: Sizes) -> TrackedRun:
+async def run_tracked(client: BenchClient, workflow_id: str, count: int, sizes: Sizes) -> TrackedRun:
     """Run `count` instances, `concurrency` at a time, each holding its slot until seen terminated."""
     watcher = TerminationWatcher(client, sizes.poll_interval_s)
     poller = asyncio.create_task(watcher.run())

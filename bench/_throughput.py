@@ -21,8 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
+from ._client import BenchClient
 from ._harness import REPO_ROOT, die_with_parent, fmt_latency, load, percentiles, say
 from ._logs import summarize_log
 from ._profile import Profiler, print_profile
@@ -44,7 +43,7 @@ def parse_time(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-async def server_recorded_latencies(client: httpx.AsyncClient, instance_ids: set[str]) -> list[float]:
+async def server_recorded_latencies(client: BenchClient, instance_ids: set[str]) -> list[float]:
     """createdAt→terminatedAt (ms) of these instances, as the server wrote them: no poll in it."""
     latencies: list[float] = []
     params: dict[str, str] = {"pageSize": "100"}
@@ -60,7 +59,7 @@ async def server_recorded_latencies(client: httpx.AsyncClient, instance_ids: set
         params = {"cursor": page["next"]}
 
 
-async def poll_cost(server: BenchServer, client: httpx.AsyncClient, polls: int = 100) -> tuple[float, float]:
+async def poll_cost(server: BenchServer, client: BenchClient, polls: int = 100) -> tuple[float, float]:
     """Server CPU ms and round-trip ms of one running-instances poll, on the idle server."""
     before = server.stats().cpu_s
     started = time.perf_counter()

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from ._bus import envelope
+from ._client import BenchClient
 from ._datadir import DataDirReader
 from ._harness import bounded
 
 NOOP_WORKFLOW = {"name": "bench trigger three noops", "stages": [{"noop": {}}, {"noop": {}}, {"noop": {}}]}
+REGISTER_IN_FLIGHT = 8  # registration requests at a time (registering is not measured)
 OTHER_TYPES = ("REVERTED_TRANSACTION", "SAVED_METADATA", "DELETED_METADATA", "SAVED_ACCOUNT", "SAVED_POOL")
 """Event types never published here: their triggers are registered, never loaded by dispatch."""
 
@@ -117,7 +117,7 @@ def one_match_set(buckets: int = 50) -> TriggerSet:
 # ---------------------------------------------------------------- registering them
 
 
-async def register(client: httpx.AsyncClient, trigger_set: TriggerSet) -> str:
+async def register(client: BenchClient, trigger_set: TriggerSet) -> str:
     """Create the workflow and the triggers; check every filter of the published type on one
     event's payload (POST /v2/triggers/{id}/test): evaluated without error, matching as planned.
     Returns the workflow id."""
@@ -130,7 +130,7 @@ async def register(client: httpx.AsyncClient, trigger_set: TriggerSet) -> str:
         created.raise_for_status()
         return created.json()["data"]["id"], body["event"]
 
-    registered = await bounded(trigger_set.triggers, 8, create)
+    registered = await bounded(trigger_set.triggers, REGISTER_IN_FLIGHT, create)
     evaluated = [trigger_id for trigger_id, event in registered if event == trigger_set.published_type]
 
     async def test(trigger_id: str) -> bool:
@@ -141,7 +141,7 @@ async def register(client: httpx.AsyncClient, trigger_set: TriggerSet) -> str:
             raise RuntimeError(f"filter of trigger {trigger_id} fails: {result['error']}")
         return bool(result["match"])
 
-    matched = sum(await bounded(evaluated, 8, test))
+    matched = sum(await bounded(evaluated, REGISTER_IN_FLIGHT, test))
     if matched != trigger_set.matches_per_event:
         raise RuntimeError(f"{matched} filters match an event, {trigger_set.matches_per_event} planned")
     return workflow_id

@@ -18,24 +18,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.testing.oidc import OidcIssuer
 
+from ._client import LOAD_CLIENT_LINE
 from ._harness import fmt_latency, load, percentiles, run_to_summary, say
+from ._runs import new_client
 from ._server import BenchServer
 
 
-def measure(server: BenchServer, tokens: Callable[[int], str | None], count: int) -> dict[str, Any]:
+async def measure(server: BenchServer, tokens: Callable[[int], str | None], count: int) -> dict[str, Any]:
     latencies = []
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    async with new_client(server.url, 1) as client:
         for n in range(20):  # warm-up: connection, caches, the issuer's keys
-            client.get("/v2/workflows", params={"pageSize": 1}, headers=_auth(tokens(-1 - n)))
+            await client.get("/v2/workflows", params={"pageSize": 1}, headers=_auth(tokens(-1 - n)))
         before = server.stats().cpu_s
         for n in range(count):
             headers = _auth(tokens(n))
             started = time.perf_counter()
-            response = client.get("/v2/workflows", params={"pageSize": 1}, headers=headers)
+            response = await client.get("/v2/workflows", params={"pageSize": 1}, headers=headers)
             latencies.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.text
         cpu_ms = (server.stats().cpu_s - before) * 1000 / count
@@ -48,6 +48,7 @@ def _auth(token: str | None) -> dict[str, str]:
 
 async def main(count: int) -> dict[str, Any]:
     say(f"{count} sequential GET /v2/workflows per case ({load()})")
+    say(LOAD_CLIENT_LINE)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="orchestration-bench-auth-") as work, OidcIssuer() as issuer:
         one = issuer.token(expires_in=3600)
@@ -61,7 +62,7 @@ async def main(count: int) -> dict[str, Any]:
             server = BenchServer(data_dir=Path(work) / name.replace(" ", "-").replace(",", ""), extra_args=flags)
             server.start()
             try:
-                results[name] = measure(server, tokens, count)
+                results[name] = await measure(server, tokens, count)
             finally:
                 server.stop()
             say(f"{name}: {fmt_latency(results[name]['latency_ms'])}, "

@@ -38,6 +38,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._client import LOAD_CLIENT_LINE
 from ._datadir import DataDirReader
 from ._harness import load, run_to_summary, say
 from ._idle import measure_idle
@@ -71,6 +72,7 @@ async def measure_waiting(work_dir: Path, sizes: Sizes) -> tuple[dict[str, Any],
 async def main(sizes: Sizes, *, only: str | None, keep: bool, profile: bool) -> dict[str, Any]:
     work_dir = Path(tempfile.mkdtemp(prefix="orchestration-bench-"))
     say(f"work dir: {work_dir} ({os.cpu_count()} CPUs, {load()})")
+    say(LOAD_CLIENT_LINE)
     summary: dict[str, Any] = {}
     logs: dict[str, Any] = {}
     try:

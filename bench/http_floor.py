@@ -9,6 +9,10 @@ It fetches one token with client credentials, then posts `count` transactions of
 shape as a `send` stage's (`--concurrency` in flight, each with its own idempotency key) on
 one kept-alive httpx client, and prints one JSON line: {"count", "wall_s", "cpu_s"}; CPU is
 this whole process's, all threads.
+
+httpx on purpose, not the benchmarks' load client (bench._client): the server makes its ledger
+calls with httpx (orchestration.stack), and bench.money subtracts this floor from the server's
+CPU per activity, so both sides of that difference must spend what the same client spends.
 """
 
 from __future__ import annotations

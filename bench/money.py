@@ -25,6 +25,7 @@ from typing import Any
 
 from tests.testing.fake_stack import FakeStack
 
+from ._client import LOAD_CLIENT_LINE
 from ._harness import REPO_ROOT, die_with_parent, fmt_latency, load, percentiles, run_to_summary, say
 from ._runs import create_workflow, new_client, run_tracked
 from ._server import BenchServer
@@ -106,6 +107,7 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         server = BenchServer(data_dir=Path(tmp) / "data", extra_args=stack_args)
         say(f"== money: {count} instances of 2 one-step stages (1 ms delays), then of 2 send stages, "
             f"concurrency {concurrency}")
+        say(LOAD_CLIENT_LINE)
         try:
             server.start()
             summary = await measure(server, sizes)
@@ -117,7 +119,8 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         summary["floor"] = http_floor(stack.url, count, concurrency)
         floor_ms = summary["floor"]["cpu_ms_each"]
         say(
-            f"floor, a bare ledger call: {floor_ms:.2f} ms of CPU per call ({count} calls, {load()}); "
+            f"floor, a bare ledger call (httpx, the server's own ledger client): {floor_ms:.2f} ms of CPU per call "
+            f"({count} calls, {load()}); "
             f"the server's cost per activity over it: {summary['per_activity_cpu_ms'] - floor_ms:.1f} ms "
             f"(target <= {TARGET_PER_ACTIVITY_MS:.0f} ms)"
         )

@@ -30,6 +30,7 @@ from typing import Any
 
 from tests.testing.postgres import find_pg_bin
 
+from ._client import LOAD_CLIENT_LINE
 from ._cluster import BenchCluster
 from ._harness import load, run_to_summary, say
 from ._logs import print_log_summary
@@ -69,6 +70,7 @@ def _print_scale_table(single: dict[str, Any], runs: list[dict[str, Any]]) -> No
 async def main(sizes: Sizes, *, pg_bin: Path, keep: bool, idle_s: float) -> dict[str, Any]:
     work_dir = Path(tempfile.mkdtemp(prefix="orchestration-scale-"))
     say(f"work dir: {work_dir} ({os.cpu_count()} CPUs, {load()})")
+    say(LOAD_CLIENT_LINE)
     cluster = BenchCluster(pg_bin)
     summary: dict[str, Any] = {}
     logs: dict[str, Any] = {}

@@ -33,6 +33,7 @@ from typing import Any
 
 from tests.testing.nats import NatsServer, find_nats_server
 
+from ._client import LOAD_CLIENT_LINE
 from ._dispatch import DispatchSizes, measure_dispatch
 from ._harness import load, run_to_summary, say
 from ._logs import print_log_summary
@@ -49,6 +50,7 @@ async def main(sizes: DispatchSizes, *, keep: bool, profile: bool) -> dict[str, 
         raise SystemExit("nats-server not found: install it (Debian package nats-server) or set $NATS_SERVER")
     work_dir = Path(tempfile.mkdtemp(prefix="orchestration-bench-triggers-"))
     say(f"work dir: {work_dir} ({os.cpu_count()} CPUs, {load()})")
+    say(LOAD_CLIENT_LINE)
     summary: dict[str, Any] = {"load_start": os.getloadavg()}
     nats = NatsServer(binary)
     try:
