@@ -1,5 +1,6 @@
 """The FastAPI application: v1 at `/` and `/api/orchestration/`, v2 at `/v2/` and
-`/api/orchestration/v2/` (DESIGN §4), so the official SDK works against the bare service."""
+`/api/orchestration/v2/` (DESIGN §4), so the official SDK works against the bare service; the web
+console at `/ui`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.routing import Route
 
 from orchestration.auth import TokenVerifier
 from orchestration.config import AuthSettings
+from orchestration.console import ConsoleMount
 from orchestration.observability import metrics
 from orchestration.service import MetricsService, Services
 
@@ -63,6 +65,7 @@ def create_app(
             TokenAuth, verifier=verifier, check_scopes=auth.check_scopes, service=auth.service,
             open_metrics=open_metrics,
         )
+    app.add_middleware(ConsoleMount)  # outermost: the console's pages and assets need no token
 
     async def info() -> JSONResponse:
         return JSONResponse({"version": version})

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _TRACER_NAME = "orchestration"
-# Probes and scrapes every few seconds would bury the traces that matter.
-_UNTRACED_URLS = "_healthcheck,metrics"
+# Probes and scrapes every few seconds, and the console's pages and files (they hold no data;
+# its calls to the API are traced), would bury the traces that matter.
+_UNTRACED_URLS = "_healthcheck,metrics,/ui(/|$)"
 
 _provider: TracerProvider | None = None
 _tracer: Tracer | None = None
