@@ -1,6 +1,7 @@
-"""Command line: `orchestration serve | worker | migrate | version`.
+"""Command line: `orchestration serve | worker | migrate | version`, and the API's client
+`orchestration workflows | instances | triggers` (`orchestration.client`).
 
-The options of each command are generated from the declarations in `config.py`: every
+The options of each server command are generated from the declarations in `config.py`: every
 setting is a flag and an environment variable (upper case, `-` → `_`: `--postgres-uri`
 ↔ `POSTGRES_URI`); flags win over the environment. `--help` shows both, with defaults.
 """
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from orchestration import __version__, logs
+from orchestration.client import instances, triggers, workflows
 from orchestration.config import Command, Flag, Settings, flag_of
 from orchestration.durations import format_go_duration, parse_go_duration
 
@@ -280,3 +282,8 @@ def migrate(**options: Any) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"Version: {__version__}")
+
+
+main.add_command(workflows)
+main.add_command(instances)
+main.add_command(triggers)

@@ -11,8 +11,7 @@ from typing import Any, Final
 
 from orchestration.errors import ValidationFailed
 from orchestration.limits import check_storable, load_json
-
-from ._yaml import load_yaml
+from orchestration.yaml_as_json import load_yaml
 
 YAML_MEDIA_TYPES: Final = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/vnd.yaml")
 """Q-36: the original knows `text/vnd.yaml` only; the others are what YAML tools send."""

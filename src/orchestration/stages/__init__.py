@@ -14,6 +14,8 @@ from typing import Final
 from orchestration.stages import _schema, delay, noop, send, update, wait_event
 from orchestration.stages._context import StageContext
 from orchestration.stages._errors import ActivityFailed, StageConfigError, StageDefinitionError, StageFailure
+from orchestration.stages._schema import Kind as FieldKind
+from orchestration.stages._shape import ConfigField, ConfigShape, shape_of
 from orchestration.stages._type import AnyStageType, StageType
 
 __all__ = [
@@ -26,9 +28,13 @@ __all__ = [
     "StageDefinitionError",
     "StageFailure",
     "ActivityFailed",
+    "ConfigField",
+    "ConfigShape",
+    "FieldKind",
     "OPTIONS_PATCH",
     "as_read_before_options",
     "check_definition",
+    "config_shape",
     "history_name",
     "parse_stage",
     "resolve_stage",
@@ -159,6 +165,21 @@ def check_definition(stages: Sequence[object] | None) -> None:
             _schema.resolve(STAGES[kind].config, raw, {})
         except StageConfigError as err:
             raise StageDefinitionError(f"stage {index} ({kind}): {err.message}") from None
+
+
+def config_shape(kind: StageKind) -> ConfigShape:
+    """The keys a stage type's configuration reads, with their kinds and requirements.
+
+    For tools that check a definition without running it (`orchestration workflows validate`):
+    each field reads a value exactly as workflow creation does (`ConfigField.read`).
+
+    Args:
+        kind: the stage type.
+
+    Returns:
+        Its configuration's shape; nested objects (`send.source.account`) have their own.
+    """
+    return shape_of(STAGES[kind].config)
 
 
 def resolve_stage(kind: StageKind | str, raw: object, variables: Mapping[str, str]) -> ResolvedStage:

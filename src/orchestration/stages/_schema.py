@@ -133,6 +133,11 @@ def _key(field: dataclasses.Field[Any]) -> str:
     return _spec(field).key or field.name
 
 
+def declared_fields(cls: type[Any]) -> list[tuple[str, str, FieldSpec]]:
+    """`(attribute, JSON key, spec)` of each field of a config class, in declaration order."""
+    return [(field.name, _key(field), _spec(field)) for field in dataclasses.fields(cls)]
+
+
 def _go_type(value: object) -> str:
     """Name a raw JSON value's type as Go's messages do (spec §5.1)."""
     if value is None:
@@ -186,6 +191,11 @@ def _map_object(cls: type[T], raw: object, variables: Mapping[str, str]) -> T:
         except StageConfigError as err:
             raise StageConfigError(f"resolving field '{spec.go_name}': {err.message}") from None
     return cls(**values)
+
+
+def read_value(spec: FieldSpec, raw: object, variables: Mapping[str, str]) -> object:
+    """One raw value mapped as `resolve` maps the field `spec` (the error names no field path)."""
+    return _map_value(spec, raw, variables)
 
 
 def _map_value(spec: FieldSpec, raw: object, variables: Mapping[str, str]) -> object:

@@ -1,4 +1,5 @@
-"""YAML workflow definitions, read as the JSON they convert to, with the bounds of `orchestration.limits`."""
+"""YAML read as the JSON it converts to, with the bounds of `orchestration.limits`: workflow definitions
+sent to the API, and documents the command-line client reads."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _JSON_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map"))
 
 
+NOT_YAML = "unmarshalling yaml: "
+"""How the message of text that does not parse as YAML begins."""
+
+
 class _JSONCompatibleLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """YAML that converts to JSON as the original does: dates stay strings."""
 
@@ -31,17 +36,17 @@ _JSONCompatibleLoader.yaml_constructors = {
 _JSONCompatibleLoader.yaml_constructors[None] = yaml.SafeLoader.yaml_constructors[None]  # unknown tag: an error
 
 
-def load_yaml(raw: bytes) -> Any:
+def load_yaml(raw: bytes | str) -> Any:
     """One YAML document as JSON-compatible values: string keys, no aliases, at most `MAX_DEPTH` deep."""
     try:
         _check_events(raw)
         document = yaml.load(raw, Loader=_JSONCompatibleLoader)  # a SafeLoader with fewer tags
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of more digits than Python converts
-        raise ValidationFailed(f"unmarshalling yaml: {exc}") from exc
+        raise ValidationFailed(f"{NOT_YAML}{exc}") from exc
     return _stringify_keys(document)
 
 
-def _check_events(raw: bytes) -> None:
+def _check_events(raw: bytes | str) -> None:
     """Refuse aliases and deep nesting from the event stream, before anything is built.
 
     The parser keeps its own stack, but composing and constructing recurse once per level; and
