@@ -33,12 +33,17 @@ BACKENDS = [b for b in ("sqlite", "postgres") if os.environ.get("ORCH_TEST_DB", 
 # Modules whose tests share module-scoped servers (a crash staged once for several tests,
 # a cluster): each runs on one test worker, so that its servers start once.
 WHOLE_MODULES = ("tests/chaos/",)
+# Packages whose tests run one after the other on one worker. The console's drive a browser
+# with Playwright's sync API, which holds an event loop running in the worker's thread until it
+# stops (after the package's last test): an async test in between could not run its own.
+WHOLE_PACKAGES = ("tests/console/",)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist (`-n`): every test goes to whichever worker is free, except those of
-    `WHOLE_MODULES`, sent module by module (biggest first, so that they start early).
+    `WHOLE_MODULES`, sent module by module, and of `WHOLE_PACKAGES`, sent package by package
+    (biggest first, so that they start early).
 
     xdist's own `--dist loadgroup` would do with `xdist_group` marks, but it tags a test
     by rewriting its id, which pytest 9 no longer reads: the marks are silently ignored.
@@ -48,6 +53,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class WholeModulesScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
+            package = next((package for package in WHOLE_PACKAGES if module.startswith(package)), None)
+            if package is not None:
+                return package
             return module if module.startswith(WHOLE_MODULES) else nodeid
 
     return WholeModulesScheduling(config, log)

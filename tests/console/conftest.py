@@ -1,5 +1,5 @@
 """Fixtures of the console's tests: Debian's Chromium driven by Playwright (one browser for the
-session, a fresh context per test) and a real server connected to the fake Formance gateway.
+package, a fresh context per test) and a real server connected to the fake Formance gateway.
 
 Without /usr/bin/chromium the browser tests are skipped, except on CI (`CI` set), where they
 fail: CI must never pass without having run them (`.ci/install-system-deps` installs it).
@@ -33,8 +33,11 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 expect.set_options(timeout=20_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Chromium, for the package's tests: Playwright's sync API keeps an event loop running in
+    this thread until it stops, and no async test may run meanwhile (tests/conftest.py runs this
+    package's tests one after the other on one worker)."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: install Debian's chromium (.ci/install-system-deps)"
         if os.environ.get("CI"):
