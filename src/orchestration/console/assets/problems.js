@@ -85,6 +85,6 @@ function tokenForm(done) {
   h("label", { for: "token" }, "Access token"),
   input,
   h("p", { id: "token-help", class: "help" },
-    "Kept in this browser tab only (session storage), and sent to this server only."),
+    "Kept in this page only (not stored: a reload asks again), and sent to this server only."),
   h("button", { type: "submit" }, "Use this token"));
 }

@@ -1,19 +1,20 @@
-// The bearer token lives in this tab's sessionStorage only: gone when the tab closes, never
-// shared with other tabs or written to disk the way localStorage is.
+// The bearer token lives in this page's memory only: never in storage, where any script of the
+// same origin could read it (the API's /docs page loads Swagger UI from a CDN), and gone with the
+// page. Moving between the console's pages keeps it (they are one page); a reload asks again.
 
-const KEY = "orchestration.token";
+let token = "";
 
 export function getToken() {
-  return sessionStorage.getItem(KEY) ?? "";
+  return token;
 }
 
-export function setToken(token) {
-  sessionStorage.setItem(KEY, token.trim().replace(/^bearer\s+/i, ""));
+export function setToken(value) {
+  token = value.trim().replace(/^bearer\s+/i, "");
   announce();
 }
 
 export function forgetToken() {
-  sessionStorage.removeItem(KEY);
+  token = "";
   announce();
 }
 
