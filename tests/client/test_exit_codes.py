@@ -5,10 +5,12 @@ A few run as real processes (`.venv/bin/orchestration`), as a shell or a script 
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -73,6 +75,9 @@ def test_usage_errors_exit_2(cli: Cli, api: httpx.Client) -> None:
         (["workflows", "create", "/no/such/file.yaml"], "No such file"),
         (["instances", "stage-history", "x", "-1"], "STAGE"),
         (["workflows", "list", "--output", "xml"], "--output"),
+        (["workflows", "show", ""], "an ID cannot be empty"),
+        (["workflows", "list", "--timeout", "nan"], "is not a number of seconds"),
+        (["instances", "show", "x", "--interval", "inf"], "--interval"),
     ]:
         result = cli(*args)
         assert result.exit_code == 2, (args, result.output)
@@ -126,3 +131,52 @@ def test_shell_completion_source_is_produced() -> None:
     words = _process(_ORCHESTRATION_COMPLETE="bash_complete", COMP_WORDS="orchestration workflows ", COMP_CWORD="2")
     offered = {line.split(",", 1)[1] for line in words.stdout.splitlines()}
     assert {"create", "validate", "list", "show", "delete", "run"} <= offered
+
+
+class _OddServer(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to anything, with `data` that is a number, or with a body that does not decode."""
+
+    def do_GET(self) -> None:  # the handler's name is http.server's
+        if "history" in self.path:
+            body, extra = b'{"data": {"not": "a list"}}', {}
+        elif self.path.endswith("/compressed"):
+            body, extra = b"this is not gzip", {"Content-Encoding": "gzip"}
+        else:
+            body, extra = b'{"data": 5}', {}
+        self.send_response(200)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body)), **extra}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["workflows", "show", "x"],
+        ["triggers", "show", "x"],
+        ["instances", "history", "x"],
+        ["workflows", "show", "compressed"],
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_an_answer_of_the_wrong_shape_exits_1_and_says_so(cli: Cli, args: list[str]) -> None:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OddServer) as odd:
+        threading.Thread(target=odd.serve_forever, daemon=True).start()
+        try:
+            server = f"http://127.0.0.1:{odd.server_address[1]}"
+            result = cli(*args, "--server", server)
+        finally:
+            odd.shutdown()
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: GET /") and f"is {server} an orchestration server?" in result.stderr
+
+
+def test_credentials_written_into_the_server_url_stay_out_of_messages(cli: Cli) -> None:
+    port = _closed_port().rsplit(":", 1)[1]
+    result = cli("workflows", "list", "--server", f"http://someone:hunter2@127.0.0.1:{port}")
+    assert result.exit_code == 3
+    assert f"cannot reach the server at http://127.0.0.1:{port}" in result.stderr and "hunter2" not in result.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 
@@ -60,7 +61,8 @@ class ClientCredentials(httpx.Auth):
             form = {"grant_type": "client_credentials"}
             if self._scope:
                 form["scope"] = self._scope
-            auth: tuple[str, str] | None = (self._client_id, self._client_secret)
+            # RFC 6749 §2.3.1: each is form-encoded before Basic joins them ("+" and "%" in a secret).
+            auth: tuple[str, str] | None = (quote_plus(self._client_id), quote_plus(self._client_secret))
             # RFC 8414: without a list, the endpoint takes HTTP Basic; some take the form fields only.
             methods = discovery.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
             if "client_secret_basic" not in methods:

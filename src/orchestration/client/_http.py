@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+import click
 import httpx
 
 from orchestration import __version__
@@ -28,7 +29,13 @@ _BAD_TOKEN = "check that the token has not expired and comes from the issuer the
 
 
 def path(*segments: str | int) -> str:
-    """An API path from its segments, each quoted (`path("instances", id)` → `/instances/<id>`)."""
+    """An API path from its segments, each quoted (`path("instances", id)` → `/instances/<id>`).
+
+    Raises:
+        click.UsageError: an empty segment (an empty ID would name the list, not one of its items).
+    """
+    if any(str(segment).strip() == "" for segment in segments):
+        raise click.UsageError("an ID cannot be empty")
     return "".join("/" + quote(str(segment), safe="") for segment in segments)
 
 
@@ -45,10 +52,12 @@ class Api:
     `https://<stack>/api/orchestration`)."""
 
     def __init__(self, server: str, *, auth: httpx.Auth | None = None, timeout: float = 30.0) -> None:
-        self.server = server.rstrip("/")
+        base = server.rstrip("/")
+        # As messages name it: credentials written into the URL stay out of them.
+        self.server = str(httpx.URL(base).copy_with(userinfo=b"")) if "@" in base else base
         self._authenticated = auth is not None
         self._http = httpx.Client(
-            base_url=self.server + API_PREFIX,
+            base_url=base + API_PREFIX,
             auth=auth,
             timeout=timeout,
             headers={"User-Agent": f"orchestration-cli/{__version__}"},
@@ -89,6 +98,11 @@ class Api:
                 f"cannot reach the server at {self.server}: {exc or type(exc).__name__}. Is it running? "
                 "Point --server (ORCHESTRATION_URL) at it."
             ) from None
+        except httpx.HTTPError as exc:  # an answer that cannot be read (a body that does not decode)
+            raise ApiError(
+                f"{method} {url} answered something this client cannot read ({type(exc).__name__}): "
+                f"is {self.server} an orchestration server?"
+            ) from None
         if response.status_code == 404 and missing_ok:
             return None
         if not response.is_success:
@@ -100,13 +114,17 @@ class Api:
         except ValueError:
             raise ApiError(self._not_the_api(response)) from None
 
-    def data(self, method: str, url: str, *, json: Any = None, missing_ok: bool = False) -> Any:
-        """The `data` of an answer `{"data": …}` (None for `404` with `missing_ok`)."""
+    def data(
+        self, method: str, url: str, *, json: Any = None, missing_ok: bool = False, kind: type = dict
+    ) -> Any:
+        """The `data` of an answer `{"data": …}`, an object (or with `kind=list`, an array); None
+        for `404` with `missing_ok`."""
         body = self.call(method, url, json=json, missing_ok=missing_ok)
         if body is None and missing_ok:
             return None
-        if not isinstance(body, dict) or "data" not in body:
-            raise ApiError(f"{method} {url} answered without data: is {self.server} an orchestration server?")
+        if not isinstance(body, dict) or not isinstance(body.get("data"), kind):
+            what = "an array" if kind is list else "an object"
+            raise ApiError(f"{method} {url} answered without {what} as data: is {self.server} an orchestration server?")
         return body["data"]
 
     def page(

@@ -7,6 +7,7 @@ variable, so that a script sets them once (`ORCHESTRATION_URL`, `ORCHESTRATION_T
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,22 @@ import httpx
 
 from orchestration.client._auth import BearerToken, ClientCredentials
 from orchestration.client._http import DEFAULT_SERVER, Api
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds, finite and at most a day: NaN and infinity pass a range's bounds."""
+
+    name = "seconds"
+
+    def __init__(self, *, minimum: float, min_open: bool = False) -> None:
+        super().__init__(min=minimum, max=86_400, min_open=min_open)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
 
 DEFAULT_SCOPE = "orchestration:read orchestration:write"
 
@@ -69,7 +86,7 @@ _CONNECTION = (
         "--timeout",
         envvar="ORCHESTRATION_TIMEOUT",
         show_envvar=True,
-        type=click.FloatRange(min=0, min_open=True),
+        type=Seconds(minimum=0, min_open=True),
         default=30.0,
         show_default=True,
         help="Seconds to wait for each answer (of the server or the issuer).",
@@ -143,7 +160,7 @@ def name_value_pairs(ctx: click.Context, param: click.Parameter, values: tuple[s
 
 POLL_INTERVAL = click.option(
     "--interval",
-    type=click.FloatRange(min=0.01),
+    type=Seconds(minimum=0.01),
     default=0.5,
     show_default=True,
     help="Seconds between two looks at the instance.",

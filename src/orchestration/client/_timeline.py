@@ -127,7 +127,9 @@ class Timeline:
         if number in self._finished_calls:
             return self._finished_calls[number]
         # a stage that failed while its configuration was resolved has no history (404).
-        found = self._api.data("GET", path("instances", self._id, "stages", number, "history"), missing_ok=True)
+        found = self._api.data(
+            "GET", path("instances", self._id, "stages", number, "history"), missing_ok=True, kind=list
+        )
         calls = [call for call in found if isinstance(call, dict)] if isinstance(found, list) else []
         if finished:
             self._finished_calls[number] = calls

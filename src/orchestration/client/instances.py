@@ -97,7 +97,7 @@ def show(api: Api, instance_id: str, watch: bool, interval: float, output: Forma
 @with_api
 def history(api: Api, instance_id: str, output: Format) -> None:
     """The stages an instance started, with their input."""
-    stages = api.data("GET", path("instances", instance_id, "history"))
+    stages = api.data("GET", path("instances", instance_id, "history"), kind=list)
     emit(output, stages, lambda: _history_table(stages))
 
 
@@ -133,7 +133,7 @@ def stage_history(api: Api, instance_id: str, stage: int, output: Format) -> Non
 
     The calls STAGE (counted from 0) made to the Formance stack, and the one being retried.
     """
-    calls = api.data("GET", path("instances", instance_id, "stages", stage, "history"))
+    calls = api.data("GET", path("instances", instance_id, "stages", stage, "history"), kind=list)
     emit(output, calls, lambda: _calls_table(calls))
 
 
