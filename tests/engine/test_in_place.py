@@ -153,18 +153,28 @@ async def test_a_wake_in_place_that_fails_for_another_reason_is_left_to_the_cont
     await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
 
 
-async def _park_and_send_together(engine: EngineHarness, stages: list[Any], count: int) -> list[str]:
-    """`count` instances parked on `go`, whose events come in one transaction: due together."""
+async def _park(engine: EngineHarness, stages: list[Any], count: int) -> list[str]:
+    """`count` instances of `stages`, once each is parked."""
     ids = [await engine.run(stages) for _ in range(count)]
     for instance_id in ids:
         await engine.parked(instance_id)
-    async with engine.db.begin() as conn:
-        for instance_id in ids:
-            await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
     return ids
 
 
-async def test_waits_due_together_end_in_place_in_one_transaction(
+async def _send_together(engine: EngineHarness, ids: list[str]) -> None:
+    """`go` to each, in one transaction: their waits come due together."""
+    async with engine.db.begin() as conn:
+        for instance_id in ids:
+            await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+
+
+async def _park_and_send_together(engine: EngineHarness, stages: list[Any], count: int) -> list[str]:
+    ids = await _park(engine, stages, count)
+    await _send_together(engine, ids)
+    return ids
+
+
+async def test_waits_due_together_end_in_place_a_transaction_per_bite_of_50(
     engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transactions = itertools.count()
@@ -187,14 +197,48 @@ async def test_waits_due_together_end_in_place_in_one_transaction(
 
     monkeypatch.setattr(engine.db, "begin", numbered_begin)
     monkeypatch.setattr(storage, "lock_instance", recorded_lock)
-    ids = await _park_and_send_together(engine, [{"wait_event": {"event": "go"}}, {"noop": {}}], 5)
+    ids = await _park_and_send_together(engine, [{"wait_event": {"event": "go"}}, {"noop": {}}], 55)
     for instance_id in ids:
         done = await engine.wait_terminated(instance_id)
         assert done.instance.error is None and _rows(done)[1] == (1, "RunNoop", {}, True, None)
         assert await engine.workflow_status(f"{instance_id}:0") is None
     # Each was locked when it was run and parked too: the last lock of each is its end.
     last = {instance_id: number for number, instance_id in locked if instance_id in ids}
-    assert len(set(last.values())) == 1, f"ended in transactions {sorted(set(last.values()))}"
+    ends = sorted(set(last.values()))
+    assert -1 not in ends and len(ends) == 2, f"ended in transactions {ends}"
+    sizes = sorted(list(last.values()).count(number) for number in ends)
+    assert sizes == [5, 50]
+    earlier = {number for number, instance_id in locked if instance_id in ids} - set(ends)
+    assert earlier and max(earlier) < min(ends)  # the parking transactions, each its own
+
+
+async def test_a_batch_ends_what_it_can_and_leaves_the_rest_to_continuations(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait = {"wait_event": {"event": "go"}}
+    instant = await _park(engine, [wait, {"noop": {}}], 3)
+    running = await _park(engine, [wait, {"delay": {"duration": "10ms"}}], 2)
+    # One is aborted after the waker listed it, before its batch locks it: the others still end.
+    aborted = instant[1]
+    due_waits = storage.due_waits
+
+    async def abort_after_listing(conn: Any, **kwargs: Any) -> Any:
+        due = await due_waits(conn, **kwargs)
+        if any(wait.instance_id == aborted for wait in due):
+            await engine.instances.abort(aborted)
+        return due
+
+    monkeypatch.setattr(storage, "due_waits", abort_after_listing)
+    await _send_together(engine, instant + running)
+    await engine.wake_due()
+    for instance_id in instant + running:
+        done = await engine.wait_terminated(instance_id)
+        assert done.instance.error == ("canceled" if instance_id == aborted else None), instance_id
+    for instance_id in instant:
+        assert await engine.workflow_status(f"{instance_id}:0") is None
+    for instance_id in running:
+        await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+    assert await engine.events(aborted) == []  # its event was dropped with it, never taken
 
 
 async def test_a_batch_that_fails_in_place_is_left_to_the_continuations(

@@ -198,9 +198,10 @@ class Engine:
         except Exception as exc:
             if storage.unreachable(exc):
                 raise  # passed over: the next round tries again
-            # Whatever fails it every time must not leave the instances waiting for ever: their
-            # continuations do the same, and end them visibly if they must.
-            log.exception("%d instances could not be woken in place; their continuations run them", len(waits))
+            # Whatever fails it every time (a bug, a refused statement) must not leave the instances
+            # waiting for ever: their continuations do the same, and end them visibly if they must.
+            ids = ", ".join(wait.instance_id for wait in waits)
+            log.exception("instances %s could not be woken in place; their continuations run them", ids)
             return set()
 
     async def _continue_instance(self, wait: storage.DueWaitRow) -> asyncio.Future[Any] | None:

@@ -41,6 +41,8 @@ _HOLD = timedelta(seconds=1)
 # Waits ended in one transaction, at most: a burst of wakes takes SQLite's one write lock
 # in turns short enough for the API's writes to go in between.
 _ENDS_PER_TRANSACTION = 50
+# A bite the database could not take is tried again this soon.
+_RETRY_AFTER = timedelta(seconds=1)
 
 # Starts one continuation; returns a future done when it ends where it runs here (None:
 # it runs elsewhere, or ran already).
@@ -144,32 +146,45 @@ class Waker:
                 storage.log_failure(log, "waking parked instances failed", exc)
 
     async def wake_due(self, now: datetime | None = None) -> int:
-        """Start the continuation of every parked instance whose wait was over at `now` (default:
-        now); the number started. One that cannot start is passed over until the next round."""
+        """End in place, or start the continuation of, every parked instance whose wait was over at
+        `now` (default: now); the number dealt with. One that cannot be is passed over until the
+        next round."""
         now = now or _now()
         total = 0
         after: storage.DueWaitRow | None = None
         while True:
             async with self._db.read() as conn:
                 due = await storage.due_waits(conn, now=now, limit=_BATCH, after=after)
-            ended = await self._end_where_nothing_runs(due)
-            started = [wait for wait in due if (wait.instance_id, wait.stage) not in ended and await self._start(wait)]
-            total += len(ended)
+            ended, passed_over = await self._end_where_nothing_runs(due)
+            dealt_with = ended | passed_over
+            started = [wait for wait in due if _key(wait) not in dealt_with and await self._start(wait)]
             if started:
                 # After the starts: a crash in between starts them again, which is harmless.
                 async with self._db.begin() as conn:
-                    await storage.mark_woken(conn, [(w.instance_id, w.stage) for w in started], now=_now())
-            total += len(started)
+                    await storage.mark_woken(conn, [_key(w) for w in started], now=_now())
+            total += len(ended) + len(started)
             if len(due) < _BATCH:
                 return total
             after = due[-1]
 
-    async def _end_where_nothing_runs(self, due: list[storage.DueWaitRow]) -> set[tuple[str, int]]:
-        """End in place, a transaction per bite, the instances with nothing to run after their wait."""
+    async def _end_where_nothing_runs(
+        self, due: list[storage.DueWaitRow]
+    ) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+        """End in place, a transaction per bite, the instances with nothing to run after their wait.
+        Returns (those dealt with, those of bites the database could not take: passed over, and
+        looked at again in a moment, not at the next poll)."""
         ended: set[tuple[str, int]] = set()
+        passed_over: set[tuple[str, int]] = set()
         for first in range(0, len(due), _ENDS_PER_TRANSACTION):
-            ended |= await self._end_in_place(due[first : first + _ENDS_PER_TRANSACTION])
-        return ended
+            bite = due[first : first + _ENDS_PER_TRANSACTION]
+            try:
+                ended |= await self._end_in_place(bite)
+            except Exception as exc:  # only the database's "not now": anything else falls back in `_end_in_place`
+                storage.log_failure(log, f"waking {len(bite)} instances in place failed", exc)
+                passed_over |= {_key(wait) for wait in bite}
+        if passed_over:
+            asyncio.get_running_loop().call_later(_RETRY_AFTER.total_seconds(), self._due.set)
+        return ended, passed_over
 
     async def _start(self, wait: storage.DueWaitRow) -> bool:
         """Start one continuation when a slot is free; False if it could not start."""
@@ -194,6 +209,10 @@ class Waker:
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
+
+
+def _key(wait: storage.DueWaitRow) -> tuple[str, int]:
+    return wait.instance_id, wait.stage
 
 
 class _ReleaseOnce:
