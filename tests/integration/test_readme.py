@@ -110,3 +110,22 @@ def test_the_worked_trigger_compiles_and_picks_its_variables(webhook_server: Ser
     assert {name: v["value"] for name, v in tested["variables"].items()} == {
         "account": "users:42", "ledger": "main", "wallet": "w-42", "amount": "1000000", "asset": "EUR/2",
     }
+
+
+def test_the_command_line_walkthrough_runs_as_written(server: ServerProcess, tmp_path: Path) -> None:
+    script = _block("The command-line client", "bash")
+    # In a directory of its own (it writes its definitions there), with this environment's command.
+    script = script.replace(". .venv/bin/activate", f"export PATH={Path(sys.executable).parent}:$PATH")
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "set -x\n" + script],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "ORCHESTRATION_URL": server.url, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    # What the README says `validate` prints, it prints.
+    printed = re.search(r"The validation above prints:\n\n```\n(.*?)```", README.read_text(), re.S)
+    assert printed
+    problems, summary = printed.group(1).rsplit("Error: ", 1)
+    assert problems in result.stdout and f"Error: {summary}" in result.stderr
+    assert "matches: the trigger fires" in result.stdout
+    assert result.stdout.count("succeeded") >= 3  # the approval's two stages, the pause's one
