@@ -78,6 +78,10 @@ def test_usage_errors_exit_2(cli: Cli, api: httpx.Client) -> None:
         (["workflows", "show", ""], "an ID cannot be empty"),
         (["workflows", "list", "--timeout", "nan"], "is not a number of seconds"),
         (["instances", "show", "x", "--interval", "inf"], "--interval"),
+        # Bytes that are not UTF-8, as a shell passes them (Python reads them as lone surrogates).
+        (["instances", "send-event", "x", os.fsdecode(b"go\xff")], "an argument is not UTF-8 text"),
+        (["instances", "show", os.fsdecode(b"\xed\xa0\x80")], "an argument is not UTF-8 text"),
+        (["workflows", "run", workflow_id, "--variable", os.fsdecode(b"k=\xff")], "an argument is not UTF-8 text"),
     ]:
         result = cli(*args)
         assert result.exit_code == 2, (args, result.output)

@@ -36,7 +36,15 @@ def path(*segments: str | int) -> str:
     """
     if any(str(segment).strip() == "" for segment in segments):
         raise click.UsageError("an ID cannot be empty")
-    return "".join("/" + quote(str(segment), safe="") for segment in segments)
+    try:
+        return "".join("/" + quote(str(segment), safe="") for segment in segments)
+    except UnicodeEncodeError as exc:
+        raise _not_utf8(exc) from None
+
+
+def _not_utf8(exc: UnicodeEncodeError) -> click.UsageError:
+    """An argument of bytes that are not UTF-8 (the shell passes them as they are): it cannot be sent."""
+    return click.UsageError(f"an argument is not UTF-8 text ({exc.object[exc.start : exc.end]!a} at {exc.start})")
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,8 @@ class Api:
         """
         try:
             response = self._http.request(method, url, params=params, json=json)
+        except UnicodeEncodeError as exc:  # in the body or the query, from an argument
+            raise _not_utf8(exc) from None
         except httpx.TimeoutException:
             raise Unreachable(
                 f"the server at {self.server} did not answer {method} {url} within --timeout "
