@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import click
 
 from orchestration import __version__, logs
-from orchestration.client import instances, triggers, workflows
 from orchestration.config import Command, Flag, Settings, flag_of
 from orchestration.durations import format_go_duration, parse_go_duration
 
@@ -230,7 +229,25 @@ def settings_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+class _Commands(click.Group):
+    """The server's commands, and the API client's groups, imported only when one is run (or
+    listed): a server's start does not load the client (rich, its modules)."""
+
+    _CLIENT = ("workflows", "instances", "triggers")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *self._CLIENT]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._CLIENT:
+            from orchestration import client
+
+            command: click.Command = getattr(client, cmd_name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(__version__, "--version", "-v", prog_name="orchestration", message="Version: %(version)s")
 def main() -> None:
     """Formance Orchestration (Flows) API v1/v2 on a durable engine."""
@@ -282,8 +299,3 @@ def migrate(**options: Any) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"Version: {__version__}")
-
-
-main.add_command(workflows)
-main.add_command(instances)
-main.add_command(triggers)

@@ -184,3 +184,13 @@ def test_credentials_written_into_the_server_url_stay_out_of_messages(cli: Cli) 
     result = cli("workflows", "list", "--server", f"http://someone:hunter2@127.0.0.1:{port}")
     assert result.exit_code == 3
     assert f"cannot reach the server at http://127.0.0.1:{port}" in result.stderr and "hunter2" not in result.output
+
+
+def test_a_server_start_does_not_load_the_client() -> None:
+    # The client's groups are imported when one of them runs, not by `serve` or `worker`.
+    probe = (
+        "import sys, orchestration.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('orchestration.client', 'rich'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
