@@ -18,6 +18,7 @@ from orchestration.api import create_app, create_metrics_app
 from orchestration.auth import TokenVerifier
 from orchestration.config import Settings, StorageSettings, parse_listen
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
+from orchestration.http_server import HttpServer
 from orchestration.observability import traces
 from orchestration.service import (
     EventRelay,
@@ -145,7 +146,7 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
     return process
 
 
-class _InnerServer(uvicorn.Server):
+class _InnerServer(HttpServer):
     """A uvicorn server inside a process that handles its own signals (it would take them over)."""
 
     @contextmanager
@@ -252,7 +253,7 @@ def serve(settings: Settings) -> None:
             build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
         )
         try:
-            uvicorn.Server(config).run(sockets=[sock])
+            HttpServer(config).run(sockets=[sock])
         except KeyboardInterrupt:
             pass  # uvicorn already shut down cleanly; Ctrl-C is how a person stops it
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
 import re
 import socket
@@ -18,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from orchestration.http_server import HttpServer
+
 from ._auth import TOKEN_PATH, Auth
 from ._common import JSON, Answer
 from ._faults import FaultQueue, Gate, Hold, RecordedRequest, RequestLog, _Fault, compile_pattern
@@ -26,29 +26,6 @@ from ._payments import PaymentBook, transfer_initiation_id_of
 from ._wallets import MAIN, WalletBook
 
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, woken at once by `stop()` instead of at its next 100 ms tick."""
-
-    _loop: asyncio.AbstractEventLoop | None = None
-    _wake: asyncio.Event | None = None
-
-    async def main_loop(self) -> None:  # same loop as uvicorn's, with an interruptible wait
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.1)
-            should_exit = await self.on_tick(counter)
-
-    def exit_soon(self) -> None:
-        self.should_exit = True
-        if self._loop is not None and self._wake is not None:
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                self._loop.call_soon_threadsafe(self._wake.set)
 
 
 class FakeStack:
@@ -82,7 +59,7 @@ class FakeStack:
         self._resources: dict[str, Answer] = {}
         self._stopping = threading.Event()
         self._port = 0
-        self._server: _Server | None = None
+        self._server: HttpServer | None = None
         self._thread: threading.Thread | None = None
         self.app = Gate(Starlette(routes=self._routes()), auth=self._auth, faults=self._faults, log=self._log,
                         stopping=self._stopping)
@@ -116,7 +93,7 @@ class FakeStack:
         self._stopping.clear()
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1)
-        server = _Server(config)
+        server = HttpServer(config)
         # Not the main thread: uvicorn installs no signal handlers, and the test keeps its own.
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fake-stack", daemon=True)
         thread.start()

@@ -1,0 +1,48 @@
+"""uvicorn's server, ticking once a second instead of ten times, and woken at once to stop.
+
+uvicorn wakes its main loop every 100 ms to see whether it should stop and, every tenth
+time, to renew its `date` header: 0.3 % of a core on an otherwise idle server, a quarter
+of all it spent. Ticking each second keeps the header as fresh (its resolution is a
+second); a stop, by signal or by `exit_soon`, wakes the loop at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import FrameType
+
+import uvicorn
+
+# uvicorn renews the date header when the tick count is a multiple of ten.
+_UVICORN_TICKS_PER_SECOND = 10
+_TICK_S = 1.0
+
+
+class HttpServer(uvicorn.Server):
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:  # uvicorn's loop, one tick a second, with an interruptible wait
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        second = 0
+        should_exit = await self.on_tick(0)
+        while not should_exit:
+            second = (second + 1) % 86400
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _TICK_S)
+            should_exit = await self.on_tick(second * _UVICORN_TICKS_PER_SECOND)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._wake_up()
+
+    def exit_soon(self) -> None:
+        """Stop, from any thread."""
+        self.should_exit = True
+        self._wake_up()
+
+    def _wake_up(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
