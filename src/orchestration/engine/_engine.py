@@ -20,6 +20,7 @@ from orchestration.observability import traces
 from orchestration.stack import StackClient
 
 from . import _runtime, _takeover
+from ._dbos_pacing import pace_background_polls
 from ._in_place import start_in_place, wake_in_place
 
 # Importing the module registers its workflows with DBOS, those of earlier releases included.
@@ -114,6 +115,7 @@ class Engine:
         if settings.storage.embedded:
             _use_wal(settings.storage.data_dir / DBOS_SQLITE_FILE)
         self._dbos = DBOS(config=dbos_config)
+        pace_background_polls(self._dbos)
 
     async def launch(self) -> None:
         _runtime.bind(

@@ -1,0 +1,28 @@
+"""DBOS's background polls that serve nothing we use, paced down.
+
+DBOS polls its system database each second from several threads, whatever the
+application uses. On an idle embedded server (2 cores) two of them took 0.7 % of a
+core, over half of what the process spent:
+- the background jobs (`dbos-background-jobs`): delayed workflows and workflow
+  timeouts, neither of which the engine uses; every 10 s instead of every second.
+- the worker of DBOS's internal queue: only recovery at launch enqueues there (the
+  workflows interrupted by a crash, resumed through it); every 2 s, which delays a
+  recovered workflow's start by one second on average.
+Neither pace is in `DBOSConfig`, so they are set here on names private to DBOS;
+tests/engine/test_dbos_pacing.py fails if a release of DBOS moves them.
+"""
+
+from __future__ import annotations
+
+import dbos._workflow_commands as _dbos_jobs
+from dbos import DBOS
+
+BACKGROUND_JOBS_INTERVAL_S = 10.0
+INTERNAL_QUEUE_POLL_S = 2.0
+
+
+def pace_background_polls(dbos: DBOS) -> None:
+    """Before `DBOS.launch`: the background jobs' and the internal queue's paces."""
+    _dbos_jobs._BACKGROUND_JOBS_INTERVAL_SEC = BACKGROUND_JOBS_INTERVAL_S
+    # The queue object outlives a DBOS instance in this process; its worker reads the pace at each poll.
+    dbos._registry.get_internal_queue()._polling_interval_sec = INTERNAL_QUEUE_POLL_S

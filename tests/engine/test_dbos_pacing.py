@@ -1,0 +1,28 @@
+"""DBOS's background polls run at the engine's pace: the names it sets are the ones DBOS reads."""
+
+from __future__ import annotations
+
+import inspect
+
+import dbos._queue
+import dbos._workflow_commands
+from dbos._dbos import _get_dbos_instance
+
+from orchestration.engine import _dbos_pacing
+from tests.testing.engine import EngineHarness
+
+
+def test_dbos_reads_the_paces_from_the_names_the_engine_sets() -> None:
+    # Were either renamed by a release of DBOS, its poll would silently be each second again.
+    jobs = inspect.getsource(dbos._workflow_commands.background_jobs_thread)
+    assert "_BACKGROUND_JOBS_INTERVAL_SEC" in jobs
+    worker = inspect.getsource(dbos._queue.queue_worker_thread)
+    assert "queue._polling_interval_sec" in worker
+    manager = inspect.getsource(dbos._queue.queue_thread)
+    assert "get_internal_queue()" in manager
+
+
+async def test_a_launched_engine_polls_at_its_own_pace(engine: EngineHarness) -> None:
+    launched = _get_dbos_instance()
+    assert launched._registry.get_internal_queue()._polling_interval_sec == _dbos_pacing.INTERNAL_QUEUE_POLL_S
+    assert dbos._workflow_commands._BACKGROUND_JOBS_INTERVAL_SEC == _dbos_pacing.BACKGROUND_JOBS_INTERVAL_S
