@@ -14,6 +14,8 @@ from types import FrameType
 
 import uvicorn
 
+from orchestration.waiting import wait_at_most
+
 # uvicorn renews the date header when the tick count is a multiple of ten.
 _UVICORN_TICKS_PER_SECOND = 10
 _TICK_S = 1.0
@@ -29,8 +31,7 @@ class HttpServer(uvicorn.Server):
         should_exit = await self.on_tick(0)
         while not should_exit:
             second = (second + 1) % 86400
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), _TICK_S)
+            await wait_at_most(self._wake, _TICK_S)
             should_exit = await self.on_tick(second * _UVICORN_TICKS_PER_SECOND)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:

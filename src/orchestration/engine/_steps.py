@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import events, storage
 from orchestration.observability import metrics, traces
+from orchestration.waiting import wait_at_most
 
 from . import _runtime
 
@@ -262,10 +263,7 @@ async def sleep_until(instance_id: str, deadline_iso: str, park_stage: int | Non
             remaining = (deadline - _now()).total_seconds()
             if remaining <= 0:
                 return True
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=remaining)
-            except TimeoutError:
-                pass
+            await wait_at_most(wake, remaining)
 
 
 @durable_step("orchestration.wait_event")
@@ -305,5 +303,4 @@ async def wait_event(instance_id: str, stage: int, name: str, park: bool = False
                 if parking == "parked":
                     return None
                 return parking == "ready"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=patience - loop.time())
+            await wait_at_most(wake, patience - loop.time())

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestration import storage
+from orchestration.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +129,7 @@ class Waker:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._due.wait(), timeout=self._poll_interval.total_seconds())
-            except TimeoutError:
-                pass
+            await wait_at_most(self._due, self._poll_interval.total_seconds())
             self._due.clear()
             try:
                 # A wait that comes due while the round runs gets its timer (already passed: at

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from contextlib import AbstractContextManager
@@ -14,6 +13,7 @@ from typing import Any, Protocol
 from orchestration import events, storage
 from orchestration.errors import InstanceNotFound, NotFound, ValidationFailed, WorkflowNotFound
 from orchestration.observability import metrics
+from orchestration.waiting import wait_at_most
 
 from ._pages import Page, PageQuery, make_page
 
@@ -174,5 +174,4 @@ class InstanceService:
                 if changed is None:
                     await asyncio.sleep(pause)
                 else:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(changed.wait(), timeout=pause)
+                    await wait_at_most(changed, pause)
