@@ -112,3 +112,16 @@ async def test_pending_events_are_those_of_running_instances_not_yet_consumed(
     async with db.begin() as conn:
         assert await storage.cancel_instance(conn, instance_id, now=NOW)
         assert await storage.instances_with_pending_events(conn) == []
+
+
+async def test_an_event_says_whether_it_made_a_parked_wait_due(db: storage.Database, instance_id: str) -> None:
+    # Only then has the waker something to do.
+    async with db.begin() as conn:
+        parked = storage.WaitRow(instance_id=instance_id, stage=0, event="go", wake_at=None, parked_at=NOW)
+        await storage.park(conn, parked)
+    async with db.begin() as conn:
+        assert await storage.insert_event(conn, instance_id, "stop", NOW) is False  # nothing waits for it
+        assert await storage.insert_event(conn, instance_id, "go", NOW) is True
+        assert await storage.insert_event(conn, instance_id, "go", NOW) is False  # due already
+        wait = await storage.get_wait(conn, instance_id, 0)
+    assert wait is not None and wait.due_at is not None

@@ -167,9 +167,10 @@ class Engine:
         with SetWorkflowID(instance_id):
             await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables)
 
-    def notify(self, instance_id: str) -> None:
+    def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
         self.signals.notify(instance_id)
-        self._waker.wake_soon()
+        if wait_due:  # only then has the waker something to do: a look costs two queries
+            self._waker.wake_soon()
 
     def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:
         return self.signals.subscribe(instance_id)
@@ -286,7 +287,7 @@ class EngineClient:
             variables,
         )
 
-    def notify(self, instance_id: str) -> None:
+    def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
         """Workers of other processes notice changes through their poller."""
 
     def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:

@@ -26,7 +26,9 @@ class InstanceStarter(Protocol):
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None: ...
 
-    def notify(self, instance_id: str) -> None: ...
+    def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
+        """Something happened to the instance; `wait_due`: one of its parked waits came due."""
+        ...
 
     def watch(self, instance_id: str) -> AbstractContextManager[asyncio.Event | None]:
         """An event set when something happens to the instance in this process (its end among
@@ -121,8 +123,8 @@ class InstanceService:
                 raise InstanceNotFound()
             if instance.terminated:
                 raise ValidationFailed("instance is terminated: it cannot receive events")
-            await storage.insert_event(conn, instance_id, name, datetime.now(UTC))
-        self._engine.notify(instance_id)
+            wait_due = await storage.insert_event(conn, instance_id, name, datetime.now(UTC))
+        self._engine.notify(instance_id, wait_due=wait_due)
 
     async def abort(self, instance_id: str) -> None:
         """Stop the instance now (Q-1 fixed); aborting a terminated instance changes nothing."""

@@ -10,27 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ._tables import instance_events, workflow_instances
 from ._waits import event_came
 
+_INSERT_EVENT = sa.insert(instance_events)  # built once: sent for every event
 
-async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> None:
-    """Keep the event; a parked wait for it becomes due in the same transaction."""
-    await conn.execute(sa.insert(instance_events).values(instance_id=instance_id, name=name, sent_at=now))
-    await event_came(conn, instance_id, name, now=now)
+
+async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> bool:
+    """Keep the event; a parked wait for it becomes due in the same transaction (True then)."""
+    await conn.execute(_INSERT_EVENT, {"instance_id": instance_id, "name": name, "sent_at": now})
+    return await event_came(conn, instance_id, name, now=now)
 
 
 async def event_ready(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
     """Whether `consume_event` would succeed now (a cheap read before taking the write lock)."""
-    query = (
-        sa.select(instance_events.c.id)
-        .where(
-            instance_events.c.instance_id == instance_id,
-            sa.or_(
-                instance_events.c.consumed_by_stage == stage,
-                sa.and_(instance_events.c.name == name, instance_events.c.consumed_by_stage.is_(None)),
-            ),
-        )
-        .limit(1)
-    )
-    return (await conn.execute(query)).first() is not None
+    wanted = {"of_instance": instance_id, "of_stage": stage, "of_name": name}
+    return (await conn.execute(_EVENT_FOR_STAGE, wanted)).first() is not None
 
 
 async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
@@ -42,30 +34,36 @@ async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, nam
     for the first's row lock, then finds the event taken and looks again). Two transactions
     for the *same* stage still need the caller's instance lock, as every caller holds.
     """
-    taken = sa.select(instance_events.c.id).where(
-        instance_events.c.instance_id == instance_id, instance_events.c.consumed_by_stage == stage
-    )
-    if (await conn.execute(taken)).first() is not None:
-        return True
-    oldest = (
-        sa.select(instance_events.c.id)
-        .where(
-            instance_events.c.instance_id == instance_id,
-            instance_events.c.name == name,
-            instance_events.c.consumed_by_stage.is_(None),
-        )
-        .order_by(instance_events.c.id)
-        .limit(1)
-    )
-    while (event_id := (await conn.execute(oldest)).scalar_one_or_none()) is not None:
-        taken_now = await conn.execute(
-            sa.update(instance_events)
-            .where(instance_events.c.id == event_id, instance_events.c.consumed_by_stage.is_(None))
-            .values(consumed_by_stage=stage)
-        )
-        if taken_now.rowcount == 1:
+    wanted = {"of_instance": instance_id, "of_stage": stage, "of_name": name}
+    while (event := (await conn.execute(_EVENT_FOR_STAGE, wanted)).first()) is not None:
+        if event.consumed_by_stage is not None:
+            return True  # the stage's already
+        taken = await conn.execute(_TAKE_EVENT, {"event_id": event.id, "consumed_by_stage": stage})
+        if taken.rowcount == 1:
             return True
     return False
+
+
+# The event `of_stage` took already, else the oldest unconsumed one called `of_name`.
+_EVENT_FOR_STAGE = (
+    sa.select(instance_events.c.id, instance_events.c.consumed_by_stage)
+    .where(
+        instance_events.c.instance_id == sa.bindparam("of_instance"),
+        sa.or_(
+            instance_events.c.consumed_by_stage == sa.bindparam("of_stage"),
+            sa.and_(
+                instance_events.c.name == sa.bindparam("of_name"), instance_events.c.consumed_by_stage.is_(None)
+            ),
+        ),
+    )
+    .order_by(instance_events.c.consumed_by_stage.is_(None), instance_events.c.id)
+    .limit(1)
+)
+_TAKE_EVENT = (
+    sa.update(instance_events)
+    .where(instance_events.c.id == sa.bindparam("event_id"), instance_events.c.consumed_by_stage.is_(None))
+    .values(consumed_by_stage=sa.bindparam("consumed_by_stage"))
+)
 
 
 async def instances_with_pending_events(conn: AsyncConnection) -> list[str]:

@@ -88,12 +88,34 @@ async def get_stage(conn: AsyncConnection, instance_id: str, stage: int) -> Stag
     return StageRow(**found._mapping) if found else None
 
 
+# Built once, like the other statements of every event, wake-up and stage (see `_waits`).
+_LOCK_INSTANCE = (
+    sa.select(workflow_instances).where(workflow_instances.c.id == sa.bindparam("of_instance")).with_for_update()
+)
+
+
+_FINISH_STAGE = (
+    sa.update(stage_statuses)
+    .where(
+        stage_statuses.c.instance_id == sa.bindparam("of_instance"),
+        stage_statuses.c.stage == sa.bindparam("of_stage"),
+        stage_statuses.c.terminated_at.is_(None),
+    )
+    .values(terminated_at=sa.bindparam("terminated_at"), error=sa.bindparam("error"))
+    .returning(stage_statuses.c.name, stage_statuses.c.started_at)
+)
+_TERMINATE = (
+    sa.update(workflow_instances)
+    .where(workflow_instances.c.id == sa.bindparam("of_instance"), workflow_instances.c.terminated.is_(False))
+    .values(terminated=True, terminated_at=sa.bindparam("terminated_at"), error=sa.bindparam("error"))
+)
+
+
 async def lock_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:
     """Read an instance and hold its row until commit, so that abort and the engine's
     bookkeeping on the same instance serialise (a no-op lock on SQLite, whose writers
     are serialised anyway)."""
-    query = sa.select(workflow_instances).where(workflow_instances.c.id == instance_id).with_for_update()
-    found = (await conn.execute(query)).one_or_none()
+    found = (await conn.execute(_LOCK_INSTANCE, {"of_instance": instance_id})).one_or_none()
     return InstanceRow(**found._mapping) if found else None
 
 
@@ -103,14 +125,7 @@ async def finish_stage(
     """End a stage row unless it has already ended (e.g. by an abort); its (name, start time)
     when this ended it."""
     ended = await conn.execute(
-        sa.update(stage_statuses)
-        .where(
-            stage_statuses.c.instance_id == instance_id,
-            stage_statuses.c.stage == stage,
-            stage_statuses.c.terminated_at.is_(None),
-        )
-        .values(terminated_at=now, error=error)
-        .returning(stage_statuses.c.name, stage_statuses.c.started_at)
+        _FINISH_STAGE, {"of_instance": instance_id, "of_stage": stage, "terminated_at": now, "error": error}
     )
     row = ended.first()
     return (row.name, row.started_at) if row is not None else None
@@ -161,11 +176,7 @@ async def terminate_instance(
     conn: AsyncConnection, instance_id: str, *, now: datetime, error: str | None
 ) -> bool:
     """Mark the instance terminated; False if something (an abort) already did."""
-    result = await conn.execute(
-        sa.update(workflow_instances)
-        .where(workflow_instances.c.id == instance_id, workflow_instances.c.terminated.is_(False))
-        .values(terminated=True, terminated_at=now, error=error)
-    )
+    result = await conn.execute(_TERMINATE, {"of_instance": instance_id, "terminated_at": now, "error": error})
     if not result.rowcount:
         return False
     await forget_waits(conn, instance_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ._dialects import insert_or_ignore
 from ._rows import DueWaitRow, WaitRow
 from ._tables import instance_events, instance_waits, stage_statuses, workflow_instances, workflows
+
+# The statements of the hot paths (each event, each wake-up) are built once: building one and its
+# cache key costs SQLAlchemy more than the database takes to run it.
+_EVENT_CAME = (
+    sa.update(instance_waits)
+    .where(
+        instance_waits.c.instance_id == sa.bindparam("of_instance"),
+        instance_waits.c.event == sa.bindparam("of_event"),
+        instance_waits.c.woken_at.is_(None),
+        instance_waits.c.due_at.is_(None),
+    )
+    .values(due_at=sa.bindparam("due_at", type_=instance_waits.c.due_at.type))
+)
 
 
 async def park(conn: AsyncConnection, row: WaitRow) -> None:
@@ -20,14 +34,10 @@ async def park(conn: AsyncConnection, row: WaitRow) -> None:
     await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]).values(**values))
 
 
-async def event_came(conn: AsyncConnection, instance_id: str, name: str, *, now: datetime) -> None:
-    """The instance received the event `name`: a parked wait for it is due now."""
-    waits = instance_waits.c
-    await conn.execute(
-        sa.update(instance_waits)
-        .where(waits.instance_id == instance_id, waits.event == name, waits.woken_at.is_(None), waits.due_at.is_(None))
-        .values(due_at=now)
-    )
+async def event_came(conn: AsyncConnection, instance_id: str, name: str, *, now: datetime) -> bool:
+    """The instance received the event `name`: a parked wait for it is due now (True then)."""
+    came = await conn.execute(_EVENT_CAME, {"of_instance": instance_id, "of_event": name, "due_at": now})
+    return bool(came.rowcount)
 
 
 async def get_wait(conn: AsyncConnection, instance_id: str, stage: int) -> WaitRow | None:
@@ -42,21 +52,21 @@ def _unwoken() -> sa.ColumnElement[bool]:
     return instance_waits.c.woken_at.is_(None)
 
 
-async def due_waits(
-    conn: AsyncConnection, *, now: datetime, limit: int, after: DueWaitRow | None = None
-) -> list[DueWaitRow]:
-    """Up to `limit` parked instances not woken yet whose wait was over at `now`, longest due
-    first, those after `after` only (an index range: the cost does not grow with the number
-    parked)."""
+def _due_waits_query(*, after: bool) -> sa.Select[Any]:
+    """Bound: `now`, `limit` and, `after`, the last (due time, instance, stage) read."""
     waits = instance_waits.c
     order = (waits.due_at, waits.instance_id, waits.stage)
-    query = sa.select(*order).where(_unwoken(), waits.due_at <= now)
-    if after is not None:
+    query = sa.select(*order).where(_unwoken(), waits.due_at <= sa.bindparam("now", type_=waits.due_at.type))
+    if after:
         # Typed as the columns: the deadline must be bound as the naive UTC they store.
-        last = (sa.literal(after.due_at, waits.due_at.type), sa.literal(after.instance_id), sa.literal(after.stage))
+        last = (
+            sa.bindparam("after_due_at", type_=waits.due_at.type),
+            sa.bindparam("after_instance", type_=waits.instance_id.type),
+            sa.bindparam("after_stage", type_=waits.stage.type),
+        )
         query = query.where(sa.tuple_(*order) > sa.tuple_(*last))
-    due = query.order_by(*order).limit(limit).subquery()
-    query = (
+    due = query.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer)).subquery()
+    return (
         sa.select(
             due.c.instance_id,
             due.c.stage,
@@ -76,14 +86,36 @@ async def due_waits(
         .join(workflows, workflows.c.id == workflow_instances.c.workflow_id)
         .order_by(due.c.due_at, due.c.instance_id, due.c.stage)
     )
-    return [DueWaitRow(**row._mapping) for row in await conn.execute(query)]
+
+
+_DUE_WAITS = _due_waits_query(after=False)
+_DUE_WAITS_AFTER = _due_waits_query(after=True)
+
+
+async def due_waits(
+    conn: AsyncConnection, *, now: datetime, limit: int, after: DueWaitRow | None = None
+) -> list[DueWaitRow]:
+    """Up to `limit` parked instances not woken yet whose wait was over at `now`, longest due
+    first, those after `after` only (an index range: the cost does not grow with the number
+    parked)."""
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    if after is None:
+        return [DueWaitRow(**row._mapping) for row in await conn.execute(_DUE_WAITS, params)]
+    params.update(after_due_at=after.due_at, after_instance=after.instance_id, after_stage=after.stage)
+    return [DueWaitRow(**row._mapping) for row in await conn.execute(_DUE_WAITS_AFTER, params)]
+
+
+_NEXT_DEADLINE = (
+    sa.select(instance_waits.c.due_at)
+    .where(_unwoken(), instance_waits.c.due_at > sa.bindparam("after", type_=instance_waits.c.due_at.type))
+    .order_by(instance_waits.c.due_at)
+    .limit(1)
+)
 
 
 async def next_deadline(conn: AsyncConnection, *, after: datetime) -> datetime | None:
     """The earliest time a parked wait not woken yet becomes due, after `after`."""
-    waits = instance_waits.c
-    query = sa.select(waits.due_at).where(_unwoken(), waits.due_at > after).order_by(waits.due_at).limit(1)
-    return (await conn.execute(query)).scalar_one_or_none()
+    return (await conn.execute(_NEXT_DEADLINE, {"after": after})).scalar_one_or_none()
 
 
 async def mark_woken(conn: AsyncConnection, waits: list[tuple[str, int]], *, now: datetime) -> None:
@@ -105,9 +137,11 @@ async def mark_woken(conn: AsyncConnection, waits: list[tuple[str, int]], *, now
 async def forget_waits(conn: AsyncConnection, instance_id: str) -> None:
     """The instance ended: nothing of it waits any more, and the events it did not take
     never will be taken."""
-    await conn.execute(sa.delete(instance_waits).where(instance_waits.c.instance_id == instance_id))
-    await conn.execute(
-        sa.delete(instance_events).where(
-            instance_events.c.instance_id == instance_id, instance_events.c.consumed_by_stage.is_(None)
-        )
-    )
+    await conn.execute(_FORGET_WAITS, {"of_instance": instance_id})
+    await conn.execute(_FORGET_EVENTS, {"of_instance": instance_id})
+
+
+_FORGET_WAITS = sa.delete(instance_waits).where(instance_waits.c.instance_id == sa.bindparam("of_instance"))
+_FORGET_EVENTS = sa.delete(instance_events).where(
+    instance_events.c.instance_id == sa.bindparam("of_instance"), instance_events.c.consumed_by_stage.is_(None)
+)
