@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import dbos._queue
+import dbos._scheduler
 import dbos._workflow_commands
 from dbos._dbos import _get_dbos_instance
 
@@ -20,9 +21,12 @@ def test_dbos_reads_the_paces_from_the_names_the_engine_sets() -> None:
     assert "queue._polling_interval_sec" in worker
     manager = inspect.getsource(dbos._queue.queue_thread)
     assert "get_internal_queue()" in manager
+    scheduler = inspect.getsource(dbos._scheduler.dynamic_scheduler_loop)
+    assert "_STARTUP_FAST_POLL_DURATION_SEC" in scheduler
 
 
 async def test_a_launched_engine_polls_at_its_own_pace(engine: EngineHarness) -> None:
     launched = _get_dbos_instance()
     assert launched._registry.get_internal_queue()._polling_interval_sec == _dbos_pacing.INTERNAL_QUEUE_POLL_S
     assert dbos._workflow_commands._BACKGROUND_JOBS_INTERVAL_SEC == _dbos_pacing.BACKGROUND_JOBS_INTERVAL_S
+    assert dbos._scheduler._STARTUP_FAST_POLL_DURATION_SEC == 0

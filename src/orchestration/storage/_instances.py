@@ -92,8 +92,6 @@ async def get_stage(conn: AsyncConnection, instance_id: str, stage: int) -> Stag
 _LOCK_INSTANCE = (
     sa.select(workflow_instances).where(workflow_instances.c.id == sa.bindparam("of_instance")).with_for_update()
 )
-
-
 _FINISH_STAGE = (
     sa.update(stage_statuses)
     .where(

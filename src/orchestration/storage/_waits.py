@@ -23,7 +23,7 @@ _EVENT_CAME = (
         instance_waits.c.woken_at.is_(None),
         instance_waits.c.due_at.is_(None),
     )
-    .values(due_at=sa.bindparam("due_at", type_=instance_waits.c.due_at.type))
+    .values(due_at=sa.bindparam("due_at"))  # typed as the column, as every value bound in SET
 )
 
 
