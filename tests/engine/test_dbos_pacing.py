@@ -6,6 +6,7 @@ import inspect
 
 import dbos._queue
 import dbos._scheduler
+import dbos._sys_db_postgres
 import dbos._workflow_commands
 from dbos._dbos import _get_dbos_instance
 
@@ -23,6 +24,12 @@ def test_dbos_reads_the_paces_from_the_names_the_engine_sets() -> None:
     assert "get_internal_queue()" in manager
     scheduler = inspect.getsource(dbos._scheduler.dynamic_scheduler_loop)
     assert "_STARTUP_FAST_POLL_DURATION_SEC" in scheduler
+
+
+def test_the_background_jobs_interval_is_shorter_than_their_locks_idle_timeout() -> None:
+    # Its holder waits out the interval in the lock's transaction: a longer interval than the
+    # idle timeout DBOS sets there would end that session every round.
+    assert _dbos_pacing.BACKGROUND_JOBS_INTERVAL_S * 1000 < dbos._sys_db_postgres.BACKGROUND_JOB_LOCK_IDLE_TIMEOUT_MS
 
 
 async def test_a_launched_engine_polls_at_its_own_pace(engine: EngineHarness) -> None:
