@@ -16,6 +16,10 @@ import uvicorn
 
 from orchestration.waiting import wait_at_most
 
+# h11, even where httptools is installed (uvicorn would take it): uvicorn caps a request's
+# headers (16 kB) only with h11, and with httptools buffers headers of any size.
+HTTP_PARSER = "h11"
+
 # uvicorn renews the date header when the tick count is a multiple of ten.
 _UVICORN_TICKS_PER_SECOND = 10
 _TICK_S = 1.0

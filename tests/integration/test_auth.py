@@ -110,6 +110,7 @@ def test_every_operation_refuses_a_missing_or_bad_token(server: ServerProcess, i
     # every kind is tried on a route of each method in the next test.
     tokens = {name: token for name, token in bad_tokens(issuer).items()
               if name in ("missing", "garbage-1", "expired", "alg-none", "wrong-signature", "tampered")}
+    assert len(tokens) == 6  # none of the kinds renamed away
     for method, path in guarded_operations(server):
         for name, token in tokens.items():
             assert_refused(server, method, path, name, token)

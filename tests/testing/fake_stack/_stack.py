@@ -100,7 +100,7 @@ class FakeStack:
         deadline = time.monotonic() + timeout
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
+                server.exit_soon()
                 sock.close()
                 raise RuntimeError("FakeStack did not start")
             time.sleep(0.002)
