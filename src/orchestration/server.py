@@ -18,7 +18,7 @@ from orchestration.api import create_app, create_metrics_app
 from orchestration.auth import TokenVerifier
 from orchestration.config import Settings, StorageSettings, parse_listen
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
-from orchestration.http_server import HTTP_PARSER, HttpServer
+from orchestration.http_server import HttpServer
 from orchestration.observability import traces
 from orchestration.service import (
     EventRelay,
@@ -155,9 +155,7 @@ class _InnerServer(HttpServer):
 
 
 async def _serve_metrics(sock: socket.socket, service: MetricsService) -> None:
-    config = uvicorn.Config(
-        create_metrics_app(service), http=HTTP_PARSER, log_config=None, access_log=False, lifespan="off"
-    )
+    config = uvicorn.Config(create_metrics_app(service), log_config=None, access_log=False, lifespan="off")
     with sock:
         await _InnerServer(config).serve(sockets=[sock])
 
@@ -252,7 +250,7 @@ def serve(settings: Settings) -> None:
         _hold_lock(held, settings)
         _trace(held, settings)
         config = uvicorn.Config(
-            build_app(settings), http=HTTP_PARSER, log_config=None, access_log=settings.http.access_log, lifespan="on"
+            build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
         )
         try:
             HttpServer(config).run(sockets=[sock])
