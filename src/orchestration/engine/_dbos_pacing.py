@@ -27,7 +27,7 @@ INTERNAL_QUEUE_POLL_S = 2.0
 
 
 def pace_background_polls(dbos: DBOS) -> None:
-    """Before `DBOS.launch`: the background jobs' and the internal queue's paces."""
+    """Before `DBOS.launch`: the paces of the background jobs, the scheduler and the internal queue."""
     _dbos_jobs._BACKGROUND_JOBS_INTERVAL_SEC = BACKGROUND_JOBS_INTERVAL_S
     _dbos_scheduler._STARTUP_FAST_POLL_DURATION_SEC = 0.0
     # The queue object outlives a DBOS instance in this process; its worker reads the pace at each poll.
