@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import FAST_RETRIES
 from tests.testing.fake_stack import FakeStack
+from tests.testing.peek import Peek
 from tests.testing.postgres import PostgresServer, require_pg_bin
 from tests.testing.server import ServerProcess, eventually
 
@@ -163,6 +164,19 @@ def _takeovers(cluster: Cluster) -> list[tuple[str, int, float]]:
     return found
 
 
+def _a_busy_worker(cluster: Cluster) -> ServerProcess:
+    """A live worker with an instance's workflow in progress (waited for): killing one that runs
+    nothing would leave nothing to take over."""
+    for worker in cluster.workers:
+        if not Cluster.alive(worker):
+            worker.start()
+    alive = {Cluster.executor(w): w for w in cluster.workers}
+    with Peek(cluster.api) as peek:
+        busy = eventually(lambda: peek.running_executors() & alive.keys(), bool, timeout=60, interval=0.1,
+                          what="a live worker running an instance")
+    return alive[sorted(busy)[0]]
+
+
 @pytest.mark.timeout(600)
 def test_a_cluster_under_kills_and_a_database_restart_runs_every_instance_once(
     cluster: Cluster, fake_stack: FakeStack
@@ -184,6 +198,7 @@ def test_a_cluster_under_kills_and_a_database_restart_runs_every_instance_once(
     chance.shuffle(kinds)
     runs: dict[str, Run] = {}
     per_wave = INSTANCES // WAVES
+    kept_dead: ServerProcess | None = None
 
     for wave in range(WAVES):
         if not Cluster.alive(cluster.api):
@@ -196,10 +211,12 @@ def test_a_cluster_under_kills_and_a_database_restart_runs_every_instance_once(
             time.sleep(1.0)  # down for a while: the processes' loops and steps meet the outage
             cluster.postgres.resume()
         if wave == 2:
-            # One worker stays dead well past --takeover-after: its instances must be taken over.
-            cluster.kill(cluster.workers[0])
+            # One worker that runs an instance stays dead well past --takeover-after: its instances
+            # must be taken over.
+            kept_dead = _a_busy_worker(cluster)
+            cluster.kill(kept_dead)
         for process in cluster.processes:
-            if not Cluster.alive(process) and chance.random() < 0.5 and (wave > 4 or process is not cluster.workers[0]):
+            if not Cluster.alive(process) and chance.random() < 0.5 and (wave > 4 or process is not kept_dead):
                 process.start()
         time.sleep(chance.uniform(1.5, 3.0))
         alive = [p for p in cluster.processes if Cluster.alive(p)]
@@ -236,5 +253,6 @@ def test_a_cluster_under_kills_and_a_database_restart_runs_every_instance_once(
 
     takeovers = _takeovers(cluster)
     print(f"kills: {len(cluster.kills)}; takeovers (executor, instances, seconds after its kill): {takeovers}")
-    assert any(executor == "w0" for executor, _, _ in takeovers), takeovers
+    assert kept_dead is not None
+    assert any(executor == Cluster.executor(kept_dead) for executor, _, _ in takeovers), takeovers
     assert all(latency <= TAKEOVER_BOUND for _, _, latency in takeovers), takeovers

@@ -42,6 +42,12 @@ class Peek:
         with self._engine.connect() as conn:
             return conn.execute(query, {"id": workflow_id}).scalar_one_or_none()
 
+    def running_executors(self) -> set[str]:
+        """The executors (processes) with a workflow in progress: what a kill -9 would leave to a takeover."""
+        query = sa.text(f"SELECT DISTINCT executor_id FROM {self._workflows} WHERE status = 'PENDING'")
+        with self._engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
     def close(self) -> None:
         self._ours.dispose()
         self._engine.dispose()
