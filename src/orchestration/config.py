@@ -202,7 +202,8 @@ class EngineSettings:
     )
     park_after: timedelta = setting(
         timedelta(seconds=5), "--park-after",
-        "Waits longer than this park their instance (no memory held); shorter ones wait in memory.",
+        "Waits longer than this park their instance (no memory held); shorter ones wait in memory. "
+        "An instance whose first stage to run waits for an event parks at once.",
     )
     timer_horizon: timedelta = setting(
         timedelta(minutes=2), "--timer-horizon",

@@ -45,8 +45,12 @@ class Crash:
     sleeping: list[str]
     """In a `DELAY` held in memory at the kill, parked after the restart."""
     waiting: list[str]
-    """Waiting in memory for event "a" at the kill, with "b", for their next stage, already sent;
-    "a" is sent after the restart, at `a_sent`."""
+    """Waiting in memory for event "a" in their second stage at the kill (the first, a short delay,
+    needs their workflow), with "b", for their next stage, already sent; "a" is sent after the
+    restart, at `a_sent`."""
+    parked: list[str]
+    """Started just before the kill with a wait for "a", so parked at their start with no
+    workflow; "a" is sent after the restart."""
     stepping: list[str]
     """Somewhere in their `STEPS` noops at the kill."""
     a_sent: datetime
@@ -62,14 +66,17 @@ def crash(backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest
     ).start()
     client = server.client()
     sleep = create_workflow(client, [{"delay": {"duration": "1h"}}, {"noop": {}}])
-    wait = create_workflow(client, [{"wait_event": {"event": "a"}}, {"wait_event": {"event": "b"}}])
+    wait = create_workflow(
+        client, [{"delay": {"duration": "1ms"}}, {"wait_event": {"event": "a"}}, {"wait_event": {"event": "b"}}]
+    )
+    park = create_workflow(client, [{"wait_event": {"event": "a"}}, {"noop": {}}])
     steps = create_workflow(client, [{"noop": {}}] * STEPS)
     sleeping = [run(client, sleep)["id"] for _ in range(5)]
     waiting = [run(client, wait)["id"] for _ in range(5)]
     for inst in sleeping:
         wait_stage(client, inst, 0)
     for inst in waiting:
-        wait_stage(client, inst, 0)
+        wait_stage(client, inst, 1)
         assert client.post(f"/instances/{inst}/events", json={"name": "b"}).status_code == 204
     stepping = [run(client, steps)["id"] for _ in range(10)]
     eventually(
@@ -77,14 +84,15 @@ def crash(backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest
         lambda counts: any(0 < c for c in counts),
         what="an instance to be between stages",
     )
+    parked = [run(client, park)["id"] for _ in range(10)]
     server.kill()
     server.extra_args = PARKING
     server.start()
     client = server.client()
     a_sent = datetime.now(UTC)
-    for inst in waiting:
+    for inst in [*waiting, *parked]:
         assert client.post(f"/instances/{inst}/events", json={"name": "a"}).status_code == 204
-    yield Crash(server, sleeping, waiting, stepping, a_sent)
+    yield Crash(server, sleeping, waiting, parked, stepping, a_sent)
     server.stop()
 
 
@@ -104,10 +112,21 @@ def test_a_wait_event_waiting_at_the_kill_keeps_waiting_and_keeps_sent_events(cr
     with Peek(crash.server) as peek:
         for inst in crash.waiting:
             done = wait_terminated(client, inst, timeout=30)
+            _assert_cleanly_finished(done, 3)
+            # Stage 1 waited through the restart for its own event; "b", kept, went to stage 2.
+            assert _ts(done["status"][1]["terminatedAt"]) >= crash.a_sent
+            assert peek.events(inst) == [("b", 2), ("a", 1)]
+
+
+def test_instances_parked_at_their_start_at_the_kill_are_continued_once_by_their_event(crash: Crash) -> None:
+    client = crash.server.client()
+    with Peek(crash.server) as peek:
+        for inst in crash.parked:
+            done = wait_terminated(client, inst, timeout=30)
             _assert_cleanly_finished(done, 2)
-            # Stage 0 waited through the restart for its own event; "b", kept, went to stage 1.
             assert _ts(done["status"][0]["terminatedAt"]) >= crash.a_sent
-            assert peek.events(inst) == [("b", 1), ("a", 0)]
+            assert peek.events(inst) == [("a", 0)]
+            assert peek.workflow_status(inst) is None  # parked at its start, in place
 
 
 def test_instances_between_stages_at_the_kill_finish_every_stage_once(crash: Crash) -> None:

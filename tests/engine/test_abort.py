@@ -19,40 +19,49 @@ from tests.testing.waiting import assert_eventually
 
 NEVER = timedelta(hours=1)
 WAITS = [{"delay": {"duration": "1h"}}, {"wait_event": {"event": "never"}}]
+# A first stage that needs the instance's workflow (a delay too short to park), so that the wait
+# after it is the workflow's: a wait the instance starts with parks without one.
+IN_WORKFLOW = {"delay": {"duration": "1ms"}}
 
 
-async def _assert_stopped(engine: EngineHarness, instance_id: str) -> None:
-    """Canceled with its first stage, and held by nothing any more."""
+async def _assert_stopped(engine: EngineHarness, instance_id: str, *, stage: int = 0, workflow: bool = True) -> None:
+    """Canceled with its stage `stage` (those before it ended well), and held by nothing any more;
+    `workflow`: the instance had one, which has ended."""
     view = await engine.instance(instance_id)
     assert view.instance.terminated and view.instance.error == "canceled"
-    assert [(s.stage, s.error) for s in view.stages or []] == [(0, "canceled")]
-    assert [s.terminated_at for s in view.stages or []] == [view.instance.terminated_at]
-    # The workflow ends only once its wait gave up (a 1 h wait, unless the abort woke it);
-    # once it has ended, nothing can start the next stage.
-    await engine.wait_workflow(instance_id, "SUCCESS")
-    assert len((await engine.instance(instance_id)).stages or []) == 1
+    assert [(s.stage, s.error) for s in view.stages or []] == [*((n, None) for n in range(stage)), (stage, "canceled")]
+    assert (view.stages or [])[-1].terminated_at == view.instance.terminated_at
+    if workflow:
+        # The workflow ends only once its wait gave up (a 1 h wait, unless the abort woke it);
+        # once it has ended, nothing can start the next stage.
+        await engine.wait_workflow(instance_id, "SUCCESS")
+    else:
+        assert await engine.workflow_status(instance_id) is None
+    assert len((await engine.instance(instance_id)).stages or []) == stage + 1
     assert await engine.waits(instance_id) == []
 
 
 @pytest.mark.parametrize("stage", WAITS, ids=["delay", "wait_event"])
 async def test_abort_stops_an_instance_waiting_in_memory(start_engine: StartEngine, stage: dict[str, Any]) -> None:
     engine = await start_engine(park_after=NEVER)  # nothing parks: the wait is held by the workflow
-    instance_id = await engine.run([stage, {"noop": {}}])
-    await engine.wait_stage(instance_id, 0)
+    instance_id = await engine.run([IN_WORKFLOW, stage, {"noop": {}}])
+    await engine.wait_stage(instance_id, 1)
     await engine.instances.abort(instance_id)
-    await _assert_stopped(engine, instance_id)
+    await _assert_stopped(engine, instance_id, stage=1)
 
 
+@pytest.mark.parametrize("first", [0, 1], ids=["at-start", "by-its-workflow"])
 @pytest.mark.parametrize("stage", WAITS, ids=["delay", "wait_event"])
-async def test_abort_stops_a_parked_instance(engine: EngineHarness, stage: dict[str, Any]) -> None:
-    instance_id = await engine.run([stage, {"noop": {}}])
-    await engine.parked(instance_id)
-    await engine.wait_workflow(instance_id, "SUCCESS")  # parked: no workflow holds it
+async def test_abort_stops_a_parked_instance(engine: EngineHarness, stage: dict[str, Any], first: int) -> None:
+    instance_id = await engine.run([*[IN_WORKFLOW] * first, stage, {"noop": {}}])
+    await engine.parked(instance_id, stage=first)
+    if first:
+        await engine.wait_workflow(instance_id, "SUCCESS")  # parked: no workflow holds it
     await engine.instances.abort(instance_id)
-    await _assert_stopped(engine, instance_id)
+    await _assert_stopped(engine, instance_id, stage=first, workflow=bool(first))
     # Nothing is left to wake: no continuation, now or later; an event is refused.
     assert await engine.wake_due() == 0
-    assert await engine.workflow_status(f"{instance_id}:0") is None
+    assert await engine.workflow_status(f"{instance_id}:{first}") is None
     with pytest.raises(ValidationFailed):
         await engine.instances.send_event(instance_id, "never")
 

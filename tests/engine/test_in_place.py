@@ -1,20 +1,24 @@
 """A parked instance whose remaining stages are all instant is ended in place when its wait is
 over: one transaction, no continuation workflow, the same rows and history as a continuation
-would leave. Anything that runs after the wait still gets a continuation."""
+would leave. Anything that runs after the wait still gets a continuation. Likewise an instance
+whose first stage to run begins with a long wait is parked in place at its start, with no
+workflow."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import itertools
+import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from orchestration import storage
+from orchestration.engine import _in_place
 from tests.testing.engine import EngineHarness, EventRow
 from tests.testing.waiting import assert_eventually
 
@@ -109,6 +113,81 @@ async def test_an_instance_of_instant_stages_runs_without_a_workflow(engine: Eng
     assert await engine.workflow_status(instance_id) is None
     empty = await engine.instance(await engine.run([]))
     assert empty.instance.terminated and empty.instance.error is None and not empty.stages
+
+
+async def test_an_instance_that_starts_with_a_wait_parks_without_a_workflow(engine: EngineHarness) -> None:
+    waits = await engine.run([{"noop": {}}, {"wait_event": {"event": "go"}}, {"noop": {}}])
+    sleeps = await engine.run([{"delay": {"duration": "1h"}}, {"noop": {}}])
+    # Parked when the run returns: the start, its rows and its wait were one transaction.
+    [wait] = await engine.waits(waits)
+    [sleep] = await engine.waits(sleeps)
+    for instance_id in (waits, sleeps):
+        assert await engine.workflow_status(instance_id) is None
+    waiting, sleeping = await engine.instance(waits), await engine.instance(sleeps)
+    assert _rows(waiting) == [(0, "RunNoop", {}, True, None), (1, "RunWaitEvent", {"event": "go"}, False, None)]
+    assert _rows(sleeping) == [(0, "RunDelay", {"duration": "1h0m0s"}, False, None)]
+    assert (wait.stage, wait.event, wait.wake_at, wait.due_at) == (1, "go", None, None)
+    [started] = sleeping.stages or []
+    assert (sleep.stage, sleep.event) == (0, None)
+    assert sleep.wake_at == sleep.due_at == started.started_at + timedelta(hours=1)
+    assert wait.parked_at == (waiting.stages or [])[1].started_at and sleep.parked_at == started.started_at
+
+    await engine.instances.send_event(waits, "go")
+    done = await engine.wait_terminated(waits)
+    assert done.instance.error is None and [r[3:] for r in _rows(done)] == [(True, None)] * 3
+    assert await engine.events(waits) == [EventRow("go", consumed_by_stage=1)]
+    assert await engine.workflow_status(f"{waits}:1") is None  # only a noop after it: ended in place too
+
+
+async def test_an_instance_that_starts_with_a_short_wait_is_run_by_its_workflow(
+    engine: EngineHarness,
+) -> None:
+    assert engine.settings.engine.park_after == timedelta(milliseconds=100)
+    instance_id = await engine.run([{"delay": {"duration": "50ms"}}, {"noop": {}}])
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and [r[3:] for r in _rows(done)] == [(True, None)] * 2
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    assert await engine.waits(instance_id) == []
+
+
+async def test_an_event_sent_before_an_instance_parks_at_its_start_wakes_it_at_once(engine: EngineHarness) -> None:
+    workflow_id = await engine.create_workflow([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.stop()
+    # A crash between the run request's two writes, after which the event came: its start,
+    # at the next start-up, parks it already due.
+    instance_id, now = str(uuid.uuid4()), datetime.now(UTC)
+    async with engine.database() as db, db.begin() as conn:
+        await storage.insert_instance(
+            conn,
+            storage.InstanceRow(
+                id=instance_id, workflow_id=workflow_id, created_at=now, updated_at=now, terminated=False,
+                terminated_at=None, error=None, variables={},
+            ),
+        )
+        await storage.insert_event(conn, instance_id, "go", now)
+    await engine.start()
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and [r[:2] for r in _rows(done)] == [(0, "RunWaitEvent"), (1, "RunNoop")]
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    assert await engine.workflow_status(instance_id) is None
+    assert await engine.workflow_status(f"{instance_id}:0") is None
+
+
+async def test_an_instance_aborted_before_it_parks_at_its_start_is_left_ended(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _in_place.run_stage
+
+    async def abort_first(context: Any, resolved: Any) -> None:
+        await engine.instances.abort(context.instance_id)  # between the run request's two writes
+        await plan(context, resolved)
+
+    monkeypatch.setattr(_in_place, "run_stage", abort_first)
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    view = await engine.instance(instance_id)
+    assert view.instance.terminated and view.instance.error == "canceled" and not view.stages
+    assert await engine.waits(instance_id) == []
+    assert await engine.workflow_status(instance_id) is None
 
 
 async def test_an_instance_that_cannot_run_in_place_is_run_by_its_workflow(

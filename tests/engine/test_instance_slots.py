@@ -10,6 +10,9 @@ from tests.testing.engine import EngineHarness
 from tests.testing.waiting import assert_eventually
 
 LIMIT = 2
+# Held in memory by its workflow: a wait after a stage that needs the workflow (a delay too
+# short to park); an instance that starts with a wait parks at once, with no workflow.
+WAIT_FOR_GO = [{"delay": {"duration": "1ms"}}, {"wait_event": {"event": "go"}}, {"noop": {}}]
 
 
 async def _started(engine: EngineHarness, ids: list[str]) -> list[str]:
@@ -29,13 +32,13 @@ def _most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
 async def test_instances_beyond_the_limit_wait_for_one_to_end(start_engine: StartEngine) -> None:
     # Waits stay in memory (no parking), so an instance holds its slot while it waits.
     engine = await start_engine(max_parallel_instances=LIMIT, park_after=timedelta(hours=1))
-    ids = [await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}]) for _ in range(5)]
+    ids = [await engine.run(WAIT_FOR_GO) for _ in range(5)]
     first = await assert_eventually(lambda: _started(engine, ids), lambda s: len(s) == LIMIT, what="two started")
 
     for instance_id in ids:  # kept until their instance's wait takes them
         await engine.instances.send_event(instance_id, "go")
     done = [await engine.wait_terminated(i) for i in ids]
-    assert all(view.instance.error is None and len(view.stages or []) == 2 for view in done)
+    assert all(view.instance.error is None and len(view.stages or []) == 3 for view in done)
 
     # Each instance ran from its first stage's start to its end: never more than LIMIT at once.
     spans = [(view.stages[0].started_at, view.instance.terminated_at) for view in done if view.stages]
@@ -49,7 +52,7 @@ async def test_instances_beyond_the_limit_wait_for_one_to_end(start_engine: Star
 
 async def test_no_limit_runs_them_all_at_once(start_engine: StartEngine) -> None:
     engine = await start_engine(max_parallel_instances=0, park_after=timedelta(hours=1))
-    ids = [await engine.run([{"wait_event": {"event": "go"}}]) for _ in range(5)]
+    ids = [await engine.run(WAIT_FOR_GO) for _ in range(5)]
     await assert_eventually(lambda: _started(engine, ids), lambda s: len(s) == 5, what="all five started")
     for instance_id in ids:
         await engine.instances.send_event(instance_id, "go")

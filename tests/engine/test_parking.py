@@ -20,6 +20,9 @@ from tests.testing.fake_stack import FakeStack
 from tests.testing.waiting import assert_eventually
 
 NEVER = timedelta(hours=1)
+# A first stage that needs the instance's workflow (a delay too short to park): a wait after
+# it is the workflow's, which parks it; an instance whose first stage to run waits parks at once.
+IN_WORKFLOW = {"delay": {"duration": "1ms"}}
 
 
 def _assert_finished(view: InstanceView, stages: int) -> None:
@@ -28,19 +31,30 @@ def _assert_finished(view: InstanceView, stages: int) -> None:
     assert all(s.terminated_at is not None and s.error is None for s in view.stages or [])
 
 
-async def test_a_wait_event_parks_and_its_event_continues_it(engine: EngineHarness) -> None:
-    instance_id = await engine.run([{"noop": {}}, {"wait_event": {"event": "go"}}, {"noop": {}}])
+@pytest.mark.parametrize(
+    ("first", "first_name"),
+    [({"noop": {}}, "RunNoop"), (IN_WORKFLOW, "RunDelay")],
+    ids=["parked-at-its-start", "parked-by-its-workflow"],
+)
+async def test_a_wait_event_parks_and_its_event_continues_it(
+    engine: EngineHarness, first: dict[str, Any], first_name: str
+) -> None:
+    instance_id = await engine.run([first, {"wait_event": {"event": "go"}}, {"noop": {}}])
     wait = await engine.parked(instance_id, stage=1)
     assert (wait.event, wait.wake_at, wait.woken_at) == ("go", None, None)
-    # Nothing of the engine holds the instance while it waits.
-    await engine.wait_workflow(instance_id, "SUCCESS")
+    # Nothing of the engine holds the instance while it waits: its workflow has ended, or an
+    # instance whose first stage to run waits was parked in place, with none.
+    if first is IN_WORKFLOW:
+        await engine.wait_workflow(instance_id, "SUCCESS")
+    else:
+        assert await engine.workflow_status(instance_id) is None
     assert await engine.workflow_status(f"{instance_id}:1") is None
     assert not (await engine.instance(instance_id)).instance.terminated
 
     await engine.instances.send_event(instance_id, "go")
     done = await engine.wait_terminated(instance_id)
     _assert_finished(done, 3)
-    assert [s.name for s in done.stages or []] == ["RunNoop", "RunWaitEvent", "RunNoop"]
+    assert [s.name for s in done.stages or []] == [first_name, "RunWaitEvent", "RunNoop"]
     assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=1)]
     # Only a noop after the wait: ended in place, in one transaction, with no continuation.
     assert await engine.workflow_status(f"{instance_id}:1") is None
@@ -177,4 +191,4 @@ async def test_a_continuation_asked_for_twice_runs_once(
     [activity] = await money_engine.activities(instance_id, 1)
     assert activity.attempt == 1
     workflows = await DBOS.list_workflows_async(workflow_id_prefix=instance_id)
-    assert sorted(w.workflow_id for w in workflows) == [instance_id, f"{instance_id}:0"]
+    assert [w.workflow_id for w in workflows] == [f"{instance_id}:0"]  # parked at its start: no other

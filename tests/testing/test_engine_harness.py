@@ -68,14 +68,16 @@ async def test_a_stopped_engine_leaves_the_process_to_the_next_one(tmp_path: Pat
 
 async def test_a_restart_recovers_an_instance_that_waited_in_memory(start_engine: StartEngine) -> None:
     engine = await start_engine(park_after=timedelta(hours=1))  # nothing parks: the wait is in the workflow
-    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
-    await engine.wait_stage(instance_id, 0)
+    # After a stage that needs the workflow (a delay too short to park): an instance that starts
+    # with a wait is parked at once, with no workflow.
+    instance_id = await engine.run([{"delay": {"duration": "1ms"}}, {"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.wait_stage(instance_id, 1)
     await engine.restart()
     # Left as a killed process leaves it: unfinished, not parked; only recovery can finish it.
     assert await engine.waits(instance_id) == [] and not (await engine.instance(instance_id)).instance.terminated
     await engine.instances.send_event(instance_id, "go")
     done = await engine.wait_terminated(instance_id)
-    assert done.instance.error is None and len(done.stages or []) == 2
+    assert done.instance.error is None and len(done.stages or []) == 3
 
 
 async def test_a_stack_url_reaches_the_fake_gateway(start_engine: StartEngine) -> None:

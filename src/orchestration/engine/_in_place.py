@@ -1,25 +1,31 @@
-"""Instances with nothing to run, ended without a workflow.
+"""Instances with nothing to run, ended or parked without a workflow.
 
 A workflow (an instance's, or the continuation of a parked one) costs a start, checkpoints
 and an end. When every stage it has left is instant (noop), all it would do is record them and
 end the instance (after ending the stage whose wait is over, for a continuation): one
-transaction does the same, with the same rows, history, events and metrics. A crash leaves
-nothing half-done: the transaction commits all of it or nothing, and then the instance is
-started again at the next start-up (its row has no stage) or its wait is still due.
+transaction does the same, with the same rows, history, events and metrics. Likewise an instance
+whose first stage to run begins with a long wait (an event, a delay longer than `--park-after`)
+would only record its start and park: one transaction parks it, and its continuation runs the
+rest when the wait is over. A crash leaves nothing half-done: the transaction commits all of it
+or nothing, and then the instance is started again at the next start-up (its row has no stage)
+or its wait is still due.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestration import storage
-from orchestration.stages import StageConfigError, StageDefinitionError
+from orchestration.stack import ActivityName
+from orchestration.stages import ResolvedStage, StageConfigError, StageDefinitionError, StageFailure, run_stage
 
-from . import _steps
+from . import _runtime, _steps
 from ._instance_workflow import log as instance_log
 from ._plan import next_starts, resolve, stage_attributes
-from ._steps import InPlaceEnd, StageEnd
+from ._steps import InPlaceEnd, InPlacePark, StageEnd, StageStart
 
 
 async def start_in_place(instance_id: str, stages: list[Any], variables: dict[str, str]) -> bool:
@@ -27,7 +33,7 @@ async def start_in_place(instance_id: str, stages: list[Any], variables: dict[st
     stages recorded and the instance ended in one transaction. False: it needs a workflow."""
     starts, resolved, error = await next_starts(stages, 0, variables, current=True)
     if resolved is not None:
-        return False
+        return await _park_at_start(instance_id, starts, resolved)
     end = InPlaceEnd(instance_id, finish=None, starts=starts, error=error)
     if await _steps.end_in_place([end]) == ["ended"]:
         _log_failure(end)
@@ -74,6 +80,59 @@ async def _wake_end(wait: storage.DueWaitRow) -> InPlaceEnd | None:
         take_event=(wait.stage, wait.event) if wait.event is not None else None,
         span=(f"stage {wait.stage} {woken.kind}", stage_attributes(wait.instance_id, wait.stage, woken)),
     )
+
+
+async def _park_at_start(instance_id: str, starts: list[StageStart], resolved: ResolvedStage) -> bool:
+    """Park an instance whose first stage to run begins with a long wait, without a workflow.
+    False: it needs its workflow (the stage does something else first, or waits briefly)."""
+    now = datetime.now(UTC)
+    stage = starts[-1].number
+    finder = _FirstWait(instance_id, stage, now)
+    try:
+        await run_stage(finder, resolved)
+    except _Stop:
+        pass
+    except StageFailure:
+        return False  # its workflow fails it, as it records every failure
+    wait = finder.wait
+    if wait is None:
+        return False
+    event, wake_at = wait
+    if wake_at is not None and wake_at - now <= _runtime.current().settings.park_after:
+        return False  # waited in memory by its workflow
+    span = (f"stage {stage} {resolved.kind}", stage_attributes(instance_id, stage, resolved))
+    await _steps.park_in_place(InPlacePark(instance_id, starts, now, event, wake_at, span))
+    return True  # parked, or aborted meanwhile: nothing to run either way
+
+
+class _Stop(Exception):
+    """The stage reached its first durable operation: what it is, is noted."""
+
+
+@dataclass
+class _FirstWait:
+    """A `StageContext` that runs a stage up to its first durable operation and notes it when it is
+    a wait, (event, None) or (None, deadline). Nothing happens: the stage runs again, in its
+    continuation (which then waits), or in its workflow (when it does something else first)."""
+
+    instance_id: str
+    stage: int
+    started_at: datetime
+    wait: tuple[str | None, datetime | None] | None = None
+
+    async def sleep_until(self, deadline: datetime) -> None:
+        self.wait = (None, deadline)
+        raise _Stop
+
+    async def wait_event(self, name: str) -> None:
+        self.wait = (name, None)
+        raise _Stop
+
+    async def call(self, activity: ActivityName, request: dict[str, Any]) -> Any:
+        raise _Stop
+
+    async def patched(self, change: str) -> bool:
+        return True  # a run of this release
 
 
 def _log_failure(end: InPlaceEnd) -> None:

@@ -143,6 +143,49 @@ async def _end_one(conn: AsyncConnection, end: InPlaceEnd) -> tuple[InPlace, _Mo
 
 
 @dataclass(frozen=True)
+class InPlacePark:
+    """An instance to park at its start, with no workflow: `starts` recorded (instant stages, then
+    the stage that waits) as started at `now`, and that stage's wait: for `event`, or until `wake_at`."""
+
+    instance_id: str
+    starts: list[StageStart]
+    now: datetime
+    event: str | None
+    wake_at: datetime | None
+    span: tuple[str, dict[str, str | int]]
+    """The trace span (name, attributes) around its writes."""
+
+
+async def park_in_place(park: InPlacePark) -> bool:
+    """Park an instance at its start in one transaction: the stage rows, history and events of its
+    workflow's first `advance`, and the wait its first `_park` would record. False: it had been
+    aborted meanwhile (nothing written). A crash before the commit leaves an instance with no stage,
+    started again at the next start-up."""
+    runtime = _runtime.current()
+    stage = park.starts[-1].number
+    async with runtime.db.begin() as conn:
+        with traces.span(*park.span):
+            instance = await storage.lock_instance(conn, park.instance_id)
+            if instance is None or instance.terminated:
+                return False
+            moved = await _move(conn, instance, finish=None, starts=park.starts, terminate=False, error=None,
+                                now=park.now)
+            wait = storage.WaitRow(park.instance_id, stage, park.event, park.wake_at, parked_at=park.now)
+            await storage.park(conn, wait)
+            # Its event may have been sent between the run request's two writes: due at once then.
+            due = park.event is not None and await storage.event_ready(conn, park.instance_id, stage, park.event)
+            if due:
+                assert park.event is not None
+                await storage.event_came(conn, park.instance_id, park.event, now=park.now)
+    moved.report()
+    if park.wake_at is not None:
+        runtime.waker.remind(park.wake_at)
+    if due:
+        runtime.waker.wake_soon()
+    return True
+
+
+@dataclass(frozen=True)
 class _Moved:
     """What one move of an instance did, to report once it is committed."""
 
@@ -170,9 +213,11 @@ async def _move(
     starts: list[StageStart],
     terminate: bool,
     error: str | None,
+    now: datetime | None = None,
 ) -> _Moved:
-    """`advance`'s writes, in the caller's transaction, which holds the instance's lock."""
-    now = _now()
+    """`advance`'s writes, in the caller's transaction, which holds the instance's lock; stages
+    start and end at `now` (default: the clock's)."""
+    now = now or _now()
     instance_id, workflow_id = instance.id, instance.workflow_id
     reported: list[events.Event] = []
     durations: list[tuple[str, float]] = []

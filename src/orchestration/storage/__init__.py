@@ -52,7 +52,7 @@ from ._triggers import (
     soft_delete_trigger,
     triggers_stamp,
 )
-from ._waits import due_waits, get_wait, mark_woken, next_deadline, park
+from ._waits import due_waits, event_came, get_wait, mark_woken, next_deadline, park
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
@@ -93,6 +93,7 @@ __all__ = [
     "WaitRow",
     "WorkflowRow",
     "due_waits",
+    "event_came",
     "get_wait",
     "mark_woken",
     "park",
