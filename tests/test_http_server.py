@@ -1,0 +1,105 @@
+"""`HttpServer`: a request's head over `MAX_HEAD_BYTES` is refused with 431 however it arrives,
+nothing below the bound is, bodies are not counted in it, and the server keeps answering."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from orchestration.http_server import MAX_HEAD_BYTES, HttpServer
+
+
+async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers 200 with the sizes of the request's headers and body."""
+    if scope["type"] != "http":
+        return
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    sizes = json.dumps({"headers": sum(len(k) + len(v) for k, v in scope["headers"]), "body": len(body)}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(sizes)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": sizes})
+
+
+@pytest.fixture
+async def port() -> AsyncIterator[int]:
+    server = HttpServer(uvicorn.Config(_echo, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield server.servers[0].sockets[0].getsockname()[1]
+    server.exit_soon()
+    await asyncio.wait_for(serving, 10)
+
+
+async def _exchange(port: int, *pieces: bytes) -> bytes:
+    """Send `pieces` one write each, then read until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for piece in pieces:
+            writer.write(piece)
+            await writer.drain()
+        return await asyncio.wait_for(reader.read(), 10)
+    except ConnectionError:
+        return b""  # refused and closed while the rest was still being sent
+    finally:
+        writer.close()
+
+
+def _request(header_bytes: int = 0, body: bytes = b"") -> bytes:
+    big = b"x-big: " + b"x" * header_bytes + b"\r\n" if header_bytes else b""
+    return (b"POST /echo HTTP/1.1\r\nhost: t\r\nconnection: close\r\n" + big
+            + b"content-length: %d\r\n\r\n" % len(body) + body)
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+async def test_a_head_just_under_the_bound_is_answered(port: int) -> None:
+    answer = await _exchange(port, _request(MAX_HEAD_BYTES - 200))
+    assert _status(answer) == 200, answer[:200]
+
+
+@pytest.mark.parametrize("piece", [1_000, 60_000, MAX_HEAD_BYTES + 1])
+async def test_a_head_over_the_bound_is_431_however_it_is_cut(port: int, piece: int) -> None:
+    request = _request(MAX_HEAD_BYTES + 10)
+    answer = await _exchange(port, *(request[i : i + piece] for i in range(0, len(request), piece)))
+    assert _status(answer) == 431, answer[:200]
+    error = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert error == {"errorCode": "VALIDATION",
+                     "errorMessage": f"request line and headers larger than the limit of {MAX_HEAD_BYTES} bytes"}
+    assert _status(await _exchange(port, _request())) == 200
+
+
+async def test_a_head_of_megabytes_is_refused_without_reading_it_all(port: int) -> None:
+    head = b"GET /echo HTTP/1.1\r\nhost: t\r\nx-big: "
+    answer = await _exchange(port, head, *[b"x" * 1_000_000] * 4)
+    assert answer == b"" or _status(answer) == 431, answer[:200]
+    assert _status(await _exchange(port, _request())) == 200
+
+
+async def test_a_body_is_not_counted_in_the_head(port: int) -> None:
+    body = b"y" * (3 * MAX_HEAD_BYTES)
+    answer = await _exchange(port, _request(1000, body))  # one write: head and body arrive together
+    assert _status(answer) == 200, answer[:200]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["body"] == len(body)
+
+
+async def test_each_request_of_a_connection_has_its_own_bound(port: int) -> None:
+    keep = _request(MAX_HEAD_BYTES // 2).replace(b"connection: close", b"connection: keep-alive")
+    answer = await _exchange(port, keep, keep, keep, _request(MAX_HEAD_BYTES // 2))
+    assert answer.count(b"HTTP/1.1 200 OK") == 4, answer[:300]
+
+
+async def test_the_request_line_counts_in_the_head(port: int) -> None:
+    answer = await _exchange(port, b"GET /" + b"a" * MAX_HEAD_BYTES + b" HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert _status(answer) == 431, answer[:200]
