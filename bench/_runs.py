@@ -36,8 +36,8 @@ async def create_workflow(client: BenchClient, config: dict[str, Any]) -> str:
     return workflow_id
 
 
-async def run_instance(client: BenchClient, workflow_id: str) -> str:
-    res = await client.post(f"/v2/workflows/{workflow_id}/instances", json={})
+async def run_instance(client: BenchClient, workflow_id: str, variables: dict[str, str] | None = None) -> str:
+    res = await client.post(f"/v2/workflows/{workflow_id}/instances", json=variables or {})
     if res.status_code != 201:
         raise RuntimeError(f"run answered {res.status_code}: {res.text[:200]}")
     instance_id: str = res.json()["data"]["id"]

@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]  # `python -m bench.*` runs from
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("module", ["bench.core", "bench.money", "bench.auth", "bench.scale"])
+@pytest.mark.parametrize("module", ["bench.core", "bench.money", "bench.auth", "bench.scale", "bench.parked"])
 def test_quick_benchmark_runs_to_its_summary(module: str) -> None:
     if module == "bench.scale":
         require_pg_bin()  # it starts its own PostgreSQL cluster
