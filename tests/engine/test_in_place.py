@@ -6,6 +6,7 @@ workflow."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import itertools
@@ -16,9 +17,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dbos import DBOS, SetWorkflowID
 
 from orchestration import storage
 from orchestration.engine import _in_place
+from orchestration.engine._instance_workflow import instance_workflow
 from tests.testing.engine import EngineHarness, EventRow
 from tests.testing.waiting import assert_eventually
 
@@ -171,6 +174,57 @@ async def test_an_event_sent_before_an_instance_parks_at_its_start_wakes_it_at_o
     assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
     assert await engine.workflow_status(instance_id) is None
     assert await engine.workflow_status(f"{instance_id}:0") is None
+
+
+async def _unstarted(engine: EngineHarness, stages: list[Any]) -> str:
+    """An instance whose row is written and whose start has not run (a run request between its two
+    writes)."""
+    workflow_id = await engine.create_workflow(stages)
+    instance_id, now = str(uuid.uuid4()), datetime.now(UTC)
+    async with engine.db.begin() as conn:
+        await storage.insert_instance(
+            conn,
+            storage.InstanceRow(
+                id=instance_id, workflow_id=workflow_id, created_at=now, updated_at=now, terminated=False,
+                terminated_at=None, error=None, variables={},
+            ),
+        )
+    return instance_id
+
+
+async def test_an_instance_started_twice_at_once_is_parked_once(engine: EngineHarness) -> None:
+    # A worker's launch lists an instance unstarted while its run request is still starting it.
+    stages = [{"noop": {}}, {"wait_event": {"event": "go"}}, {"noop": {}}]
+    instance_id = await _unstarted(engine, stages)
+    await asyncio.gather(*(engine.engine.start_instance(instance_id, stages, {}) for _ in range(2)))
+    [wait] = await engine.waits(instance_id)
+    assert wait.stage == 1 and await engine.workflow_status(instance_id) is None
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and [r[:2] for r in _rows(done)] == [
+        (0, "RunNoop"), (1, "RunWaitEvent"), (2, "RunNoop")
+    ]
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=1)]
+
+
+async def test_a_workflow_started_after_its_instance_parked_at_its_start_stops_at_the_wait(
+    engine: EngineHarness,
+) -> None:
+    # The other order: the instance parks in place first, then a second start runs its workflow.
+    stages = [{"wait_event": {"event": "go"}}, {"noop": {}}]
+    instance_id = await _unstarted(engine, stages)
+    await engine.engine.start_instance(instance_id, stages, {})
+    [wait] = await engine.waits(instance_id)
+    before = await engine.instance(instance_id)
+    with SetWorkflowID(instance_id):
+        await DBOS.start_workflow_async(instance_workflow, instance_id, stages, {})
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    assert await engine.waits(instance_id) == [wait]
+    assert (await engine.instance(instance_id)).stages == before.stages and not before.instance.terminated
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and len(done.stages or []) == 2
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
 
 
 async def test_an_instance_aborted_before_it_parks_at_its_start_is_left_ended(

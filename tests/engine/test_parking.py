@@ -90,15 +90,18 @@ async def test_an_event_sent_before_the_wait_is_taken_without_parking(engine: En
 
 async def test_an_event_sent_during_a_wait_in_memory_ends_it_without_parking(start_engine: StartEngine) -> None:
     engine = await start_engine(park_after=NEVER)
-    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
-    await engine.wait_stage(instance_id, 0)
+    instance_id = await engine.run([IN_WORKFLOW, {"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.wait_stage(instance_id, 1)
     await engine.instances.send_event(instance_id, "go")
-    _assert_finished(await engine.wait_terminated(instance_id), 2)
-    assert await engine.workflow_status(f"{instance_id}:0") is None
+    _assert_finished(await engine.wait_terminated(instance_id), 3)
+    assert await engine.waits(instance_id) == []
+    assert await engine.workflow_status(f"{instance_id}:1") is None
+    await engine.wait_workflow(instance_id, "SUCCESS")  # its own workflow took the event
 
 
+@pytest.mark.parametrize("first", [0, 1], ids=["parked-at-its-start", "parked-by-its-workflow"])
 async def test_an_event_that_comes_as_the_instance_parks_is_not_lost(
-    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch, first: int
 ) -> None:
     # The event commits with the parking itself, and nobody is told of it: the engine must
     # find it on its own.
@@ -109,9 +112,9 @@ async def test_an_event_that_comes_as_the_instance_parks_is_not_lost(
         await storage.insert_event(conn, row.instance_id, "go", datetime.now(UTC))
 
     monkeypatch.setattr(storage, "park", park_and_receive)
-    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
-    _assert_finished(await engine.wait_terminated(instance_id), 2)
-    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    instance_id = await engine.run([*[IN_WORKFLOW] * first, {"wait_event": {"event": "go"}}, {"noop": {}}])
+    _assert_finished(await engine.wait_terminated(instance_id), first + 2)
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=first)]
 
 
 async def test_a_parked_wait_event_outlives_a_restart(engine: EngineHarness) -> None:
@@ -123,8 +126,7 @@ async def test_a_parked_wait_event_outlives_a_restart(engine: EngineHarness) -> 
 
 
 async def test_a_long_delay_parks_and_ends_at_its_deadline(engine: EngineHarness) -> None:
-    # The delay's step must start within `duration - park_after` of the stage for it to park:
-    # seconds of slack, for a loaded machine.
+    # The delay is further than park_after from the stage's start: it parks at the instance's start.
     assert engine.settings.engine.park_after < timedelta(milliseconds=200)
     instance_id = await engine.run([{"delay": {"duration": "2s"}}, {"delay": {"duration": "10ms"}}])
     done = await engine.wait_terminated(instance_id)

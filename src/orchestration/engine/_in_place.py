@@ -30,7 +30,8 @@ from ._steps import InPlaceEnd, InPlacePark, StageEnd, StageStart
 
 async def start_in_place(instance_id: str, stages: list[Any], variables: dict[str, str]) -> bool:
     """Run an instance whose every stage is instant (or that has none) without a workflow: its
-    stages recorded and the instance ended in one transaction. False: it needs a workflow."""
+    stages recorded and the instance ended in one transaction; or park one whose first stage to
+    run begins with a long wait. False: it needs a workflow."""
     starts, resolved, error = await next_starts(stages, 0, variables, current=True)
     if resolved is not None:
         return await _park_at_start(instance_id, starts, resolved)
@@ -94,38 +95,39 @@ async def _park_at_start(instance_id: str, starts: list[StageStart], resolved: R
         pass
     except StageFailure:
         return False  # its workflow fails it, as it records every failure
-    wait = finder.wait
-    if wait is None:
+    if not finder.waits:
         return False
-    event, wake_at = wait
-    if wake_at is not None and wake_at - now <= _runtime.current().settings.park_after:
+    if finder.wake_at is not None and finder.wake_at - now <= _runtime.current().settings.park_after:
         return False  # waited in memory by its workflow
     span = (f"stage {stage} {resolved.kind}", stage_attributes(instance_id, stage, resolved))
-    await _steps.park_in_place(InPlacePark(instance_id, starts, now, event, wake_at, span))
-    return True  # parked, or aborted meanwhile: nothing to run either way
+    await _steps.park_in_place(InPlacePark(instance_id, starts, now, finder.event, finder.wake_at, span))
+    return True  # parked, or aborted or started meanwhile: nothing to run here either way
 
 
-class _Stop(Exception):
-    """The stage reached its first durable operation: what it is, is noted."""
+class _Stop(BaseException):
+    """The stage reached its first durable operation: what it is, is noted. A BaseException, which
+    stage code never catches (STYLE R3), like DBOS's cancellation."""
 
 
 @dataclass
 class _FirstWait:
     """A `StageContext` that runs a stage up to its first durable operation and notes it when it is
-    a wait, (event, None) or (None, deadline). Nothing happens: the stage runs again, in its
+    a wait: for `event`, or until `wake_at`. Nothing happens: the stage runs again, in its
     continuation (which then waits), or in its workflow (when it does something else first)."""
 
     instance_id: str
     stage: int
     started_at: datetime
-    wait: tuple[str | None, datetime | None] | None = None
+    waits: bool = False
+    event: str | None = None
+    wake_at: datetime | None = None
 
     async def sleep_until(self, deadline: datetime) -> None:
-        self.wait = (None, deadline)
+        self.waits, self.wake_at = True, deadline
         raise _Stop
 
     async def wait_event(self, name: str) -> None:
-        self.wait = (name, None)
+        self.waits, self.event = True, name
         raise _Stop
 
     async def call(self, activity: ActivityName, request: dict[str, Any]) -> Any:

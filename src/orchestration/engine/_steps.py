@@ -158,9 +158,9 @@ class InPlacePark:
 
 async def park_in_place(park: InPlacePark) -> bool:
     """Park an instance at its start in one transaction: the stage rows, history and events of its
-    workflow's first `advance`, and the wait its first `_park` would record. False: it had been
-    aborted meanwhile (nothing written). A crash before the commit leaves an instance with no stage,
-    started again at the next start-up."""
+    workflow's first `advance`, and the wait its first `_park` would record. False: nothing written,
+    since it had been aborted or started meanwhile. A crash before the commit leaves an instance with
+    no stage, started again at the next start-up."""
     runtime = _runtime.current()
     stage = park.starts[-1].number
     async with runtime.db.begin() as conn:
@@ -168,15 +168,18 @@ async def park_in_place(park: InPlacePark) -> bool:
             instance = await storage.lock_instance(conn, park.instance_id)
             if instance is None or instance.terminated:
                 return False
+            if await storage.get_stage(conn, park.instance_id, park.starts[0].number) is not None:
+                # Started already, by another start of the same instance (a worker's launch lists
+                # it unstarted while its run request is still starting it): that one runs it.
+                return False
             moved = await _move(conn, instance, finish=None, starts=park.starts, terminate=False, error=None,
                                 now=park.now)
             wait = storage.WaitRow(park.instance_id, stage, park.event, park.wake_at, parked_at=park.now)
             await storage.park(conn, wait)
             # Its event may have been sent between the run request's two writes: due at once then.
-            due = park.event is not None and await storage.event_ready(conn, park.instance_id, stage, park.event)
-            if due:
-                assert park.event is not None
-                await storage.event_came(conn, park.instance_id, park.event, now=park.now)
+            due = False
+            if park.event is not None and await storage.event_ready(conn, park.instance_id, stage, park.event):
+                due = await storage.event_came(conn, park.instance_id, park.event, now=park.now)
     moved.report()
     if park.wake_at is not None:
         runtime.waker.remind(park.wake_at)
