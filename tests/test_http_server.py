@@ -1,5 +1,6 @@
-"""`HttpServer`: a request's head over `MAX_HEAD_BYTES` is refused with 431 however it arrives,
-nothing below the bound is, bodies are not counted in it, and the server keeps answering."""
+"""`HttpServer`: a request whose head (or trailers) reach `MAX_HEAD_BYTES` is refused with 431
+however it arrives, nothing below the bound is, bodies are not counted in it, a refusal is never
+read as an earlier request's answer, and the server keeps answering."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Answers 200 with the sizes of the request's headers and body."""
     if scope["type"] != "http":
         return
+    if scope["path"] == "/slow":
+        await asyncio.sleep(0.5)
     body, more = b"", True
     while more:
         message = await receive()
@@ -31,7 +34,8 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture
 async def port() -> AsyncIterator[int]:
-    server = HttpServer(uvicorn.Config(_echo, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(_echo, host="127.0.0.1", port=0, log_level="warning", lifespan="off", timeout_keep_alive=1)
+    server = HttpServer(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -75,8 +79,10 @@ async def test_a_head_over_the_bound_is_431_however_it_is_cut(port: int, piece: 
     answer = await _exchange(port, *(request[i : i + piece] for i in range(0, len(request), piece)))
     assert _status(answer) == 431, answer[:200]
     error = json.loads(answer.split(b"\r\n\r\n", 1)[1])
-    assert error == {"errorCode": "VALIDATION",
-                     "errorMessage": f"request line and headers larger than the limit of {MAX_HEAD_BYTES} bytes"}
+    assert error == {
+        "errorCode": "VALIDATION",
+        "errorMessage": f"request line, headers and trailers larger than the limit of {MAX_HEAD_BYTES} bytes",
+    }
     assert _status(await _exchange(port, _request())) == 200
 
 
@@ -103,3 +109,26 @@ async def test_each_request_of_a_connection_has_its_own_bound(port: int) -> None
 async def test_the_request_line_counts_in_the_head(port: int) -> None:
     answer = await _exchange(port, b"GET /" + b"a" * MAX_HEAD_BYTES + b" HTTP/1.1\r\nhost: t\r\n\r\n")
     assert _status(answer) == 431, answer[:200]
+
+
+async def test_trailers_count_in_the_bound(port: int) -> None:
+    head = b"POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-trailer: "
+    answer = await _exchange(port, head, *[b"x" * 250_000] * 8, b"\r\n\r\n")
+    assert answer == b"" or _status(answer) == 431, answer[:200]
+    assert _status(await _exchange(port, _request())) == 200
+
+
+async def test_a_chunked_body_of_many_chunks_is_not_counted(port: int) -> None:
+    chunks = b"".join(b"%x\r\n" % 16_384 + b"z" * 16_384 + b"\r\n" for _ in range(40))
+    head = b"POST /echo HTTP/1.1\r\nhost: t\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n"
+    answer = await _exchange(port, head + chunks + b"0\r\n\r\n")
+    assert _status(answer) == 200, answer[:200]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["body"] == 40 * 16_384
+
+
+async def test_a_refusal_is_not_sent_while_an_earlier_request_is_answered(port: int) -> None:
+    slow = b"GET /slow HTTP/1.1\r\nhost: t\r\n\r\n"
+    # Its head follows in the same read: counted from the next read, refused at twice the bound.
+    answer = await _exchange(port, slow + _request(2 * MAX_HEAD_BYTES + 10))
+    # Only the slow request's answer, then the connection ends: nothing reads as its answer but its own.
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.count(b"HTTP/1.1") == 1, answer[:300]

@@ -19,7 +19,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from orchestration.waiting import wait_at_most
 
-# A request's line and headers, at most: tokens of tens of kB fit.
+# A request's bytes other than its body (request line, headers, chunk framing, trailers), at most:
+# tokens of tens of kB fit.
 MAX_HEAD_BYTES = 64 * 1024
 
 # uvicorn renews the date header when the tick count is a multiple of ten.
@@ -28,44 +29,57 @@ _TICK_S = 1.0
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    """uvicorn's protocol for httptools, which buffers a request's head whatever its size (a 4 MB
-    header was read whole and answered), refusing a head over `MAX_HEAD_BYTES` with 431.
+    """uvicorn's protocol for httptools, which buffers a request's head and trailers whatever their
+    size (a 4 MB header was read whole and answered), refusing a request whose bytes other than its
+    body reach `MAX_HEAD_BYTES` with 431: once that many are read, or, for a request that follows
+    another in the same read, up to twice that.
 
     httptools rather than h11 (which bounds heads itself): events went from 515 to 655 a second
     (median of three, same run) and less CPU each.
     """
 
-    _in_head = True  # the next bytes are a head: at a connection's start, and after each message
-    _head_bytes = 0  # of the head being read
-    _heads = 0  # heads read whole on this connection
+    _framing = 0  # bytes of the current request that are not its body
+    _body = 0  # body bytes parsed on this connection
+    _completed = 0  # requests read whole on this connection
+    _refused = False
 
-    def on_headers_complete(self) -> None:
-        self._in_head, self._heads = False, self._heads + 1
-        super().on_headers_complete()
+    def on_body(self, body: bytes) -> None:
+        self._body += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._completed += 1
         super().on_message_complete()
-        self._in_head, self._head_bytes = True, 0
 
     def data_received(self, data: bytes) -> None:
-        # A head is fed no more than what is left of its bound, so that a head over it is seen
-        # unfinished at the bound; what follows a finished head (its body) is fed whole.
-        while data and not self.transport.is_closing():
-            if not self._in_head:
-                super().data_received(data)
-                return
-            piece, data = data[: MAX_HEAD_BYTES - self._head_bytes], data[MAX_HEAD_BYTES - self._head_bytes :]
-            heads = self._heads
+        # Fed no further than what is left of the bound, so that a request over it is seen at the
+        # bound, before more of it is buffered.
+        while data and not self._refused and not self.transport.is_closing():
+            room = MAX_HEAD_BYTES - self._framing
+            piece, data = data[:room], data[room:]
+            body, completed = self._body, self._completed
             super().data_received(piece)
-            if self._heads == heads:  # all of `piece` was head
-                self._head_bytes += len(piece)
-                if self._head_bytes >= MAX_HEAD_BYTES and not self.transport.is_closing():
-                    self._refuse_head()
+            if self._completed != completed:
+                # The rest of the piece begins the next request: left uncounted, less than the bound.
+                self._framing = 0
+                continue
+            self._framing += len(piece) - (self._body - body)
+            if self._framing >= MAX_HEAD_BYTES and not self.transport.is_closing():
+                self._refuse()
 
-    def _refuse_head(self) -> None:
+    def _refuse(self) -> None:
+        self._refused = True  # nothing more of this connection is read
+        cycle = self.cycle
+        if self.pipeline or (cycle is not None and not cycle.more_body and not cycle.response_complete):
+            # An earlier request, read whole, is still being answered, and a 431 would read as its
+            # answer: it is answered, and the connection ends when it has idled out.
+            return
+        if cycle is not None and cycle.more_body and cycle.response_started:
+            self.transport.close()  # this request's trailers, and it is already being answered
+            return
         body = json.dumps({
             "errorCode": "VALIDATION",
-            "errorMessage": f"request line and headers larger than the limit of {MAX_HEAD_BYTES} bytes",
+            "errorMessage": f"request line, headers and trailers larger than the limit of {MAX_HEAD_BYTES} bytes",
         }).encode()
         head = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
                 b"connection: close\r\ncontent-length: %d\r\n\r\n" % len(body))
