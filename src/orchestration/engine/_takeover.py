@@ -55,10 +55,12 @@ async def _take_over(executor_id: str, queue: str) -> None:
         status=["PENDING"], executor_id=executor_id, load_input=False, load_output=False
     )
     ids = [w.workflow_id for w in pending]
-    if ids:
-        # Back on the queue: whichever worker dequeues one replays it from its last step.
-        await DBOS.resume_workflows_async(ids, queue_name=queue)
-        metrics.TAKEOVERS.inc(len(ids))
+    if not ids:
+        log.info("silent worker %s had no pending instance to take over", executor_id)
+        return
+    # Back on the queue: whichever worker dequeues one replays it from its last step.
+    await DBOS.resume_workflows_async(ids, queue_name=queue)
+    metrics.TAKEOVERS.inc(len(ids))
     log.warning("took over %d pending instance(s) of silent worker %s", len(ids), executor_id)
 
 
