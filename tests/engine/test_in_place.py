@@ -153,29 +153,6 @@ async def test_an_instance_that_starts_with_a_short_wait_is_run_by_its_workflow(
     assert await engine.waits(instance_id) == []
 
 
-async def test_an_event_sent_before_an_instance_parks_at_its_start_wakes_it_at_once(engine: EngineHarness) -> None:
-    workflow_id = await engine.create_workflow([{"wait_event": {"event": "go"}}, {"noop": {}}])
-    await engine.stop()
-    # A crash between the run request's two writes, after which the event came: its start,
-    # at the next start-up, parks it already due.
-    instance_id, now = str(uuid.uuid4()), datetime.now(UTC)
-    async with engine.database() as db, db.begin() as conn:
-        await storage.insert_instance(
-            conn,
-            storage.InstanceRow(
-                id=instance_id, workflow_id=workflow_id, created_at=now, updated_at=now, terminated=False,
-                terminated_at=None, error=None, variables={},
-            ),
-        )
-        await storage.insert_event(conn, instance_id, "go", now)
-    await engine.start()
-    done = await engine.wait_terminated(instance_id)
-    assert done.instance.error is None and [r[:2] for r in _rows(done)] == [(0, "RunWaitEvent"), (1, "RunNoop")]
-    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
-    assert await engine.workflow_status(instance_id) is None
-    assert await engine.workflow_status(f"{instance_id}:0") is None
-
-
 async def _unstarted(engine: EngineHarness, stages: list[Any]) -> str:
     """An instance whose row is written and whose start has not run (a run request between its two
     writes)."""
@@ -190,6 +167,20 @@ async def _unstarted(engine: EngineHarness, stages: list[Any]) -> str:
             ),
         )
     return instance_id
+
+
+async def test_an_event_sent_before_an_instance_parks_at_its_start_wakes_it_at_once(engine: EngineHarness) -> None:
+    # Sent between the run request's two writes: its start parks it already due.
+    stages = [{"wait_event": {"event": "go"}}, {"noop": {}}]
+    instance_id = await _unstarted(engine, stages)
+    async with engine.db.begin() as conn:
+        await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+    await engine.engine.start_instance(instance_id, stages, {})
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and [r[:2] for r in _rows(done)] == [(0, "RunWaitEvent"), (1, "RunNoop")]
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    assert await engine.workflow_status(instance_id) is None
+    assert await engine.workflow_status(f"{instance_id}:0") is None
 
 
 async def test_an_instance_started_twice_at_once_is_parked_once(engine: EngineHarness) -> None:
@@ -295,10 +286,12 @@ async def _park(engine: EngineHarness, stages: list[Any], count: int) -> list[st
 
 
 async def _send_together(engine: EngineHarness, ids: list[str]) -> None:
-    """`go` to each, in one transaction: their waits come due together."""
+    """`go` to each, in one transaction, at one instant: their waits come due together (a round of
+    the waker reads those due at its own start: with instants of their own, it could see some)."""
+    now = datetime.now(UTC)
     async with engine.db.begin() as conn:
         for instance_id in ids:
-            await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+            await storage.insert_event(conn, instance_id, "go", now)
 
 
 async def _park_and_send_together(engine: EngineHarness, stages: list[Any], count: int) -> list[str]:
