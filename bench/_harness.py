@@ -8,6 +8,7 @@ import asyncio
 import ctypes
 import json
 import os
+import shutil
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -30,6 +31,14 @@ R = TypeVar("R")
 def say(line: str) -> None:
     """Figures go to stdout as soon as known: a long run shows progress."""
     print(line, flush=True)
+
+
+def leave_work_dir(work_dir: Path, *, keep: bool) -> None:
+    """At a benchmark's end: keep its work dir (and say where), or remove it."""
+    if keep:
+        say(f"kept {work_dir}")
+    else:
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def load() -> str:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 
 from ._client import LOAD_CLIENT_LINE
 from ._datadir import DataDirReader
-from ._harness import load, run_to_summary, say
+from ._harness import leave_work_dir, load, run_to_summary, say
 from ._idle import measure_idle
 from ._latency import measure_latency
 from ._logs import print_log_summary, summarize_log
@@ -114,10 +113,7 @@ async def main(sizes: Sizes, *, only: str | None, keep: bool, profile: bool) -> 
         for name, log in logs.items():
             print_log_summary(name, log)
     finally:
-        if keep:
-            say(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        leave_work_dir(work_dir, keep=keep)
     return summary
 
 

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import tempfile
 import time
 from collections import Counter
@@ -45,7 +44,7 @@ from tests.testing.postgres import find_pg_bin
 
 from ._client import LOAD_CLIENT_LINE, BenchClient
 from ._cluster import BenchCluster
-from ._harness import bounded, load, run_to_summary, say, wait_until
+from ._harness import bounded, leave_work_dir, load, run_to_summary, say, wait_until
 from ._idle import TARGET_IDLE_CPU_PCT, TARGET_RSS_MB, idle_window
 from ._logs import print_log_summary, summarize_log
 from ._parked_counts import DataDirParkedCounts, ParkedCounts, PostgresParkedCounts
@@ -435,10 +434,7 @@ async def main(sizes: Sizes, *, pg_bin: Path | None, keep: bool, slack_s: float)
             counts.close()
         if cluster is not None:
             cluster.stop()
-        if keep:
-            say(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        leave_work_dir(work_dir, keep=keep)
     return summary
 
 

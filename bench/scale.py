@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from tests.testing.postgres import find_pg_bin
 
 from ._client import LOAD_CLIENT_LINE
 from ._cluster import BenchCluster
-from ._harness import load, run_to_summary, say
+from ._harness import leave_work_dir, load, run_to_summary, say
 from ._logs import print_log_summary
 from ._pg_server import measure_postgres_server
 from ._scale_out import measure_scale_out
@@ -96,10 +95,7 @@ async def main(sizes: Sizes, *, pg_bin: Path, keep: bool, idle_s: float) -> dict
             cluster.keep_log(work_dir / "postgresql.log")
     finally:
         cluster.stop()
-        if keep:
-            say(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        leave_work_dir(work_dir, keep=keep)
     return summary
 
 

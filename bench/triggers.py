@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +34,7 @@ from tests.testing.nats import NatsServer, find_nats_server
 
 from ._client import LOAD_CLIENT_LINE
 from ._dispatch import DispatchSizes, measure_dispatch
-from ._harness import load, run_to_summary, say
+from ._harness import leave_work_dir, load, run_to_summary, say
 from ._logs import print_log_summary
 from ._profile import PY_SPY
 from ._throughput import measure_floor, measure_throughput
@@ -76,10 +75,7 @@ async def main(sizes: DispatchSizes, *, keep: bool, profile: bool) -> dict[str, 
         summary.update(core=core, floor=floor, no_start=no_start, one_start=one_start, ratio_to_core=ratio)
     finally:
         nats.stop()
-        if keep:
-            say(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        leave_work_dir(work_dir, keep=keep)
     summary["load_end"] = os.getloadavg()
     return summary
 
