@@ -182,8 +182,9 @@ class EngineSettings:
     )
     signal_poll_interval: timedelta = setting(
         timedelta(milliseconds=500), "--signal-poll-interval",
-        "How often a worker on PostgreSQL looks for events and aborts sent through other processes, "
-        "for parked instances whose wait is over, and for triggers created or deleted elsewhere.",
+        "How often a worker on PostgreSQL looks for what other processes changed while it cannot hear "
+        "their notices (events, aborts, parked deadlines), for the ends of instances something of "
+        "it waits for, and for triggers created or deleted elsewhere.",
         nonzero=True,
     )
     heartbeat_interval: timedelta = setting(

@@ -81,8 +81,9 @@ class Engine:
         self._db = db
         self.signals = Signals()
         # Where several processes share the database, what the others changed (events sent
-        # through them, deadlines they parked) is found by polling; embedded, every change
-        # goes through this process, and the look-ahead only sets the next timer again.
+        # through them, deadlines they parked) is heard from the database's notices, or found by
+        # polling while they cannot be heard (`_listen`); embedded, every change goes through this
+        # process. Either way the look-ahead sets the next timer again.
         engine_settings = settings.engine
         self._waker = Waker(
             db,
@@ -105,6 +106,9 @@ class Engine:
             # between looks on SQLite, and stopping DBOS waits for it to wake: paced like
             # our own polls, a stop takes one interval instead of DBOS's default second.
             "notification_listener_polling_interval_sec": settings.engine.signal_poll_interval.total_seconds(),
+            # On PostgreSQL, DBOS sends its notifications (we send none) from a thread that looks
+            # for some every 10 ms; stopping DBOS waits for it too.
+            "notification_coalesce_sec": settings.engine.signal_poll_interval.total_seconds(),
             # DBOS runs its checkpoints in threads, and without a bound starts one more for
             # each in flight: hundreds in a burst, each with its stack, all fighting for the GIL.
             "max_executor_threads": _EXECUTOR_THREADS,
@@ -140,6 +144,7 @@ class Engine:
         self._launched = True
         self._waker.start()
         if self._shared:
+            self._tasks.append(asyncio.create_task(self._listen(), name="listener"))
             self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
@@ -184,9 +189,39 @@ class Engine:
             stopped.append("waker")
         return f"stopped: {', '.join(stopped)}" if stopped else None
 
+    async def _listen(self) -> None:
+        """Forever, where several processes share the database: hear what the others changed
+        from the database's notices, so that the waker need not look for it every
+        `--signal-poll-interval`. While they cannot be heard (the connection lost), it looks that
+        often, and listening is tried again as often."""
+        every = self._settings.engine
+        while True:
+            try:
+                async with self._db.notices() as notices:
+                    self._waker.poll_interval = every.look_ahead_interval
+                    self._waker.wake_soon()  # what the others changed while nobody here listened
+                    async for notice in notices:
+                        self._heard(notice)
+            except Exception as exc:  # the database may be briefly unreachable: try again in a moment
+                storage.log_failure(log, "listening to other processes failed; looking for their changes instead", exc)
+            self._waker.poll_interval = every.signal_poll_interval
+            self._waker.wake_soon()
+            await asyncio.sleep(every.signal_poll_interval.total_seconds())
+
+    def _heard(self, notice: storage.Notice) -> None:
+        if notice.kind is storage.NoticeKind.DEADLINE:
+            self._waker.remind(notice.deadline)
+            return
+        self.signals.notify(notice.subject)
+        if notice.kind is storage.NoticeKind.DUE:
+            self._waker.wake_soon()
+
     async def _watch(self) -> None:
-        """Forever, where several processes share the database: tell the waits in memory
-        of this process of the events and aborts sent through the others."""
+        """Forever, where several processes share the database: tell what waits in memory in this
+        process (stages, `?wait=true` requests) of the events, aborts and ends that came through
+        the others. Notices tell of events and aborts at once, not of ends (a notice per end
+        would queue every instance's last commit on PostgreSQL's notice lock): this looks for
+        them, only while something here waits."""
         while True:
             try:
                 await self.signals.poll_once(self._db)

@@ -6,8 +6,9 @@ time its event came, written in the event's transaction). No coroutine, no timer
 no memory per parked instance, whatever the number waiting and however long.
 
 One loop per process does all the waking. It is woken by a notice (an event sent or
-an abort through this process), by one timer set for the earliest deadline, and
-every `poll_interval` (where other processes share the database, what they changed
+an abort through this process, or, on PostgreSQL, through another), by one timer set
+for the earliest deadline, and every `poll_interval` (the look-ahead for deadlines; where
+other processes share the database and their notices cannot be heard, what they changed
 is found that way). Each round reads what is due from an index, oldest first, in
 bounded batches; it ends those with nothing left to run a batch per transaction, and
 starts the continuations of the others with a bounded number running at once:
@@ -79,7 +80,7 @@ class Waker:
         # A deadline further than this gets no timer yet: a later round sets it (the
         # event loop's clock and the wall clock may drift apart over hours).
         self._timer_horizon = timer_horizon
-        self._poll_interval = poll_interval
+        self.poll_interval = poll_interval  # may change while the loop runs: read at each round
         self._slots = asyncio.Semaphore(running)
         self._hold = hold
         self._due = asyncio.Event()
@@ -129,7 +130,7 @@ class Waker:
 
     async def _run(self) -> None:
         while True:
-            await wait_at_most(self._due, self._poll_interval.total_seconds())
+            await wait_at_most(self._due, self.poll_interval.total_seconds())
             self._due.clear()
             try:
                 # A wait that comes due while the round runs gets its timer (already passed: at

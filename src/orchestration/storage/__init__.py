@@ -26,6 +26,7 @@ from ._instances import (
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
+from ._notices import LISTENER_NAME, Notice, NoticeKind
 from ._outbox import forget_published, mark_published, pending_events, record_events, take_relay_turn
 from ._rows import (
     ActivityRow,
@@ -57,6 +58,9 @@ from ._workflows import get_workflow, insert_workflow, list_workflows, soft_dele
 
 __all__ = [
     "DATABASE_ERRORS",
+    "LISTENER_NAME",
+    "Notice",
+    "NoticeKind",
     "count_gauges",
     "OccurrenceRow",
     "OccurrenceView",

@@ -10,11 +10,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ._inline_sqlite import apply_pragmas, creator
+from ._notices import Notice, listening
 
 SQLITE_FILE = "orchestration.sqlite"
 _WRITE = "orchestration_write"
@@ -38,7 +40,7 @@ def unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot answer now (down, restarting, every connection
     taken, or SQLite's lock held too long), rather than that it refused a statement: only
     then may the same request succeed if tried again."""
-    if isinstance(exc, sa.exc.TimeoutError):
+    if isinstance(exc, sa.exc.TimeoutError | psycopg.OperationalError):  # the latter: the listener's connection
         return True
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
@@ -138,6 +140,10 @@ class Database:
         """A read-only transaction: on SQLite it does not take the write lock."""
         async with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def notices(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:
+        """PostgreSQL: a connection of its own that hears what other processes changed (`_notices`)."""
+        return listening(self.engine, connect_timeout=_CONNECT_TIMEOUT_SECONDS)
 
     async def ping(self) -> None:
         """One round trip to the database (raises when it cannot answer)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._notices import NoticeKind, tell
 from ._tables import instance_events, workflow_instances
 from ._waits import event_came
 
@@ -14,9 +15,12 @@ _INSERT_EVENT = sa.insert(instance_events)  # built once: sent for every event
 
 
 async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> bool:
-    """Keep the event; a parked wait for it becomes due in the same transaction (True then)."""
+    """Keep the event; a parked wait for it becomes due in the same transaction (True then). Other
+    processes are told at commit."""
     await conn.execute(_INSERT_EVENT, {"instance_id": instance_id, "name": name, "sent_at": now})
-    return await event_came(conn, instance_id, name, now=now)
+    due = await event_came(conn, instance_id, name, now=now)
+    await tell(conn, NoticeKind.DUE if due else NoticeKind.CHANGED, instance_id)
+    return due
 
 
 async def event_ready(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:

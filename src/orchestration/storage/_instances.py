@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._activities import cancel_activities
 from ._dialects import insert_or_ignore
+from ._notices import NoticeKind, tell
 from ._rows import InstanceRow, StageRow, WorkflowRow
 from ._tables import stage_statuses, workflow_instances, workflows
 from ._waits import forget_waits
@@ -194,6 +195,7 @@ async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datet
         .values(terminated_at=now, error=CANCELED)
     )
     await cancel_activities(conn, instance_id, now)
+    await tell(conn, NoticeKind.CHANGED, instance_id)
     return True
 
 

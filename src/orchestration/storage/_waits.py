@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._dialects import insert_or_ignore
+from ._notices import NoticeKind, tell
 from ._rows import DueWaitRow, WaitRow
 from ._tables import instance_events, instance_waits, stage_statuses, workflow_instances, workflows
 
@@ -32,6 +33,8 @@ async def park(conn: AsyncConnection, row: WaitRow) -> None:
     due at its deadline."""
     values = {**asdict(row), "due_at": row.wake_at}
     await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]).values(**values))
+    if row.wake_at is not None:  # the other processes' wakers may set their timers for it
+        await tell(conn, NoticeKind.DEADLINE, row.wake_at.isoformat())
 
 
 async def event_came(conn: AsyncConnection, instance_id: str, name: str, *, now: datetime) -> bool:
