@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from orchestration import storage
 from orchestration.storage._database import make_sync_engine
-from orchestration.storage._migrate import _config
+from orchestration.storage._migrate import HEAD, _config
 from orchestration.storage._tables import metadata
 
 
@@ -34,6 +35,11 @@ def test_migrated_schema_equals_the_tables_in_code(database_uri: str | None, tmp
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_head_is_the_newest_revision_of_the_migrations(tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(_config(_url(None, tmp_path)))
+    assert script.get_current_head() == HEAD
 
 
 def test_migrating_twice_changes_nothing(database_uri: str | None, tmp_path: Path) -> None:

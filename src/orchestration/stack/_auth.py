@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator
 import httpx
 
 from ._errors import StackError
+from ._tls import tls_context
 
 SCOPES = "openid ledger:read ledger:write wallets:read wallets:write payments:read payments:write"
 
@@ -49,7 +50,7 @@ class ClientCredentials(httpx.Auth):
 
     async def _fetch(self) -> None:
         # A client of its own: the main one would run this auth flow again.
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with httpx.AsyncClient(timeout=30, verify=tls_context()) as client:
             response = await client.post(self._token_url, data=self._form)
         if response.status_code != 200:
             raise StackError(response.status_code, "UNAUTHORIZED", f"token request failed: {response.text[:200]}")

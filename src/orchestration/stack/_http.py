@@ -10,6 +10,7 @@ import httpx
 
 from ._auth import ClientCredentials
 from ._errors import TRANSPORT, StackError
+from ._tls import tls_context
 
 
 class StackClient:
@@ -22,7 +23,9 @@ class StackClient:
     def __init__(self, url: str, *, client_id: str = "", client_secret: str = "", timeout: timedelta) -> None:
         self.url = url.rstrip("/")
         auth = ClientCredentials(f"{self.url}/api/auth/oauth/token", client_id, client_secret) if client_id else None
-        self._client = httpx.AsyncClient(base_url=self.url, auth=auth, timeout=timeout.total_seconds())
+        self._client = httpx.AsyncClient(
+            base_url=self.url, auth=auth, timeout=timeout.total_seconds(), verify=tls_context()
+        )
 
     async def request(
         self,
