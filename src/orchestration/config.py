@@ -214,7 +214,8 @@ class EngineSettings:
     )
     look_ahead_interval: timedelta = setting(
         timedelta(minutes=1), "--look-ahead-interval",
-        "Embedded: how often to look for deadlines within --timer-horizon (shorter than the horizon).",
+        "How often to look for deadlines within --timer-horizon (shorter than the horizon): embedded, and on "
+        "PostgreSQL while the notices of other processes are heard.",
         nonzero=True,
     )
 

@@ -107,8 +107,8 @@ async def test_an_event_that_comes_as_the_instance_parks_is_not_lost(
     # find it on its own.
     park = storage.park
 
-    async def park_and_receive(conn: Any, row: storage.WaitRow) -> None:
-        await park(conn, row)
+    async def park_and_receive(conn: Any, row: storage.WaitRow, *, tell_within: timedelta) -> None:
+        await park(conn, row, tell_within=tell_within)
         await storage.insert_event(conn, row.instance_id, "go", datetime.now(UTC))
 
     monkeypatch.setattr(storage, "park", park_and_receive)

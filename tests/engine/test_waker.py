@@ -73,7 +73,9 @@ async def _parked(db: storage.Database, *, event: str | None = None, wake_at: da
         )
         await storage.start_stages(conn, [storage.new_stage(instance_id, 1, now=NOW, name="RunWaitEvent", input={})])
         await storage.park(
-            conn, storage.WaitRow(instance_id=instance_id, stage=1, event=event, wake_at=wake_at, parked_at=NOW)
+            conn,
+            storage.WaitRow(instance_id=instance_id, stage=1, event=event, wake_at=wake_at, parked_at=NOW),
+            tell_within=timedelta(0),
         )
     return instance_id
 

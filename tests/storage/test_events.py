@@ -3,6 +3,8 @@ once; again for the same stage after a crash, never for a second stage."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -118,7 +120,7 @@ async def test_an_event_says_whether_it_made_a_parked_wait_due(db: storage.Datab
     # Only then has the waker something to do.
     async with db.begin() as conn:
         parked = storage.WaitRow(instance_id=instance_id, stage=0, event="go", wake_at=None, parked_at=NOW)
-        await storage.park(conn, parked)
+        await storage.park(conn, parked, tell_within=timedelta(0))
     async with db.begin() as conn:
         assert await storage.insert_event(conn, instance_id, "stop", NOW) is False  # nothing waits for it
         assert await storage.insert_event(conn, instance_id, "go", NOW) is True

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,10 +15,12 @@ import sqlalchemy as sa
 
 from orchestration import storage
 from orchestration.storage._notices import CHANNEL, tell
+from orchestration.storage._tables import instance_waits
 from tests.storage.conftest import NOW
 from tests.testing.postgres import PostgresServer
 
 TIMEOUT = 10.0
+LOOK_AHEAD = timedelta(minutes=1)
 
 
 class _Rollback(Exception):
@@ -25,9 +28,9 @@ class _Rollback(Exception):
 
 
 @pytest.fixture
-async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: object) -> AsyncIterator[storage.Database]:
+async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -> AsyncIterator[storage.Database]:
     uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
-    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path, driver="async"))  # type: ignore[arg-type]
+    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path, driver="async"))
     yield database
     await database.dispose()
 
@@ -64,32 +67,37 @@ async def test_what_a_committed_transaction_changed_is_told_and_a_rolled_back_on
     pg: storage.Database, parked_instance: str
 ) -> None:
     async with pg.notices() as notices:
+        async with pg.begin() as conn:
+            await storage.park(conn, _wait(parked_instance, event="go"), tell_within=LOOK_AHEAD)
         with pytest.raises(_Rollback):
             async with pg.begin() as conn:
-                await storage.insert_event(conn, parked_instance, "lost", NOW)
+                assert await storage.insert_event(conn, parked_instance, "go", NOW)
                 raise _Rollback
-        # Nothing waits for it: an event tells of a change only.
+        # An event no parked wait waits for says nothing (a wait in memory elsewhere polls for it).
         async with pg.begin() as conn:
-            assert not await storage.insert_event(conn, parked_instance, "early", NOW)
-        assert await _next(notices) == storage.Notice(storage.NoticeKind.CHANGED, parked_instance)
-
-        # A parked wait for it: the event makes it due.
+            assert not await storage.insert_event(conn, parked_instance, "other", NOW)
+        # The event of the parked wait makes it due.
         async with pg.begin() as conn:
-            await storage.park(conn, _wait(parked_instance, event="go"))
             assert await storage.insert_event(conn, parked_instance, "go", NOW)
         assert await _next(notices) == storage.Notice(storage.NoticeKind.DUE, parked_instance)
 
         async with pg.begin() as conn:
             assert await storage.cancel_instance(conn, parked_instance, now=NOW)
-        assert await _next(notices) == storage.Notice(storage.NoticeKind.CHANGED, parked_instance)
+        assert await _next(notices) == storage.Notice(storage.NoticeKind.ABORTED, parked_instance)
 
 
-async def test_a_deadline_parked_is_told_with_its_instant(pg: storage.Database, parked_instance: str) -> None:
+async def test_a_deadline_parked_is_told_with_its_instant_when_the_others_would_not_see_it_in_time(
+    pg: storage.Database, parked_instance: str
+) -> None:
     async with pg.notices() as notices:
         async with pg.begin() as conn:
-            await storage.park(conn, _wait(parked_instance, deadline=timedelta(minutes=3)))
+            # Beyond the look-ahead: the others' next look finds it in time; nothing said.
+            await storage.park(conn, _wait(parked_instance, deadline=LOOK_AHEAD), tell_within=LOOK_AHEAD)
+        async with pg.begin() as conn:
+            await conn.execute(sa.delete(instance_waits))
+            await storage.park(conn, _wait(parked_instance, deadline=LOOK_AHEAD / 2), tell_within=LOOK_AHEAD)
         notice = await _next(notices)
-        assert notice.kind is storage.NoticeKind.DEADLINE and notice.deadline == NOW + timedelta(minutes=3)
+        assert notice.kind is storage.NoticeKind.DEADLINE and notice.deadline == NOW + LOOK_AHEAD / 2
 
 
 async def test_a_notice_of_another_kind_or_a_broken_one_is_passed_over(
@@ -99,8 +107,8 @@ async def test_a_notice_of_another_kind_or_a_broken_one_is_passed_over(
         async with pg.begin() as conn:
             for payload in ("retired x", "", "deadline not-a-date", "due"):
                 await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
-            await tell(conn, storage.NoticeKind.CHANGED, parked_instance)
-        assert await _next(notices) == storage.Notice(storage.NoticeKind.CHANGED, parked_instance)
+            await tell(conn, storage.NoticeKind.PROBE, "token")
+        assert await _next(notices) == storage.Notice(storage.NoticeKind.PROBE, "token")
 
 
 async def test_a_listener_whose_connection_is_lost_says_so_as_the_database_unreachable(pg: storage.Database) -> None:
@@ -117,4 +125,10 @@ async def test_a_listener_whose_connection_is_lost_says_so_as_the_database_unrea
         with pytest.raises(psycopg.OperationalError) as lost:
             await _next(notices)
     assert storage.unreachable(lost.value)
+    # Nothing of the lost connection is left in the event loop: the next one opens and hears
+    # (it may get the same socket number).
+    async with pg.notices() as notices:
+        async with pg.begin() as conn:
+            await tell(conn, storage.NoticeKind.PROBE, "again")
+        assert await _next(notices) == storage.Notice(storage.NoticeKind.PROBE, "again")
 

@@ -25,6 +25,7 @@ from ._in_place import start_in_place, wake_in_place
 
 # Importing the module registers its workflows with DBOS, those of earlier releases included.
 from ._instance_workflow import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
+from ._listener import Listener
 from ._signals import Signals
 from ._waker import Waker
 
@@ -82,7 +83,7 @@ class Engine:
         self.signals = Signals()
         # Where several processes share the database, what the others changed (events sent
         # through them, deadlines they parked) is heard from the database's notices, or found by
-        # polling while they cannot be heard (`_listen`); embedded, every change goes through this
+        # polling while they cannot be heard (`Listener`); embedded, every change goes through this
         # process. Either way the look-ahead sets the next timer again.
         engine_settings = settings.engine
         self._waker = Waker(
@@ -144,7 +145,8 @@ class Engine:
         self._launched = True
         self._waker.start()
         if self._shared:
-            self._tasks.append(asyncio.create_task(self._listen(), name="listener"))
+            listener = Listener(self._db, self._waker, self.signals, self._settings.engine)
+            self._tasks.append(asyncio.create_task(listener.run(), name="listener"))
             self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
             # Only API-only servers and takeovers enqueue, and several workers share the
             # database: heartbeats and takeover. An embedded worker is alone (its data
@@ -189,39 +191,12 @@ class Engine:
             stopped.append("waker")
         return f"stopped: {', '.join(stopped)}" if stopped else None
 
-    async def _listen(self) -> None:
-        """Forever, where several processes share the database: hear what the others changed
-        from the database's notices, so that the waker need not look for it every
-        `--signal-poll-interval`. While they cannot be heard (the connection lost), it looks that
-        often, and listening is tried again as often."""
-        every = self._settings.engine
-        while True:
-            try:
-                async with self._db.notices() as notices:
-                    self._waker.poll_interval = every.look_ahead_interval
-                    self._waker.wake_soon()  # what the others changed while nobody here listened
-                    async for notice in notices:
-                        self._heard(notice)
-            except Exception as exc:  # the database may be briefly unreachable: try again in a moment
-                storage.log_failure(log, "listening to other processes failed; looking for their changes instead", exc)
-            self._waker.poll_interval = every.signal_poll_interval
-            self._waker.wake_soon()
-            await asyncio.sleep(every.signal_poll_interval.total_seconds())
-
-    def _heard(self, notice: storage.Notice) -> None:
-        if notice.kind is storage.NoticeKind.DEADLINE:
-            self._waker.remind(notice.deadline)
-            return
-        self.signals.notify(notice.subject)
-        if notice.kind is storage.NoticeKind.DUE:
-            self._waker.wake_soon()
-
     async def _watch(self) -> None:
         """Forever, where several processes share the database: tell what waits in memory in this
         process (stages, `?wait=true` requests) of the events, aborts and ends that came through
-        the others. Notices tell of events and aborts at once, not of ends (a notice per end
-        would queue every instance's last commit on PostgreSQL's notice lock): this looks for
-        them, only while something here waits."""
+        the others. Notices tell of aborts at once, not of events for waits in memory nor of ends
+        (a notice for each would queue those commits on PostgreSQL's notice lock): this looks
+        for them, only while something here waits."""
         while True:
             try:
                 await self.signals.poll_once(self._db)

@@ -175,7 +175,7 @@ async def park_in_place(park: InPlacePark) -> bool:
             moved = await _move(conn, instance, finish=None, starts=park.starts, terminate=False, error=None,
                                 now=park.now)
             wait = storage.WaitRow(park.instance_id, stage, park.event, park.wake_at, parked_at=park.now)
-            await storage.park(conn, wait)
+            await storage.park(conn, wait, tell_within=runtime.settings.look_ahead_interval)
             # Its event may have been sent between the run request's two writes: due at once then.
             due = False
             if park.event is not None and await storage.event_ready(conn, park.instance_id, stage, park.event):
@@ -280,7 +280,9 @@ async def _park(instance_id: str, stage: int, *, event: str | None = None, wake_
         if event is not None and await storage.consume_event(conn, instance_id, stage, event):
             return "ready"
         await storage.park(
-            conn, storage.WaitRow(instance_id=instance_id, stage=stage, event=event, wake_at=wake_at, parked_at=_now())
+            conn,
+            storage.WaitRow(instance_id=instance_id, stage=stage, event=event, wake_at=wake_at, parked_at=_now()),
+            tell_within=runtime.settings.look_ahead_interval,
         )
     return "parked"
 

@@ -43,7 +43,8 @@ _HOLD = timedelta(seconds=1)
 # Waits ended in one transaction, at most: a burst of wakes takes SQLite's one write lock
 # in turns short enough for the API's writes to go in between.
 _ENDS_PER_TRANSACTION = 50
-# A bite the database could not take is tried again this soon.
+# A bite the database could not take, a continuation that could not start, or a round that
+# failed, is tried again this soon.
 _RETRY_AFTER = timedelta(seconds=1)
 
 # Starts one continuation; returns a future done when it ends where it runs here (None:
@@ -141,8 +142,9 @@ class Waker:
                     deadline = await storage.next_deadline(conn, after=now)
                 if deadline is not None:
                     self.remind(deadline)
-            except Exception as exc:  # the database may be briefly unreachable: the next round tries again
+            except Exception as exc:  # the database may be briefly unreachable: tried again in a moment
                 storage.log_failure(log, "waking parked instances failed", exc)
+                self._retry_soon()
 
     async def wake_due(self, now: datetime | None = None) -> int:
         """End in place, or start the continuation of, every parked instance whose wait was over at
@@ -182,17 +184,22 @@ class Waker:
                 storage.log_failure(log, f"waking {len(bite)} instances in place failed", exc)
                 passed_over |= {_key(wait) for wait in bite}
         if passed_over:
-            asyncio.get_running_loop().call_later(_RETRY_AFTER.total_seconds(), self._due.set)
+            self._retry_soon()
         return ended, passed_over
+
+    def _retry_soon(self) -> None:
+        """Look again in a moment, not at the next poll (a look-ahead may be a minute away)."""
+        asyncio.get_running_loop().call_later(_RETRY_AFTER.total_seconds(), self._due.set)
 
     async def _start(self, wait: storage.DueWaitRow) -> bool:
         """Start one continuation when a slot is free; False if it could not start."""
         await self._slots.acquire()
         try:
             ended = await self._resume(wait)
-        except Exception:  # logged, and tried again at the next round; the others go on
+        except Exception:  # logged, and tried again in a moment; the others go on
             self._slots.release()
             log.exception("starting the continuation of instance %s failed", wait.instance_id)
+            self._retry_soon()
             return False
         if ended is None:
             self._slots.release()

@@ -26,7 +26,7 @@ from ._instances import (
     terminate_instance,
 )
 from ._migrate import migrate, pending_revisions
-from ._notices import LISTENER_NAME, Notice, NoticeKind
+from ._notices import LISTENER_NAME, Notice, NoticeKind, tell
 from ._outbox import forget_published, mark_published, pending_events, record_events, take_relay_turn
 from ._rows import (
     ActivityRow,
@@ -61,6 +61,7 @@ __all__ = [
     "LISTENER_NAME",
     "Notice",
     "NoticeKind",
+    "tell",
     "count_gauges",
     "OccurrenceRow",
     "OccurrenceView",

@@ -40,8 +40,10 @@ def unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot answer now (down, restarting, every connection
     taken, or SQLite's lock held too long), rather than that it refused a statement: only
     then may the same request succeed if tried again."""
-    if isinstance(exc, sa.exc.TimeoutError | psycopg.OperationalError):  # the latter: the listener's connection
+    if isinstance(exc, sa.exc.TimeoutError):
         return True
+    if isinstance(exc, psycopg.Error):  # the listener's connection, outside SQLAlchemy
+        return _not_now(exc.sqlstate, failed=isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError))
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
     if exc.connection_invalidated:
@@ -49,9 +51,15 @@ def unreachable(exc: BaseException) -> bool:
     cause = exc.orig
     if isinstance(cause, sqlite3.Error):
         return str(getattr(cause, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
-    sqlstate = getattr(cause, "sqlstate", None)
-    if sqlstate is None:  # no answer from the server at all: the connection failed
-        return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    return _not_now(
+        getattr(cause, "sqlstate", None), failed=isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    )
+
+
+def _not_now(sqlstate: str | None, *, failed: bool) -> bool:
+    """PostgreSQL's answer `sqlstate`, or none at all (then `failed`: the connection failed)."""
+    if sqlstate is None:
+        return failed
     return str(sqlstate).startswith("08") or sqlstate in _NOT_NOW_SQLSTATES
 
 

@@ -15,11 +15,12 @@ _INSERT_EVENT = sa.insert(instance_events)  # built once: sent for every event
 
 
 async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> bool:
-    """Keep the event; a parked wait for it becomes due in the same transaction (True then). Other
-    processes are told at commit."""
+    """Keep the event; a parked wait for it becomes due in the same transaction (True then, and
+    other processes are told at commit)."""
     await conn.execute(_INSERT_EVENT, {"instance_id": instance_id, "name": name, "sent_at": now})
     due = await event_came(conn, instance_id, name, now=now)
-    await tell(conn, NoticeKind.DUE if due else NoticeKind.CHANGED, instance_id)
+    if due:  # (an event for a wait in memory elsewhere is found by that process's poll, `Signals`)
+        await tell(conn, NoticeKind.DUE, instance_id)
     return due
 
 

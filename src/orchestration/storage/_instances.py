@@ -195,7 +195,7 @@ async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datet
         .values(terminated_at=now, error=CANCELED)
     )
     await cancel_activities(conn, instance_id, now)
-    await tell(conn, NoticeKind.CHANGED, instance_id)
+    await tell(conn, NoticeKind.ABORTED, instance_id)
     return True
 
 

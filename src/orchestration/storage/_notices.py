@@ -1,7 +1,7 @@
 """Notices between processes that share a PostgreSQL database (LISTEN/NOTIFY).
 
-A transaction that makes a parked wait due, parks one with a deadline, or sends an event or
-an abort to an instance says so on one channel; PostgreSQL delivers the notice to every
+A transaction that makes a parked wait due, parks one until a near deadline, or aborts an
+instance says so on one channel; PostgreSQL delivers the notice to every
 listening process when, and only if, the transaction commits. A worker that listens needs
 no poll to find what the others changed. Notices are hints, not the record: a listener that
 lost its connection looks at the tables once it listens again. Embedded (SQLite), one
@@ -34,14 +34,15 @@ _NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("payload", type_=sa.
 
 class NoticeKind(enum.Enum):
     DUE = "due"  # a parked wait of the instance is due now
-    CHANGED = "changed"  # the instance received an event or an abort
-    DEADLINE = "deadline"  # a wait was parked until the (ISO 8601) instant
+    ABORTED = "aborted"  # the instance was aborted
+    DEADLINE = "deadline"  # a wait was parked until the (ISO 8601) instant, soon
+    PROBE = "probe"  # a listener checks that it hears (a pooler may pass LISTEN and drop notices)
 
 
 @dataclass(frozen=True)
 class Notice:
     kind: NoticeKind
-    subject: str  # the instance's id, or the deadline
+    subject: str  # the instance's id, the deadline, or the probe's token
 
     @property
     def deadline(self) -> datetime:
@@ -92,7 +93,9 @@ async def _notices(pgconn: psycopg.pq.abc.PGconn) -> AsyncGenerator[Notice]:
     times a second to look for signals, which cost an idle worker a third of a percent of a core."""
     loop = asyncio.get_running_loop()
     readable = asyncio.Event()
-    loop.add_reader(pgconn.socket, readable.set)
+    # Its number read once: libpq closes the socket when the connection is lost, and then says -1.
+    socket = pgconn.socket
+    loop.add_reader(socket, readable.set)
     try:
         while True:
             await readable.wait()
@@ -103,4 +106,5 @@ async def _notices(pgconn: psycopg.pq.abc.PGconn) -> AsyncGenerator[Notice]:
                 if notice is not None:
                     yield notice
     finally:
-        loop.remove_reader(pgconn.socket)
+        # Closed or not, the socket's number leaves the loop: a socket opened later may get it.
+        loop.remove_reader(socket)

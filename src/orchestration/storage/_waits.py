@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +28,14 @@ _EVENT_CAME = (
 )
 
 
-async def park(conn: AsyncConnection, row: WaitRow) -> None:
+async def park(conn: AsyncConnection, row: WaitRow, *, tell_within: timedelta) -> None:
     """Record that the instance waits in `row.stage` (at most once per stage); a delay is
-    due at its deadline."""
+    due at its deadline. A deadline nearer than `tell_within` (the look-ahead of the other
+    processes, which finds later ones in time) is told to them: should this process stop,
+    theirs set a timer for it."""
     values = {**asdict(row), "due_at": row.wake_at}
     await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]).values(**values))
-    if row.wake_at is not None:  # the other processes' wakers may set their timers for it
+    if row.wake_at is not None and row.wake_at - row.parked_at < tell_within:
         await tell(conn, NoticeKind.DEADLINE, row.wake_at.isoformat())
 
 

@@ -1,0 +1,98 @@
+"""Where several processes share the database (PostgreSQL): what the others changed, heard from
+the database's notices (`storage.Notice`) instead of polled for.
+
+While this process hears them, its waker looks on its own only every `--look-ahead-interval`.
+It hears them once a probe it sends itself has come back: behind a pooler that passes LISTEN but
+drops notices (PgBouncer's transaction mode), it would otherwise wait for a look-ahead where it
+used to poll. While they cannot be heard (the connection lost, or no probe back), the waker looks
+every `--signal-poll-interval`, and listening is tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from orchestration import storage
+from orchestration.config import EngineSettings
+
+from ._signals import Signals
+from ._waker import Waker
+
+log = logging.getLogger(__name__)
+
+# A probe not back by then is taken as lost: notices do not come through.
+_PROBE_TIMEOUT = timedelta(seconds=10)
+# Listening again after notices did not come through: not sooner (each try costs a probe's wait).
+_RETRY_UNHEARD_AFTER = timedelta(minutes=5)
+
+
+class _Unheard(Exception):
+    """The listener's probe did not come back."""
+
+
+class Listener:
+    def __init__(self, db: storage.Database, waker: Waker, signals: Signals, settings: EngineSettings) -> None:
+        self._db = db
+        self._waker = waker
+        self._signals = signals
+        self._settings = settings
+
+    async def run(self) -> None:
+        """Forever: listen, and poll while that fails (said once per failure, and when it is over)."""
+        failing = False
+        while True:
+            retry_after = self._settings.signal_poll_interval
+            try:
+                async with self._db.notices() as notices:
+                    await self._probe(notices)
+                    if failing:
+                        log.info("hearing other processes again: no more polling for their changes")
+                        failing = False
+                    self._waker.poll_interval = self._settings.look_ahead_interval
+                    self._waker.wake_soon()  # what the others changed while nobody here listened
+                    async for notice in notices:
+                        self.heard(notice)
+            except _Unheard:
+                log.warning(
+                    "notices from other processes do not come through (a connection pooler in transaction "
+                    "mode?): polling for their changes every %s", self._settings.signal_poll_interval,
+                )
+                failing, retry_after = True, _RETRY_UNHEARD_AFTER
+            except Exception as exc:  # the database may be briefly unreachable: try again in a moment
+                if not failing:
+                    storage.log_failure(log, "listening to other processes failed; polling for their changes", exc)
+                failing = True
+            self._waker.poll_interval = self._settings.signal_poll_interval
+            self._waker.wake_soon()
+            await asyncio.sleep(retry_after.total_seconds())
+
+    async def _probe(self, notices: AsyncIterator[storage.Notice]) -> None:
+        """Send a probe and wait for it, acting on whatever else comes meanwhile; `_Unheard` if it
+        does not come back in time."""
+        token = uuid.uuid4().hex
+        async with self._db.begin() as conn:
+            await storage.tell(conn, storage.NoticeKind.PROBE, token)
+        try:
+            async with asyncio.timeout(_PROBE_TIMEOUT.total_seconds()):
+                async for notice in notices:
+                    if notice.kind is storage.NoticeKind.PROBE:
+                        if notice.subject == token:
+                            return
+                    else:
+                        self.heard(notice)
+        except TimeoutError:
+            raise _Unheard from None
+        raise _Unheard  # the notices ended: not reached (a lost connection raises)
+
+    def heard(self, notice: storage.Notice) -> None:
+        if notice.kind is storage.NoticeKind.DEADLINE:
+            self._waker.remind(notice.deadline)
+        elif notice.kind is storage.NoticeKind.DUE:
+            self._signals.notify(notice.subject)
+            self._waker.wake_soon()
+        elif notice.kind is storage.NoticeKind.ABORTED:
+            self._signals.notify(notice.subject)
