@@ -24,6 +24,11 @@ NOW = datetime(2024, 5, 2, 10, 11, 12, 123456, tzinfo=UTC)
 @pytest.fixture
 async def instance_id(db: storage.Database) -> str:
     """A running instance of a fresh workflow."""
+    return await running_instance(db)
+
+
+async def running_instance(db: storage.Database) -> str:
+    """Insert a fresh workflow and a running instance of it; the instance's id."""
     workflow_id, instance_id = str(uuid.uuid4()), str(uuid.uuid4())
     async with db.begin() as conn:
         await storage.insert_workflow(

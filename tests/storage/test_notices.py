@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from orchestration import storage
 from orchestration.storage._notices import CHANNEL, tell
 from orchestration.storage._tables import instance_waits
-from tests.storage.conftest import NOW
+from tests.storage.conftest import NOW, running_instance
 from tests.testing.postgres import PostgresServer
 
 TIMEOUT = 10.0
@@ -37,19 +37,7 @@ async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -
 
 @pytest.fixture
 async def parked_instance(pg: storage.Database) -> str:
-    workflow_id, instance_id = str(uuid.uuid4()), str(uuid.uuid4())
-    async with pg.begin() as conn:
-        await storage.insert_workflow(
-            conn, storage.WorkflowRow(id=workflow_id, config={}, created_at=NOW, updated_at=NOW, deleted_at=None)
-        )
-        await storage.insert_instance(
-            conn,
-            storage.InstanceRow(
-                id=instance_id, workflow_id=workflow_id, created_at=NOW, updated_at=NOW, terminated=False,
-                terminated_at=None, error=None, variables={},
-            ),
-        )
-    return instance_id
+    return await running_instance(pg)
 
 
 async def _next(notices: AsyncIterator[storage.Notice]) -> storage.Notice:
