@@ -42,30 +42,31 @@ class Listener:
         self._settings = settings
 
     async def run(self) -> None:
-        """Forever: listen, and poll while that fails (said once per failure, and when it is over)."""
-        failing = False
+        """Forever: listen, and poll while that fails (each cause said once, and its end)."""
+        failing: type[Exception] | None = None
         while True:
             retry_after = self._settings.signal_poll_interval
             try:
                 async with self._db.notices() as notices:
                     await self._probe(notices)
-                    if failing:
+                    if failing is not None:
                         log.info("hearing other processes again: no more polling for their changes")
-                        failing = False
+                        failing = None
                     self._waker.poll_interval = self._settings.look_ahead_interval
                     self._waker.wake_soon()  # what the others changed while nobody here listened
                     async for notice in notices:
                         self.heard(notice)
             except _Unheard:
-                log.warning(
-                    "notices from other processes do not come through (a connection pooler in transaction "
-                    "mode?): polling for their changes every %s", self._settings.signal_poll_interval,
-                )
-                failing, retry_after = True, _RETRY_UNHEARD_AFTER
+                if failing is not _Unheard:
+                    log.warning(
+                        "notices from other processes do not come through (a connection pooler in transaction "
+                        "mode?): polling for their changes every %s", self._settings.signal_poll_interval,
+                    )
+                failing, retry_after = _Unheard, _RETRY_UNHEARD_AFTER
             except Exception as exc:  # the database may be briefly unreachable: try again in a moment
-                if not failing:
+                if failing is not Exception:
                     storage.log_failure(log, "listening to other processes failed; polling for their changes", exc)
-                failing = True
+                failing = Exception
             self._waker.poll_interval = self._settings.signal_poll_interval
             self._waker.wake_soon()
             await asyncio.sleep(retry_after.total_seconds())
