@@ -52,10 +52,10 @@ class Listener:
                     if failing is not None:
                         log.info("hearing other processes again: no more polling for their changes")
                         failing = None
-                    self._waker.poll_interval = self._settings.look_ahead_interval
-                    self._waker.wake_soon()  # what the others changed while nobody here listened
+                    # With a round: what the others changed while nobody here listened.
+                    self._waker.poll_every(self._settings.look_ahead_interval)
                     async for notice in notices:
-                        self.heard(notice)
+                        self._heard(notice)
             except _Unheard:
                 if failing is not _Unheard:
                     log.warning(
@@ -67,8 +67,7 @@ class Listener:
                 if failing is not Exception:
                     storage.log_failure(log, "listening to other processes failed; polling for their changes", exc)
                 failing = Exception
-            self._waker.poll_interval = self._settings.signal_poll_interval
-            self._waker.wake_soon()
+            self._waker.poll_every(self._settings.signal_poll_interval)
             await asyncio.sleep(retry_after.total_seconds())
 
     async def _probe(self, notices: AsyncIterator[storage.Notice]) -> None:
@@ -84,12 +83,12 @@ class Listener:
                         if notice.subject == token:
                             return
                     else:
-                        self.heard(notice)
+                        self._heard(notice)
         except TimeoutError:
             raise _Unheard from None
         raise _Unheard  # the notices ended: not reached (a lost connection raises)
 
-    def heard(self, notice: storage.Notice) -> None:
+    def _heard(self, notice: storage.Notice) -> None:
         if notice.kind is storage.NoticeKind.DEADLINE:
             self._waker.remind(notice.deadline)
         elif notice.kind is storage.NoticeKind.DUE:

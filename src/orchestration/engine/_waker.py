@@ -81,7 +81,7 @@ class Waker:
         # A deadline further than this gets no timer yet: a later round sets it (the
         # event loop's clock and the wall clock may drift apart over hours).
         self._timer_horizon = timer_horizon
-        self.poll_interval = poll_interval  # may change while the loop runs: read at each round
+        self._poll_interval = poll_interval
         self._slots = asyncio.Semaphore(running)
         self._hold = hold
         self._due = asyncio.Event()
@@ -103,6 +103,17 @@ class Waker:
     def stopped(self) -> bool:
         """The waking loop was started and has ended (it only ends on a bug or a close)."""
         return self._loop_task is not None and self._loop_task.done()
+
+    @property
+    def poll_interval(self) -> timedelta:
+        return self._poll_interval
+
+    def poll_every(self, interval: timedelta) -> None:
+        """Look on its own every `interval` from now on. A change takes effect at once, with a round:
+        what changed while the old interval ran is looked at."""
+        if interval != self._poll_interval:
+            self._poll_interval = interval
+            self._due.set()
 
     def wake_soon(self) -> None:
         """Look for due waits now: something may have come due."""
@@ -131,7 +142,7 @@ class Waker:
 
     async def _run(self) -> None:
         while True:
-            await wait_at_most(self._due, self.poll_interval.total_seconds())
+            await wait_at_most(self._due, self._poll_interval.total_seconds())
             self._due.clear()
             try:
                 # A wait that comes due while the round runs gets its timer (already passed: at
