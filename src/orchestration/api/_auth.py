@@ -19,12 +19,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orchestration.auth import IssuerUnavailable, TokenRejected, TokenVerifier, required_scope
 from orchestration.errors import ErrorCode
 
+from ._gateway import GATEWAY_PREFIX
 from .errors import error_response
 
 log = logging.getLogger(__name__)
 
-GATEWAY_PREFIX = "/api/orchestration"
-"""Where a Formance gateway mounts the API: it is served there too."""
 OPEN_PATHS = frozenset({"/_info", "/v2/_info", "/_healthcheck", "/openapi.json", "/docs", "/v2/webhooks"})
 REALM = 'Bearer realm="orchestration"'
 

@@ -20,11 +20,12 @@ from orchestration.observability import metrics
 from orchestration.service import MetricsService, Services
 
 from . import models
-from ._auth import GATEWAY_PREFIX, METRICS_PATH, TokenAuth
+from ._auth import METRICS_PATH, TokenAuth
 from ._body_size import BodySizeLimit
 from ._contract import REQUEST_SCHEMAS
+from ._gateway import GATEWAY_PREFIX, GatewayPrefix
 from .errors import install_error_handlers
-from .routes import build_router
+from .routes import add_routes
 
 
 def create_app(
@@ -55,9 +56,11 @@ def create_app(
         redirect_slashes=False,
         docs_url="/docs",  # not part of the document it shows
         redoc_url=None,
+        root_path_in_servers=False,  # the document is the same under the gateway's prefix
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(GatewayPrefix)
     app.add_middleware(BodySizeLimit, max_body_size=max_body_size)
     if auth is not None and auth.enabled:  # added last: it runs first, before any body is read
         assert verifier is not None
@@ -84,18 +87,15 @@ def create_app(
         "/_healthcheck", healthcheck, methods=["GET"], tags=["health"],
         responses={200: {"model": models.Health}, 503: {"model": models.Health}},
     )
-    for prefix in ("", GATEWAY_PREFIX):
-        hidden = prefix == GATEWAY_PREFIX  # documented once, served twice
-        app.add_api_route(
-            f"{prefix}/_info", info, methods=["GET"], include_in_schema=not hidden,
-            responses={200: {"model": models.ServerInfo}}, operation_id=f"v1_info{prefix.replace('/', '_')}",
-        )
-        app.add_api_route(
-            f"{prefix}/v2/_info", info, methods=["GET"], include_in_schema=not hidden,
-            responses={200: {"model": models.ServerInfo}}, operation_id=f"v2_info{prefix.replace('/', '_')}",
-        )
-        app.include_router(build_router(1), prefix=prefix, include_in_schema=not hidden)
-        app.include_router(build_router(2), prefix=f"{prefix}/v2", include_in_schema=not hidden)
+    app.add_api_route(
+        "/_info", info, methods=["GET"], responses={200: {"model": models.ServerInfo}}, operation_id="v1_info"
+    )
+    app.add_api_route(
+        "/v2/_info", info, methods=["GET"], responses={200: {"model": models.ServerInfo}}, operation_id="v2_info"
+    )
+    # v2 first: its requests, the newer SDKs', are matched against fewer routes.
+    add_routes(app.router, 2, prefix="/v2")
+    add_routes(app.router, 1, prefix="")
     _complete_the_document(app)
     return app
 

@@ -55,20 +55,27 @@ async def get_services(request: Request) -> Services:  # async: no worker-thread
 ServicesDep: TypeAlias = Annotated[Services, Depends(get_services)]
 
 
-def build_router(version: int) -> APIRouter:
-    """The v1 (`version=1`) or v2 routes, to be mounted under a prefix."""
-    router = APIRouter(responses=_ERRORS)
+def add_routes(router: APIRouter, version: int, *, prefix: str) -> None:
+    """Add the v1 (`version=1`) or v2 routes to `router`, under `prefix`.
+
+    Added, not included as a router of their own: FastAPI matches an included router's routes
+    once to choose it and again to handle the request, which cost more than the handler."""
     paged = version == 2
     tag = f"v{version}"
 
-    def route(path: str, method: str, *, slash: bool = True, **kwargs: Any) -> Callable[[Any], Any]:
+    def route(
+        path: str, method: str, *, slash: bool = True, responses: dict[int | str, Any] | None = None, **kwargs: Any
+    ) -> Callable[[Any], Any]:
         # The original accepts a trailing slash on collection and item routes (§2.1).
         def register(handler: Any) -> Any:
-            opts = {"methods": [method], "tags": [tag], "response_model": None, **kwargs}
+            opts = {
+                "methods": [method], "tags": [tag], "response_model": None,
+                "responses": {**_ERRORS, **(responses or {})}, **kwargs,
+            }
             opts.setdefault("operation_id", f"v{version}_{handler.__name__}")
-            router.add_api_route(path, handler, **opts)
+            router.add_api_route(prefix + path, handler, **opts)
             if slash:
-                router.add_api_route(path + "/", handler, include_in_schema=False, **opts)
+                router.add_api_route(prefix + path + "/", handler, include_in_schema=False, **opts)
             return handler
 
         return register
@@ -264,5 +271,3 @@ def build_router(version: int) -> APIRouter:
         @route("/triggers/{triggerID}/occurrences", "GET", slash=False, responses=list_of(models.TriggerOccurrence))
         async def list_trigger_occurrences(triggerID: TriggerId, svc: ServicesDep) -> JSONResponse:
             return JSONResponse({"data": [wire.occurrence(o) for o in await svc.triggers.occurrences(triggerID)]})
-
-    return router
