@@ -111,7 +111,7 @@ def migrated_template(postgres: PostgresServer, tmp_path_factory: pytest.TempPat
     engine tests start from a copy of it instead of migrating a database of their own."""
     name = "migrated_template"
     uri = postgres.create_database(name)
-    storage.migrate(storage.database_url(postgres_uri=uri, data_dir=tmp_path_factory.mktemp("unused"), driver="sync"))
+    storage.migrate(storage.database_url(postgres_uri=uri, data_dir=tmp_path_factory.mktemp("unused")))
     migrate_engine(StorageSettings(postgres_uri=uri))
     return name
 
@@ -130,9 +130,9 @@ def migrated_database_uri(backend: str, request: pytest.FixtureRequest) -> str |
 async def db(migrated_database_uri: str | None, tmp_path: Path) -> AsyncIterator[storage.Database]:
     """Our tables, migrated, in a database of this test's own (no engine)."""
     if migrated_database_uri is None:
-        storage.migrate(storage.database_url(postgres_uri=None, data_dir=tmp_path, driver="sync"))
+        storage.migrate(storage.database_url(postgres_uri=None, data_dir=tmp_path))
     database = storage.Database(
-        storage.database_url(postgres_uri=migrated_database_uri, data_dir=tmp_path, driver="async")
+        storage.database_url(postgres_uri=migrated_database_uri, data_dir=tmp_path)
     )
     yield database
     await database.dispose()

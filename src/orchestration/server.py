@@ -47,11 +47,9 @@ def prepare_storage(settings: StorageSettings) -> storage.Database:
     """Create the data directory if embedded, apply migrations, open the pool."""
     if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir, driver="sync")
+    url = storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir)
     storage.migrate(url)
-    return storage.Database(
-        storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir, driver="async")
-    )
+    return storage.Database(url)
 
 
 def migrate_all(settings: Settings) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import storage
 from orchestration.engine import _listener
@@ -115,7 +114,7 @@ async def test_where_notices_do_not_come_through_the_worker_says_so_and_polls(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # As behind a pooler in transaction mode: LISTEN passes, no notice comes (here: its probe is not sent).
-    async def dropped(conn: AsyncConnection, kind: storage.NoticeKind, subject: str) -> None:
+    async def dropped(conn: storage.Connection, kind: storage.NoticeKind, subject: str) -> None:
         if kind is not storage.NoticeKind.PROBE:
             await tell(conn, kind, subject)
 

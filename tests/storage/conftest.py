@@ -12,7 +12,6 @@ from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import storage
 from tests.testing.waiting import assert_eventually
@@ -55,7 +54,7 @@ async def _waiting_on_a_lock(db: storage.Database) -> int:
 
 @asynccontextmanager
 async def held_open(
-    db: storage.Database, first: Callable[[AsyncConnection], Awaitable[T]]
+    db: storage.Database, first: Callable[[storage.Connection], Awaitable[T]]
 ) -> AsyncIterator[Callable[[], Awaitable[T]]]:
     """Run `first` in a transaction and keep it open for the block; awaiting what the block
     gets commits it and returns `first`'s result.

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import storage
 from tests.storage.conftest import NOW, held_open, runs_into
@@ -69,7 +68,7 @@ async def test_event_ready_says_what_consume_would_do(db: storage.Database, inst
 
 async def test_two_consumers_at_once_take_an_event_once(db: storage.Database, instance_id: str) -> None:
     # As the engine's steps do: lock the instance, then consume.
-    async def consume(conn: AsyncConnection, stage: int) -> bool:
+    async def consume(conn: storage.Connection, stage: int) -> bool:
         assert await storage.lock_instance(conn, instance_id) is not None
         return await storage.consume_event(conn, instance_id, stage, "go")
 

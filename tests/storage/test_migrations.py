@@ -20,7 +20,7 @@ from orchestration.storage._tables import metadata
 
 
 def _url(database_uri: str | None, tmp_path: Path) -> sa.URL:
-    return storage.database_url(postgres_uri=database_uri, data_dir=tmp_path, driver="sync")
+    return storage.database_url(postgres_uri=database_uri, data_dir=tmp_path)
 
 
 def test_migrated_schema_equals_the_tables_in_code(database_uri: str | None, tmp_path: Path) -> None:

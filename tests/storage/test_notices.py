@@ -30,7 +30,7 @@ class _Rollback(Exception):
 @pytest.fixture
 async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -> AsyncIterator[storage.Database]:
     uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
-    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path, driver="async"))
+    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path))
     yield database
     await database.dispose()
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from orchestration import storage
 from tests.storage.conftest import NOW, held_open, runs_into
 
@@ -47,7 +45,7 @@ async def test_two_starts_at_once_make_one_row_with_one_start(db: storage.Databa
     async def second() -> datetime:
         return await _start(db, instance_id, LATER)
 
-    async def first(conn: AsyncConnection) -> datetime:
+    async def first(conn: storage.Connection) -> datetime:
         return await storage.start_stages(conn, [storage.new_stage(instance_id, 0, now=NOW, name="RunDelay", input={})])
 
     async with held_open(db, first) as finish:

@@ -230,7 +230,7 @@ class EngineHarness:
         is stopped, to read what it left or to write what a crash would leave."""
         db = storage.Database(
             storage.database_url(
-                postgres_uri=self.settings.storage.postgres_uri, data_dir=self.settings.storage.data_dir, driver="async"
+                postgres_uri=self.settings.storage.postgres_uri, data_dir=self.settings.storage.data_dir
             )
         )
         try:

@@ -14,7 +14,7 @@ from tests.testing.server import ServerProcess
 
 class Peek:
     def __init__(self, server: ServerProcess) -> None:
-        url = storage.database_url(postgres_uri=server.postgres_uri, data_dir=server.data_dir, driver="sync")
+        url = storage.database_url(postgres_uri=server.postgres_uri, data_dir=server.data_dir)
         self._ours = sa.create_engine(url)
         if server.postgres_uri:
             self._engine, self._workflows = self._ours, "dbos.workflow_status"

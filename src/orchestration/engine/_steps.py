@@ -15,7 +15,6 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 from dbos import DBOS
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestration import events, storage
 from orchestration.observability import metrics, traces
@@ -132,7 +131,7 @@ async def end_in_place(ends: Sequence[InPlaceEnd]) -> list[InPlace]:
     return outcomes
 
 
-async def _end_one(conn: AsyncConnection, end: InPlaceEnd) -> tuple[InPlace, _Moved | None]:
+async def _end_one(conn: storage.Connection, end: InPlaceEnd) -> tuple[InPlace, _Moved | None]:
     instance = await storage.lock_instance(conn, end.instance_id)
     if instance is None or instance.terminated:
         return "aborted", None
@@ -209,7 +208,7 @@ class _Moved:
 
 
 async def _move(
-    conn: AsyncConnection,
+    conn: storage.Connection,
     instance: storage.InstanceRow,
     *,
     finish: StageEnd | None,

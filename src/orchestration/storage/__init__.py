@@ -5,6 +5,7 @@ and returns frozen rows.
 """
 
 from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_activity, list_activities, schedule_retry
+from ._connection import Connection
 from ._database import DATABASE_ERRORS, Database, database_url, log_failure, unreachable
 from ._events import consume_event, event_ready, insert_event, instances_with_pending_events
 from ._executors import beat, claim_dead, release
@@ -57,6 +58,7 @@ from ._waits import due_waits, event_came, get_wait, mark_woken, next_deadline, 
 from ._workflows import get_workflow, insert_workflow, list_workflows, soft_delete_workflow
 
 __all__ = [
+    "Connection",
     "DATABASE_ERRORS",
     "LISTENER_NAME",
     "Notice",

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._rows import ActivityRow
 from ._tables import stage_activities
 
@@ -23,7 +23,7 @@ def _key(instance_id: str, stage: int, sequence: int) -> list[sa.ColumnElement[b
 
 
 async def begin_attempt(
-    conn: AsyncConnection,
+    conn: Connection,
     instance_id: str,
     stage: int,
     sequence: int,
@@ -58,7 +58,7 @@ async def begin_attempt(
 
 
 async def finish_activity(
-    conn: AsyncConnection,
+    conn: Connection,
     instance_id: str,
     stage: int,
     sequence: int,
@@ -76,7 +76,7 @@ async def finish_activity(
 
 
 async def schedule_retry(
-    conn: AsyncConnection,
+    conn: Connection,
     instance_id: str,
     stage: int,
     sequence: int,
@@ -93,7 +93,7 @@ async def schedule_retry(
     )
 
 
-async def cancel_activities(conn: AsyncConnection, instance_id: str, now: datetime) -> None:
+async def cancel_activities(conn: Connection, instance_id: str, now: datetime) -> None:
     await conn.execute(
         sa.update(stage_activities)
         .where(stage_activities.c.instance_id == instance_id, stage_activities.c.terminated_at.is_(None))
@@ -101,7 +101,7 @@ async def cancel_activities(conn: AsyncConnection, instance_id: str, now: dateti
     )
 
 
-async def list_activities(conn: AsyncConnection, instance_id: str, stage: int) -> list[ActivityRow]:
+async def list_activities(conn: Connection, instance_id: str, stage: int) -> list[ActivityRow]:
     query = (
         sa.select(stage_activities)
         .where(stage_activities.c.instance_id == instance_id, stage_activities.c.stage == stage)

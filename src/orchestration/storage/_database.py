@@ -13,9 +13,10 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ._inline_sqlite import apply_pragmas, creator
+from ._connection import Connection, InlineConnection
+from ._inline_sqlite import apply_pragmas, inline_engine
 from ._notices import Notice, listening
 
 SQLITE_FILE = "orchestration.sqlite"
@@ -63,18 +64,14 @@ def _not_now(sqlstate: str | None, *, failed: bool) -> bool:
     return str(sqlstate).startswith("08") or sqlstate in _NOT_NOW_SQLSTATES
 
 
-def database_url(*, postgres_uri: str | None, data_dir: Path, driver: str) -> URL:
-    """The SQLAlchemy URL of our database for a sync (`psycopg`) or async driver.
-
-    `driver` is "sync" or "async"; a `postgres://` or `postgresql://` URI from the
-    user gets psycopg (both flavours), SQLite gets pysqlite or, for `Database`, the
-    aiosqlite dialect over our inline connections.
-    """
+def database_url(*, postgres_uri: str | None, data_dir: Path) -> URL:
+    """The SQLAlchemy URL of our database: psycopg for a `postgres://` or `postgresql://` URI
+    from the user (SQLAlchemy's sync and async engines both take it), else the SQLite file in
+    `data_dir`."""
     if postgres_uri:
         url = make_url(postgres_uri)
         return url.set(drivername="postgresql+psycopg")
-    path = (data_dir / SQLITE_FILE).resolve()
-    return URL.create("sqlite+aiosqlite" if driver == "async" else "sqlite", database=str(path))
+    return URL.create("sqlite", database=str((data_dir / SQLITE_FILE).resolve()))
 
 
 def log_failure(log: logging.Logger, message: str, exc: BaseException) -> None:
@@ -122,47 +119,63 @@ class Database:
     def __init__(self, url: URL) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"pool_timeout": _POOL_TIMEOUT_SECONDS}
+        self._sqlite: sa.Engine | None = None
+        self._postgres: AsyncEngine | None = None
         if self.is_sqlite:
-            kwargs.update(async_creator=creator(str(url.database)))
+            self._sqlite = inline_engine(url, _sqlite_on_begin)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-            if "connect_timeout" not in url.query:
-                kwargs.update(connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS})
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+            connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": _CONNECT_TIMEOUT_SECONDS}
+            self._postgres = create_async_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=_POOL_TIMEOUT_SECONDS,
+                connect_args=connect_args,
+            )
         # PostgreSQL has row locks and many writers: no turn to take in process.
         self._writer: AbstractAsyncContextManager[Any] = asyncio.Lock() if self.is_sqlite else nullcontext()
-        if self.is_sqlite:
-            sa.event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
+    async def begin(self) -> AsyncIterator[Connection]:
         """A transaction that may write, committed when the block exits normally."""
-        async with self._writer, self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
+        async with self._writer:
+            if self._sqlite is not None:
+                with self._sqlite.connect() as inline:
+                    inline.execution_options(**{_WRITE: True})
+                    with inline.begin():
+                        yield InlineConnection(inline)
+                return
+            assert self._postgres is not None
+            async with self._postgres.begin() as conn:
                 yield conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A read-only transaction: on SQLite it does not take the write lock."""
-        async with self.engine.connect() as conn, conn.begin():
+        if self._sqlite is not None:
+            with self._sqlite.connect() as inline, inline.begin():
+                yield InlineConnection(inline)
+            return
+        assert self._postgres is not None
+        async with self._postgres.begin() as conn:
             yield conn
 
     def notices(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:
         """PostgreSQL: a connection of its own that hears what other processes changed (`_notices`)."""
-        return listening(self.engine, connect_timeout=_CONNECT_TIMEOUT_SECONDS)
+        assert self._postgres is not None, "SQLite has no other process to hear"
+        return listening(self._postgres, connect_timeout=_CONNECT_TIMEOUT_SECONDS)
 
     async def ping(self) -> None:
         """One round trip to the database (raises when it cannot answer)."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     def pool_use(self) -> tuple[int, int]:
         """(connections in use, connections open) of this process's pool."""
-        pool = self.engine.pool
+        engine = self._sqlite if self._sqlite is not None else self._postgres
+        pool = engine.pool if engine is not None else None
         in_use = int(getattr(pool, "checkedout", lambda: 0)())
         return in_use, in_use + int(getattr(pool, "checkedin", lambda: 0)())
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+        if self._postgres is not None:
+            await self._postgres.dispose()

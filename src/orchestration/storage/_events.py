@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._notices import NoticeKind, tell
 from ._tables import instance_events, workflow_instances
 from ._waits import event_came
@@ -14,7 +14,7 @@ from ._waits import event_came
 _INSERT_EVENT = sa.insert(instance_events)  # built once: sent for every event
 
 
-async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: datetime) -> bool:
+async def insert_event(conn: Connection, instance_id: str, name: str, now: datetime) -> bool:
     """Keep the event; a parked wait for it becomes due in the same transaction (True then, and
     other processes are told at commit)."""
     await conn.execute(_INSERT_EVENT, {"instance_id": instance_id, "name": name, "sent_at": now})
@@ -24,13 +24,13 @@ async def insert_event(conn: AsyncConnection, instance_id: str, name: str, now: 
     return due
 
 
-async def event_ready(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
+async def event_ready(conn: Connection, instance_id: str, stage: int, name: str) -> bool:
     """Whether `consume_event` would succeed now (a cheap read before taking the write lock)."""
     wanted = {"of_instance": instance_id, "of_stage": stage, "of_name": name}
     return (await conn.execute(_EVENT_FOR_STAGE, wanted)).first() is not None
 
 
-async def consume_event(conn: AsyncConnection, instance_id: str, stage: int, name: str) -> bool:
+async def consume_event(conn: Connection, instance_id: str, stage: int, name: str) -> bool:
     """Give the oldest unconsumed event called `name` to `stage`; True once it has one.
 
     Idempotent: a stage that already consumed an event (before a crash) gets True again.
@@ -71,7 +71,7 @@ _TAKE_EVENT = (
 )
 
 
-async def instances_with_pending_events(conn: AsyncConnection) -> list[str]:
+async def instances_with_pending_events(conn: Connection) -> list[str]:
     """Running instances that have events nobody consumed yet."""
     query = (
         sa.select(instance_events.c.instance_id)

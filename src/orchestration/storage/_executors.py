@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._tables import engine_executors
 
 # A released worker's heartbeat: older than any takeover threshold.
 _RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-async def beat(conn: AsyncConnection, executor_id: str, now: datetime) -> None:
+async def beat(conn: Connection, executor_id: str, now: datetime) -> None:
     updated = await conn.execute(
         sa.update(engine_executors).where(engine_executors.c.id == executor_id).values(heartbeat_at=now)
     )
@@ -21,14 +21,14 @@ async def beat(conn: AsyncConnection, executor_id: str, now: datetime) -> None:
         await conn.execute(sa.insert(engine_executors).values(id=executor_id, heartbeat_at=now))
 
 
-async def release(conn: AsyncConnection, executor_id: str) -> None:
+async def release(conn: Connection, executor_id: str) -> None:
     """A clean shutdown: let the survivors take over at once."""
     await conn.execute(
         sa.update(engine_executors).where(engine_executors.c.id == executor_id).values(heartbeat_at=_RELEASED)
     )
 
 
-async def claim_dead(conn: AsyncConnection, *, me: str, now: datetime, silent_for: timedelta) -> list[str]:
+async def claim_dead(conn: Connection, *, me: str, now: datetime, silent_for: timedelta) -> list[str]:
     """Executors silent for longer than `silent_for`, removed so that exactly one survivor claims each."""
     threshold = now - silent_for
     stale = (

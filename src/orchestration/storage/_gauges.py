@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._tables import instance_waits, outbox_events, stage_activities, workflow_instances
 
 
-async def count_gauges(conn: AsyncConnection) -> tuple[int, int, int, int]:
+async def count_gauges(conn: Connection) -> tuple[int, int, int, int]:
     """(instances running, instances parked, activities in retry, events not yet published)."""
     running = sa.select(sa.func.count()).where(workflow_instances.c.terminated_at.is_(None))
     parked = sa.select(sa.func.count()).select_from(instance_waits).where(instance_waits.c.woken_at.is_(None))

@@ -1,27 +1,36 @@
-"""SQLite for SQLAlchemy's asyncio engine, run on the event loop's own thread.
+"""SQLite, called on the event loop's own thread.
 
-aiosqlite sends every statement to a thread of its own and back: a queue, a future and
-a wake-up of the event loop each way. Our statements are small, and that round trip
-cost more than the statements themselves (a third of the server's CPU in the profile).
-Here the connection is `sqlite3`'s, called directly, behind the coroutine interface
-SQLAlchemy's aiosqlite dialect expects (its `async_creator`).
+SQLAlchemy's asyncio engine reaches SQLite through aiosqlite, which sends every statement
+to a thread of its own and back, and through greenlet switches at each call into the
+driver. Our statements are small: the round trips cost more than the statements (a
+thread hop was a third of the server's CPU; with it gone, the greenlet switches still
+cost two thirds of a transaction). Here SQLAlchemy's sync engine calls `sqlite3`
+directly, and `InlineConnection` gives it the coroutine interface the queries use.
 
 Running on the loop is safe because nothing makes a statement wait long: the database
 is in WAL mode, where readers never wait for the writer and a commit does not wait for
 the disk (synchronous=NORMAL); the one wait, for the write lock, is taken in this
 process before BEGIN (`Database.begin`), so BEGIN never finds another connection of
-ours holding it.
+ours holding it. Nor does taking a connection: the pool opens another when all of its
+are in use, rather than block the loop until one comes back.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+# Connections kept open for reuse; more are opened while more transactions run at once.
+_POOL_SIZE = 5
+# Our own writers take turns before BEGIN: only another process (a migration run by hand,
+# a tool) can hold the lock, and meanwhile the loop is blocked: not for long.
+_BUSY_TIMEOUT_MS = 5_000
 
 
 def apply_pragmas(conn: sqlite3.Connection, *, busy_timeout_ms: int = 30_000) -> None:
-    """What every connection to our SQLite file needs (sync and inline alike)."""
+    """What every connection to our SQLite file needs (migrations' and the server's alike)."""
     # WAL lets the API read while the engine writes. NORMAL keeps every commit across a
     # process kill (only an OS crash may lose the last commits). Transactions are begun
     # by hand so that they take the write lock at BEGIN: a read-then-write transaction
@@ -35,105 +44,17 @@ def apply_pragmas(conn: sqlite3.Connection, *, busy_timeout_ms: int = 30_000) ->
     cursor.close()
 
 
-class InlineCursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
+def inline_engine(url: sa.URL, on_begin: Callable[[sa.Connection], None]) -> sa.Engine:
+    """A sync engine on the SQLite file of `url`, to be called on the event loop's thread;
+    `on_begin` issues each transaction's BEGIN."""
+    path = str(url.database)
 
-    async def __aenter__(self) -> InlineCursor:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self._cursor.close()
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
-
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        self._cursor.execute(sql, parameters)
-        return self
-
-    async def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> InlineCursor:
-        self._cursor.executemany(sql, seq_of_parameters)
-        return self
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-
-class InlineConnection:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        # SQLAlchemy's adapter looks here to know whether the connection is still open.
-        self._connection: sqlite3.Connection | None = conn
-
-    @property
-    def _open(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-        return self._connection
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._open.isolation_level
-
-    def cursor(self) -> InlineCursor:
-        return InlineCursor(self._open.cursor())
-
-    async def create_function(self, name: str, num_params: int, func: Callable[..., Any], **kw: Any) -> None:
-        self._open.create_function(name, num_params, func, **kw)
-
-    async def commit(self) -> None:
-        self._open.commit()
-
-    async def rollback(self) -> None:
-        self._open.rollback()
-
-    async def close(self) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-_BUSY_TIMEOUT_MS = 5_000
-
-
-def creator(path: str) -> Callable[[], Any]:
-    """The `async_creator` of an engine on the SQLite file at `path`."""
-
-    async def connect() -> InlineConnection:
+    def connect() -> sqlite3.Connection:
         # The pool may close a connection from another thread (the garbage collector's).
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        # Our own writers take turns before BEGIN: only another process (a migration run by
-        # hand, a tool) can hold the lock, and meanwhile the loop is blocked: not for long.
         apply_pragmas(conn, busy_timeout_ms=_BUSY_TIMEOUT_MS)
-        return InlineConnection(conn)
+        return conn
 
-    return connect
+    engine = sa.create_engine(url, creator=connect, poolclass=sa.QueuePool, pool_size=_POOL_SIZE, max_overflow=-1)
+    sa.event.listen(engine, "begin", on_begin)
+    return engine

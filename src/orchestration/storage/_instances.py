@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._activities import cancel_activities
+from ._connection import Connection
 from ._dialects import insert_or_ignore
 from ._notices import NoticeKind, tell
 from ._rows import InstanceRow, StageRow, WorkflowRow
@@ -19,11 +19,11 @@ from ._waits import forget_waits
 CANCELED = "canceled"
 
 
-async def insert_instance(conn: AsyncConnection, row: InstanceRow) -> None:
+async def insert_instance(conn: Connection, row: InstanceRow) -> None:
     await conn.execute(sa.insert(workflow_instances).values(**asdict(row)))
 
 
-async def get_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:
+async def get_instance(conn: Connection, instance_id: str) -> InstanceRow | None:
     found = (
         await conn.execute(sa.select(workflow_instances).where(workflow_instances.c.id == instance_id))
     ).one_or_none()
@@ -31,7 +31,7 @@ async def get_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow |
 
 
 async def list_instances(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     workflow_id: str | None,
     running: bool,
@@ -61,7 +61,7 @@ async def list_instances(
     return found
 
 
-async def list_unstarted_instance_ids(conn: AsyncConnection, created_before: datetime | None = None) -> list[str]:
+async def list_unstarted_instance_ids(conn: Connection, created_before: datetime | None = None) -> list[str]:
     """Running instances without a stage recorded (created before `created_before`, if given):
     the only ones whose engine workflow may never have started (any other has recorded its
     first stage from its workflow). Parked instances are not among them, however many."""
@@ -72,7 +72,7 @@ async def list_unstarted_instance_ids(conn: AsyncConnection, created_before: dat
     return list((await conn.execute(query)).scalars())
 
 
-async def list_stages(conn: AsyncConnection, instance_id: str) -> list[StageRow]:
+async def list_stages(conn: Connection, instance_id: str) -> list[StageRow]:
     query = (
         sa.select(stage_statuses)
         .where(stage_statuses.c.instance_id == instance_id)
@@ -81,7 +81,7 @@ async def list_stages(conn: AsyncConnection, instance_id: str) -> list[StageRow]
     return [StageRow(**r._mapping) for r in await conn.execute(query)]
 
 
-async def get_stage(conn: AsyncConnection, instance_id: str, stage: int) -> StageRow | None:
+async def get_stage(conn: Connection, instance_id: str, stage: int) -> StageRow | None:
     query = sa.select(stage_statuses).where(
         stage_statuses.c.instance_id == instance_id, stage_statuses.c.stage == stage
     )
@@ -110,7 +110,7 @@ _TERMINATE = (
 )
 
 
-async def lock_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow | None:
+async def lock_instance(conn: Connection, instance_id: str) -> InstanceRow | None:
     """Read an instance and hold its row until commit, so that abort and the engine's
     bookkeeping on the same instance serialise (a no-op lock on SQLite, whose writers
     are serialised anyway)."""
@@ -119,7 +119,7 @@ async def lock_instance(conn: AsyncConnection, instance_id: str) -> InstanceRow 
 
 
 async def finish_stage(
-    conn: AsyncConnection, instance_id: str, stage: int, *, now: datetime, error: str | None
+    conn: Connection, instance_id: str, stage: int, *, now: datetime, error: str | None
 ) -> tuple[str, datetime] | None:
     """End a stage row unless it has already ended (e.g. by an abort); its (name, start time)
     when this ended it."""
@@ -157,7 +157,7 @@ def new_stage(
 _STARTED = (stage_statuses.c.stage, stage_statuses.c.started_at)
 
 
-async def start_stages(conn: AsyncConnection, rows: list[StageRow]) -> datetime:
+async def start_stages(conn: Connection, rows: list[StageRow]) -> datetime:
     """Insert stage rows of one instance in one statement, keeping those a crashed earlier attempt
     inserted; the start time of the last one."""
     # The rows as parameters: SQLAlchemy compiles the statement once and sends the rows in one
@@ -175,7 +175,7 @@ async def start_stages(conn: AsyncConnection, rows: list[StageRow]) -> datetime:
 
 
 async def terminate_instance(
-    conn: AsyncConnection, instance_id: str, *, now: datetime, error: str | None
+    conn: Connection, instance_id: str, *, now: datetime, error: str | None
 ) -> bool:
     """Mark the instance terminated; False if something (an abort) already did."""
     result = await conn.execute(_TERMINATE, {"of_instance": instance_id, "terminated_at": now, "error": error})
@@ -185,7 +185,7 @@ async def terminate_instance(
     return True
 
 
-async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datetime) -> bool:
+async def cancel_instance(conn: Connection, instance_id: str, *, now: datetime) -> bool:
     """Abort (§9): end the running stage and the instance with `canceled`.
 
     False when the instance had already terminated: nothing changes then.
@@ -202,6 +202,6 @@ async def cancel_instance(conn: AsyncConnection, instance_id: str, *, now: datet
     return True
 
 
-async def instances_terminated_since(conn: AsyncConnection, since: datetime) -> list[str]:
+async def instances_terminated_since(conn: Connection, since: datetime) -> list[str]:
     query = sa.select(workflow_instances.c.id).where(workflow_instances.c.terminated_at >= since)
     return list((await conn.execute(query)).scalars())

@@ -20,7 +20,9 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ._connection import Connection
 
 CHANNEL = "orchestration"
 # The listener's name in pg_stat_activity.
@@ -50,7 +52,7 @@ class Notice:
         return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-async def tell(conn: AsyncConnection, kind: NoticeKind, subject: str) -> None:
+async def tell(conn: Connection, kind: NoticeKind, subject: str) -> None:
     """Say `kind` of `subject` to every listening process when `conn`'s transaction commits."""
     if conn.dialect.name == "postgresql":
         await conn.execute(_NOTIFY, {"payload": f"{kind.value} {subject}"})

@@ -6,18 +6,18 @@ from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._dialects import insert_or_ignore, inserted
 from ._rows import InstanceRow, OccurrenceRow, OccurrenceView, TriggerRow
 from ._tables import trigger_objects, trigger_occurrences, triggers, workflow_instances
 
 
-async def insert_trigger(conn: AsyncConnection, row: TriggerRow) -> None:
+async def insert_trigger(conn: Connection, row: TriggerRow) -> None:
     await conn.execute(sa.insert(triggers).values(**asdict(row)))
 
 
-async def get_trigger(conn: AsyncConnection, trigger_id: str) -> TriggerRow | None:
+async def get_trigger(conn: Connection, trigger_id: str) -> TriggerRow | None:
     """A live (not deleted) trigger."""
     query = sa.select(triggers).where(triggers.c.id == trigger_id, triggers.c.deleted_at.is_(None))
     found = (await conn.execute(query)).one_or_none()
@@ -29,7 +29,7 @@ def _escape_like(text: str) -> str:
 
 
 async def list_triggers(
-    conn: AsyncConnection, *, name: str | None, offset: int, limit: int | None
+    conn: Connection, *, name: str | None, offset: int, limit: int | None
 ) -> list[TriggerRow]:
     """Live triggers in creation order; `name` is a case-insensitive substring (Q-6 fixed)."""
     query = (
@@ -44,13 +44,13 @@ async def list_triggers(
     return [TriggerRow(**r._mapping) for r in await conn.execute(query)]
 
 
-async def live_triggers(conn: AsyncConnection) -> list[TriggerRow]:
+async def live_triggers(conn: Connection) -> list[TriggerRow]:
     """Every trigger not deleted, in creation order (the order dispatch fires them in)."""
     query = sa.select(triggers).where(triggers.c.deleted_at.is_(None)).order_by(triggers.c.created_at, triggers.c.id)
     return [TriggerRow(**r._mapping) for r in await conn.execute(query)]
 
 
-async def triggers_stamp(conn: AsyncConnection) -> tuple[int, int]:
+async def triggers_stamp(conn: Connection) -> tuple[int, int]:
     """(triggers made, triggers deleted): triggers are never removed, so any creation or deletion
     changes it."""
     query = sa.select(sa.func.count(), sa.func.count(triggers.c.deleted_at))
@@ -58,7 +58,7 @@ async def triggers_stamp(conn: AsyncConnection) -> tuple[int, int]:
     return int(made), int(deleted)
 
 
-async def soft_delete_trigger(conn: AsyncConnection, trigger_id: str, now: datetime) -> bool:
+async def soft_delete_trigger(conn: Connection, trigger_id: str, now: datetime) -> bool:
     """False when there is no live trigger of that id (§2.6 E15: deleting twice is a 404)."""
     result = await conn.execute(
         sa.update(triggers)
@@ -68,13 +68,13 @@ async def soft_delete_trigger(conn: AsyncConnection, trigger_id: str, now: datet
     return bool(result.rowcount)
 
 
-async def insert_occurrence(conn: AsyncConnection, row: OccurrenceRow) -> bool:
+async def insert_occurrence(conn: Connection, row: OccurrenceRow) -> bool:
     """False when this trigger already has an occurrence for this message (`dispatch_key`)."""
     insert = insert_or_ignore(conn, trigger_occurrences, ["trigger_id", "dispatch_key"]).values(**asdict(row))
     return await inserted(conn, insert.returning(trigger_occurrences.c.id))
 
 
-async def find_occurrence(conn: AsyncConnection, trigger_id: str, dispatch_key: str) -> OccurrenceRow | None:
+async def find_occurrence(conn: Connection, trigger_id: str, dispatch_key: str) -> OccurrenceRow | None:
     """The occurrence of this trigger for this message, if it fired for it already."""
     query = sa.select(trigger_occurrences).where(
         trigger_occurrences.c.trigger_id == trigger_id, trigger_occurrences.c.dispatch_key == dispatch_key
@@ -83,12 +83,12 @@ async def find_occurrence(conn: AsyncConnection, trigger_id: str, dispatch_key: 
     return OccurrenceRow(**found._mapping) if found else None
 
 
-async def forget_occurrence(conn: AsyncConnection, occurrence_id: str) -> None:
+async def forget_occurrence(conn: Connection, occurrence_id: str) -> None:
     """Take back an occurrence written in this transaction (its trigger turned out not to fire)."""
     await conn.execute(sa.delete(trigger_occurrences).where(trigger_occurrences.c.id == occurrence_id))
 
 
-async def claim_object(conn: AsyncConnection, trigger_id: str, object_id: str) -> bool:
+async def claim_object(conn: Connection, trigger_id: str, object_id: str) -> bool:
     """Record that the trigger fired for this payment or account; False if it already had (Q-20)."""
     insert = insert_or_ignore(conn, trigger_objects, ["trigger_id", "object_id"]).values(
         trigger_id=trigger_id, object_id=object_id
@@ -97,7 +97,7 @@ async def claim_object(conn: AsyncConnection, trigger_id: str, object_id: str) -
 
 
 async def list_occurrences(
-    conn: AsyncConnection, trigger_id: str, *, offset: int, limit: int | None
+    conn: Connection, trigger_id: str, *, offset: int, limit: int | None
 ) -> list[OccurrenceView]:
     """Occurrences of a trigger, deleted or not, oldest first, with their instance (§2.6 E16)."""
     instance = workflow_instances.alias("instance")

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._dialects import insert_or_ignore
 from ._notices import NoticeKind, tell
 from ._rows import DueWaitRow, WaitRow
@@ -28,7 +28,7 @@ _EVENT_CAME = (
 )
 
 
-async def park(conn: AsyncConnection, row: WaitRow, *, tell_within: timedelta) -> None:
+async def park(conn: Connection, row: WaitRow, *, tell_within: timedelta) -> None:
     """Record that the instance waits in `row.stage` (at most once per stage); a delay is
     due at its deadline. A deadline nearer than `tell_within` (the look-ahead of the other
     processes, which finds later ones in time) is told to them: should this process stop,
@@ -39,13 +39,13 @@ async def park(conn: AsyncConnection, row: WaitRow, *, tell_within: timedelta) -
         await tell(conn, NoticeKind.DEADLINE, row.wake_at.isoformat())
 
 
-async def event_came(conn: AsyncConnection, instance_id: str, name: str, *, now: datetime) -> bool:
+async def event_came(conn: Connection, instance_id: str, name: str, *, now: datetime) -> bool:
     """The instance received the event `name`: a parked wait for it is due now (True then)."""
     came = await conn.execute(_EVENT_CAME, {"of_instance": instance_id, "of_event": name, "due_at": now})
     return bool(came.rowcount)
 
 
-async def get_wait(conn: AsyncConnection, instance_id: str, stage: int) -> WaitRow | None:
+async def get_wait(conn: Connection, instance_id: str, stage: int) -> WaitRow | None:
     query = sa.select(instance_waits).where(
         instance_waits.c.instance_id == instance_id, instance_waits.c.stage == stage
     )
@@ -98,7 +98,7 @@ _DUE_WAITS_AFTER = _due_waits_query(after=True)
 
 
 async def due_waits(
-    conn: AsyncConnection, *, now: datetime, limit: int, after: DueWaitRow | None = None
+    conn: Connection, *, now: datetime, limit: int, after: DueWaitRow | None = None
 ) -> list[DueWaitRow]:
     """Up to `limit` parked instances not woken yet whose wait was over at `now`, longest due
     first, those after `after` only (an index range: the cost does not grow with the number
@@ -118,12 +118,12 @@ _NEXT_DEADLINE = (
 )
 
 
-async def next_deadline(conn: AsyncConnection, *, after: datetime) -> datetime | None:
+async def next_deadline(conn: Connection, *, after: datetime) -> datetime | None:
     """The earliest time a parked wait not woken yet becomes due, after `after`."""
     return (await conn.execute(_NEXT_DEADLINE, {"after": after})).scalar_one_or_none()
 
 
-async def mark_woken(conn: AsyncConnection, waits: list[tuple[str, int]], *, now: datetime) -> None:
+async def mark_woken(conn: Connection, waits: list[tuple[str, int]], *, now: datetime) -> None:
     """The continuations of these (instance, stage) waits have started: they are no longer due."""
     if not waits:
         return
@@ -139,7 +139,7 @@ async def mark_woken(conn: AsyncConnection, waits: list[tuple[str, int]], *, now
     await conn.execute(update, [{"waiting_instance": i, "waiting_stage": s} for i, s in waits])
 
 
-async def forget_waits(conn: AsyncConnection, instance_id: str) -> None:
+async def forget_waits(conn: Connection, instance_id: str) -> None:
     """The instance ended: nothing of it waits any more, and the events it did not take
     never will be taken."""
     await conn.execute(_FORGET_WAITS, {"of_instance": instance_id})

@@ -6,22 +6,22 @@ from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._connection import Connection
 from ._rows import WorkflowRow
 from ._tables import workflows
 
 
-async def insert_workflow(conn: AsyncConnection, row: WorkflowRow) -> None:
+async def insert_workflow(conn: Connection, row: WorkflowRow) -> None:
     await conn.execute(sa.insert(workflows).values(**asdict(row)))
 
 
-async def get_workflow(conn: AsyncConnection, workflow_id: str) -> WorkflowRow | None:
+async def get_workflow(conn: Connection, workflow_id: str) -> WorkflowRow | None:
     found = (await conn.execute(sa.select(workflows).where(workflows.c.id == workflow_id))).one_or_none()
     return WorkflowRow(**found._mapping) if found else None
 
 
-async def list_workflows(conn: AsyncConnection, *, offset: int, limit: int | None) -> list[WorkflowRow]:
+async def list_workflows(conn: Connection, *, offset: int, limit: int | None) -> list[WorkflowRow]:
     """Live (not deleted) workflows in creation order (Q-9)."""
     query = (
         sa.select(workflows)
@@ -33,7 +33,7 @@ async def list_workflows(conn: AsyncConnection, *, offset: int, limit: int | Non
     return [WorkflowRow(**r._mapping) for r in await conn.execute(query)]
 
 
-async def soft_delete_workflow(conn: AsyncConnection, workflow_id: str, now: datetime) -> bool:
+async def soft_delete_workflow(conn: Connection, workflow_id: str, now: datetime) -> bool:
     """Mark deleted, again if already deleted (Q-10); False when there is no such workflow."""
     result = await conn.execute(
         sa.update(workflows).where(workflows.c.id == workflow_id).values(deleted_at=now)
