@@ -179,6 +179,15 @@ def test_info_and_healthcheck(client: httpx.Client) -> None:
     assert health.status_code == 200 and health.json()["default"] == "OK"  # parts: tests/integration/test_health.py
 
 
+def test_the_gateway_prefix_serves_the_same_api_and_nothing_beside_it(client: httpx.Client) -> None:
+    document = client.get("/openapi.json").json()
+    assert client.get("/api/orchestration/openapi.json").json() == document  # no server of its own added
+    assert not any(path.startswith("/api/orchestration") for path in document["paths"])  # documented once
+    for path in ("/api/orchestration", "/api/orchestrationx/_info", "/api/orchestration//_info",
+                 "/api/orchestration/api/orchestration/_info", "/v2/api/orchestration/_info"):
+        assert_error(client.get(path), 404, "NOT_FOUND")
+
+
 def test_unknown_path_and_method_get_json_errors(client: httpx.Client) -> None:
     assert_error(client.get("/nope"), 404, "NOT_FOUND")
     assert_error(client.patch("/workflows"), 405, "VALIDATION")

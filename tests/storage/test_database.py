@@ -80,3 +80,29 @@ async def test_the_health_check_ping_next_to_writes_holds_none_of_them_up(db: st
     # waiting in SQLite's busy handler, on the loop's thread, for the ping to let go.
     for _ in range(20):
         await asyncio.wait_for(asyncio.gather(db.ping(), _insert(db, str(uuid.uuid4())), db.ping()), timeout=10)
+
+
+async def test_more_transactions_open_at_once_than_the_pool_keeps_all_go_on(db: storage.Database) -> None:
+    # On SQLite, taking a connection runs on the loop's thread: were the pool to make the next one
+    # wait for a connection to come back, it would block the loop that gives them back.
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL's pool is bounded: a transaction waits its turn for a connection, off the loop")
+    workflow_id = str(uuid.uuid4())
+    await _insert(db, workflow_id)
+    held, all_open = 40, asyncio.Event()
+    opened = 0
+
+    async def reader() -> storage.WorkflowRow | None:
+        nonlocal opened
+        async with db.read() as conn:
+            opened += 1
+            if opened == held:
+                all_open.set()
+            await all_open.wait()
+            return await storage.get_workflow(conn, workflow_id)
+
+    rows = await asyncio.wait_for(asyncio.gather(*(reader() for _ in range(held))), timeout=30)
+    assert [row.id if row else None for row in rows] == [workflow_id] * held
+    await asyncio.wait_for(_insert(db, str(uuid.uuid4())), timeout=30)
+    in_use, _ = db.pool_use()
+    assert in_use == 0
