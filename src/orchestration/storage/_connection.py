@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeVarTuple, Unpack, overload
+from typing import Any, Protocol, TypeVarTuple, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect
@@ -23,13 +23,13 @@ class Connection(Protocol):
 
     @overload
     async def execute(
-        self, statement: TypedReturnsRows[Unpack[_Ts]], parameters: Parameters = None
-    ) -> sa.CursorResult[Unpack[_Ts]]: ...
+        self, statement: TypedReturnsRows[*_Ts], parameters: Parameters = None
+    ) -> sa.CursorResult[*_Ts]: ...
 
     @overload
     async def execute(
         self, statement: sa.Executable, parameters: Parameters = None
-    ) -> sa.CursorResult[Unpack[tuple[Any, ...]]]: ...
+    ) -> sa.CursorResult[*tuple[Any, ...]]: ...
 
 
 class InlineConnection:
@@ -47,13 +47,13 @@ class InlineConnection:
 
     @overload
     async def execute(
-        self, statement: TypedReturnsRows[Unpack[_Ts]], parameters: Parameters = None
-    ) -> sa.CursorResult[Unpack[_Ts]]: ...
+        self, statement: TypedReturnsRows[*_Ts], parameters: Parameters = None
+    ) -> sa.CursorResult[*_Ts]: ...
 
     @overload
     async def execute(
         self, statement: sa.Executable, parameters: Parameters = None
-    ) -> sa.CursorResult[Unpack[tuple[Any, ...]]]: ...
+    ) -> sa.CursorResult[*tuple[Any, ...]]: ...
 
     async def execute(self, statement: sa.Executable, parameters: Parameters = None) -> sa.CursorResult[Any]:
         return self._conn.execute(statement, parameters)
