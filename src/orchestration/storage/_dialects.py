@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ._connection import Connection
 
 
-def insert_or_ignore(conn: Connection, table: sa.Table, key: list[str]) -> sqlite.Insert | postgresql.Insert:
+def insert_or_ignore(
+    conn: Connection, table: sa.Table, key: list[str], *, returning: tuple[sa.Column[Any], ...] = ()
+) -> sa.Insert:
     """INSERT that does nothing when a row with the same `key` exists (both databases say
-    ON CONFLICT DO NOTHING, but SQLAlchemy builds it per dialect)."""
-    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_nothing(index_elements=key)
+    ON CONFLICT DO NOTHING, but SQLAlchemy builds it per dialect), RETURNING `returning`. Built
+    once per table: statements are immutable, and some are sent for every instance."""
+    return _insert_or_ignore(conn.dialect.name, table, tuple(key), returning)
+
+
+@functools.cache
+def _insert_or_ignore(
+    dialect: str, table: sa.Table, key: tuple[str, ...], returning: tuple[sa.Column[Any], ...]
+) -> sa.Insert:
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    ignoring = insert.on_conflict_do_nothing(index_elements=list(key))
+    return ignoring.returning(*returning) if returning else ignoring
 
 
 async def inserted(conn: Connection, insert: sa.Insert | sqlite.Insert | postgresql.Insert) -> bool:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
+
+
+def columns(row: Any) -> dict[str, Any]:
+    """A row's fields by name, as the statement's parameters: `dataclasses.asdict` would copy
+    every JSON value deeply, for nothing (rows are frozen, statements do not change them)."""
+    return {field.name: getattr(row, field.name) for field in fields(row)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from ._connection import Connection
 from ._dialects import insert_or_ignore
 from ._notices import NoticeKind, tell
-from ._rows import DueWaitRow, WaitRow
+from ._rows import DueWaitRow, WaitRow, columns
 from ._tables import instance_events, instance_waits, stage_statuses, workflow_instances, workflows
 
 # The statements of the hot paths (each event, each wake-up) are built once: building one and its
@@ -33,8 +32,8 @@ async def park(conn: Connection, row: WaitRow, *, tell_within: timedelta) -> Non
     due at its deadline. A deadline nearer than `tell_within` (the look-ahead of the other
     processes, which finds later ones in time) is told to them: should this process stop,
     theirs set a timer for it."""
-    values = {**asdict(row), "due_at": row.wake_at}
-    await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]).values(**values))
+    values = {**columns(row), "due_at": row.wake_at}
+    await conn.execute(insert_or_ignore(conn, instance_waits, ["instance_id", "stage"]), values)
     if row.wake_at is not None and row.wake_at - row.parked_at < tell_within:
         await tell(conn, NoticeKind.DEADLINE, row.wake_at.isoformat())
 
