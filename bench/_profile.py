@@ -49,7 +49,7 @@ class Profiler:
 
 # Leaf frames of a thread that waits (py-spy's idle detection does not work in --nonblocking mode).
 _IDLE_LEAVES = re.compile(
-    r"^(EpollSelector\.select|_worker \(concurrent|_connection_worker_thread \(aiosqlite/core\.py:59\)"
+    r"^(EpollSelector\.select|_worker \(concurrent"
     r"|Condition\.wait|Event\.wait|Queue\.get|sleep|wait \(threading)"
 )
 
