@@ -28,11 +28,32 @@ async def test_only_workers_silent_for_longer_than_the_threshold_are_claimed(db:
     assert await _claim(db, me="alive") == ["dead"]
 
 
-async def test_a_dead_worker_is_claimed_once(db: storage.Database) -> None:
+async def test_a_dead_worker_taken_over_is_claimed_once(db: storage.Database) -> None:
     await _beat(db, "dead", NOW - SILENCE * 2)
     assert await _claim(db, me="a") == ["dead"]
     assert await _claim(db, me="b") == []
+    async with db.begin() as conn:
+        await storage.forget_executor(conn, "dead", claimed_at=NOW)
     assert await _claim(db, me="a", now=NOW + SILENCE * 5) == []
+
+
+async def test_a_claim_not_followed_by_its_takeover_is_claimed_again_once_silent_as_long(
+    db: storage.Database,
+) -> None:
+    # The claimer died, or its takeover failed: the dead one's instances must not stay stranded.
+    await _beat(db, "dead", NOW - SILENCE * 2)
+    assert await _claim(db, me="a") == ["dead"]
+    assert await _claim(db, me="b", now=NOW + SILENCE - timedelta(seconds=1)) == []
+    assert await _claim(db, me="b", now=NOW + SILENCE + timedelta(seconds=1)) == ["dead"]
+
+
+async def test_forgetting_a_claimed_worker_that_beats_again_keeps_it(db: storage.Database) -> None:
+    await _beat(db, "paused", NOW - SILENCE * 2)
+    assert await _claim(db, me="survivor") == ["paused"]
+    await _beat(db, "paused", NOW + timedelta(seconds=1))  # back before its takeover was done
+    async with db.begin() as conn:
+        await storage.forget_executor(conn, "paused", claimed_at=NOW)
+    assert await _claim(db, me="survivor", now=NOW + SILENCE * 3) == ["paused"]  # its row, silent again
 
 
 async def test_a_worker_never_claims_itself(db: storage.Database) -> None:

@@ -35,16 +35,25 @@ async def keep_alive(
     the given time. The dead one may have written some just before it died: only the last
     second's are left to whoever is writing them now (starting one twice starts it once).
     """
+    # Claimed by this process, not yet taken over: tried again at the next beat (and, should this
+    # process die first, claimed again by another once silent for `takeover_after`).
+    claimed: dict[str, datetime] = {}
+    lost_before: datetime | None = None  # instances with no stage, created before this, to start
     while True:
         try:
             now = datetime.now(UTC)
             async with db.begin() as conn:
                 await storage.beat(conn, me, now)
-                dead = await storage.claim_dead(conn, me=me, now=now, silent_for=takeover_after)
-            for executor_id in dead:
+                claimed |= dict.fromkeys(await storage.claim_dead(conn, me=me, now=now, silent_for=takeover_after), now)
+            for executor_id, claimed_at in sorted(claimed.items()):
                 await _take_over(executor_id, queue)
-            if dead:
-                await start_lost(now - _BEING_STARTED)
+                async with db.begin() as conn:
+                    await storage.forget_executor(conn, executor_id, claimed_at=claimed_at)
+                del claimed[executor_id]
+                lost_before = now - _BEING_STARTED
+            if lost_before is not None:
+                await start_lost(lost_before)
+                lost_before = None
         except Exception as exc:  # a database hiccup must not stop the heartbeat for good
             storage.log_failure(log, "heartbeat or takeover failed; trying again", exc)
         await asyncio.sleep(every.total_seconds())

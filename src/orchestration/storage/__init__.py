@@ -8,7 +8,7 @@ from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_act
 from ._connection import Connection
 from ._database import DATABASE_ERRORS, Database, database_url, log_failure, unreachable
 from ._events import consume_event, event_ready, insert_event, instances_with_pending_events
-from ._executors import beat, claim_dead, release
+from ._executors import beat, claim_dead, forget_executor, release
 from ._gauges import count_gauges
 from ._instances import (
     CANCELED,
@@ -107,6 +107,7 @@ __all__ = [
     "beat",
     "cancel_instance",
     "claim_dead",
+    "forget_executor",
     "consume_event",
     "database_url",
     "event_ready",

@@ -29,7 +29,11 @@ async def release(conn: Connection, executor_id: str) -> None:
 
 
 async def claim_dead(conn: Connection, *, me: str, now: datetime, silent_for: timedelta) -> list[str]:
-    """Executors silent for longer than `silent_for`, removed so that exactly one survivor claims each."""
+    """Executors silent for longer than `silent_for`, each claimed by exactly one survivor.
+
+    A claim is a heartbeat at `now` on the dead one's behalf: should its takeover fail, or its
+    claimer die before it is done, the dead one is claimed again once silent for as long.
+    `forget_executor` removes it once its instances are taken over."""
     threshold = now - silent_for
     stale = (
         await conn.execute(
@@ -40,11 +44,21 @@ async def claim_dead(conn: Connection, *, me: str, now: datetime, silent_for: ti
     ).scalars().all()
     claimed = []
     for executor_id in stale:
-        deleted = await conn.execute(
-            sa.delete(engine_executors).where(
-                engine_executors.c.id == executor_id, engine_executors.c.heartbeat_at < threshold
-            )
+        taken = await conn.execute(
+            sa.update(engine_executors)
+            .where(engine_executors.c.id == executor_id, engine_executors.c.heartbeat_at < threshold)
+            .values(heartbeat_at=now)
         )
-        if deleted.rowcount:
+        if taken.rowcount:
             claimed.append(executor_id)
     return claimed
+
+
+async def forget_executor(conn: Connection, executor_id: str, *, claimed_at: datetime) -> None:
+    """The dead executor's instances are taken over: it is not claimed again (unless it beats anew,
+    which moves its heartbeat past `claimed_at`)."""
+    await conn.execute(
+        sa.delete(engine_executors).where(
+            engine_executors.c.id == executor_id, engine_executors.c.heartbeat_at <= claimed_at
+        )
+    )
