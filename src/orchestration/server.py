@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from orchestration import __version__, bus, storage
-from orchestration.api import create_app, create_metrics_app
+from orchestration.api import create_app, create_metrics_app, serve_under_gateway
 from orchestration.auth import TokenVerifier
 from orchestration.config import Settings, StorageSettings, parse_listen
 from orchestration.engine import DataDirLock, Engine, EngineClient, migrate_engine
@@ -158,7 +159,7 @@ async def _serve_metrics(sock: socket.socket, service: MetricsService) -> None:
         await _InnerServer(config).serve(sockets=[sock])
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings) -> ASGIApp:
     """The HTTP app; its lifespan starts and stops the process's database and engine."""
 
     verifier = TokenVerifier(settings.auth) if settings.auth.enabled else None
@@ -188,7 +189,7 @@ def build_app(settings: Settings) -> FastAPI:
         open_metrics=settings.metrics.open,
     )
     traces.instrument_app(app)
-    return app
+    return serve_under_gateway(app)
 
 
 def _bind(listen: str) -> socket.socket:

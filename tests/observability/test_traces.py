@@ -108,6 +108,9 @@ def test_a_run_is_traced_from_the_request_to_the_ledger(
     exported = eventually(collector.spans, lambda ss: named(ss, "GET /v2/workflows"), what="the later request")
     targets = [str(s.attributes.get("http.target", "")) for s in exported] + [s.name for s in exported]
     assert not [t for t in targets if "_healthcheck" in t or "/ui" in t]
+    # Through a gateway's prefix, the span names the same route.
+    client.get("/api/orchestration/v2/workflows", params={"pageSize": 1})
+    eventually(collector.spans, lambda ss: len(named(ss, "GET /v2/workflows")) == 2, what="the gateway's request")
 
 
 def test_a_failed_stage_is_a_failed_span(server: ServerProcess, collector: OtlpCollector) -> None:

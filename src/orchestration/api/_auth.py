@@ -24,7 +24,8 @@ from .errors import error_response
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/_info", "/v2/_info", "/_healthcheck", "/openapi.json", "/docs", "/v2/webhooks"})
+HEALTHCHECK_PATH = "/_healthcheck"
+OPEN_PATHS = frozenset({"/_info", "/v2/_info", HEALTHCHECK_PATH, "/openapi.json", "/docs", "/v2/webhooks"})
 REALM = 'Bearer realm="orchestration"'
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from orchestration.auth import TokenVerifier
 from orchestration.config import AuthSettings
@@ -20,7 +21,7 @@ from orchestration.observability import metrics
 from orchestration.service import MetricsService, Services
 
 from . import models
-from ._auth import METRICS_PATH, TokenAuth
+from ._auth import HEALTHCHECK_PATH, METRICS_PATH, TokenAuth
 from ._body_size import BodySizeLimit
 from ._contract import REQUEST_SCHEMAS
 from ._gateway import GATEWAY_PREFIX, GatewayPrefix
@@ -56,11 +57,9 @@ def create_app(
         redirect_slashes=False,
         docs_url="/docs",  # not part of the document it shows
         redoc_url=None,
-        root_path_in_servers=False,  # the document is the same under the gateway's prefix
     )
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(GatewayPrefix)
     app.add_middleware(BodySizeLimit, max_body_size=max_body_size)
     if auth is not None and auth.enabled:  # added last: it runs first, before any body is read
         assert verifier is not None
@@ -84,7 +83,7 @@ def create_app(
 
     app.add_api_route(METRICS_PATH, prometheus, methods=["GET"], tags=["health"], include_in_schema=False)
     app.add_api_route(
-        "/_healthcheck", healthcheck, methods=["GET"], tags=["health"],
+        HEALTHCHECK_PATH, healthcheck, methods=["GET"], tags=["health"],
         responses={200: {"model": models.Health}, 503: {"model": models.Health}},
     )
     app.add_api_route(
@@ -98,6 +97,12 @@ def create_app(
     add_routes(app.router, 1, prefix="")
     _complete_the_document(app)
     return app
+
+
+def serve_under_gateway(app: FastAPI) -> ASGIApp:
+    """`app`, finished (instrumented), with its API under the gateway's prefix too (`GatewayPrefix`)."""
+    root_only = {METRICS_PATH, HEALTHCHECK_PATH, app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url}
+    return GatewayPrefix(app, root_only=frozenset(path for path in root_only if path))
 
 
 def create_metrics_app(service: MetricsService) -> Starlette:
@@ -136,4 +141,4 @@ def _complete_the_document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["GATEWAY_PREFIX", "create_app", "create_metrics_app"]
+__all__ = ["GATEWAY_PREFIX", "create_app", "create_metrics_app", "serve_under_gateway"]

@@ -34,7 +34,10 @@ class Connection(Protocol):
 
 class InlineConnection:
     """A sync SQLAlchemy connection to SQLite behind the coroutine interface of `Connection`: its
-    statements run at once on the event loop's thread (`_inline_sqlite`)."""
+    statements run at once on the event loop's thread (`_inline_sqlite`).
+
+    Unlike the asyncio engine's, its results are read from SQLite as they are fetched: a query
+    reads its result whole before it returns (a statement left unread fails the COMMIT)."""
 
     __slots__ = ("_conn",)
 
