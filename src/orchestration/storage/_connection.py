@@ -48,15 +48,5 @@ class InlineConnection:
     def dialect(self) -> Dialect:
         return self._conn.dialect
 
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], parameters: Parameters = None
-    ) -> sa.CursorResult[*_Ts]: ...
-
-    @overload
-    async def execute(
-        self, statement: sa.Executable, parameters: Parameters = None
-    ) -> sa.CursorResult[*tuple[Any, ...]]: ...
-
-    async def execute(self, statement: sa.Executable, parameters: Parameters = None) -> sa.CursorResult[Any]:
+    async def execute(self, statement: sa.Executable, parameters: Parameters = None) -> Any:  # typed by `Connection`
         return self._conn.execute(statement, parameters)
