@@ -19,3 +19,13 @@ async def wait_at_most(event: asyncio.Event, seconds: float) -> bool:
             await event.wait()
         return True
     return False
+
+
+def stop_if_cancelled() -> None:
+    """Raise `CancelledError` if the current task was asked to stop. For the broad `except` of a
+    background loop: a driver may turn the cancellation into another exception (psycopg's pipeline
+    turns it into an AssertionError), and a loop that swallowed it would go on, its `close()`
+    waiting for it for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

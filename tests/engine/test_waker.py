@@ -299,3 +299,25 @@ async def test_continuations_start_outside_the_context_of_whoever_asked(db: stor
     finally:
         await waker.close()
     assert contexts == {soon: None, sent: None}
+
+
+async def test_close_stops_the_loop_even_when_the_driver_turns_the_cancellation_into_an_error(
+    db: storage.Database,
+) -> None:
+    # psycopg's pipeline answers a cancellation with an AssertionError: the loop's broad `except`
+    # must not take it for a failed round and go on, leaving `close()` waiting for ever.
+    entered = asyncio.Event()
+
+    async def resume(wait: storage.DueWaitRow) -> None:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise AssertionError("pipeline.level == 0") from None
+
+    await _parked(db, wake_at=datetime.now(UTC) - timedelta(seconds=1))
+    waker = Waker(db, resume, timer_horizon=HORIZON, poll_interval=timedelta(hours=1))
+    waker.start()
+    await asyncio.wait_for(entered.wait(), timeout=30)
+    await asyncio.wait_for(waker.close(), timeout=30)
+    assert waker.stopped

@@ -18,6 +18,7 @@ from orchestration import storage
 from orchestration.config import Settings, StorageSettings
 from orchestration.observability import traces
 from orchestration.stack import StackClient
+from orchestration.waiting import stop_if_cancelled
 
 from . import _runtime, _takeover
 from ._dbos_pacing import pace_background_polls
@@ -201,6 +202,7 @@ class Engine:
             try:
                 await self.signals.poll_once(self._db)
             except Exception as exc:  # the database may be briefly unreachable: try again next time
+                stop_if_cancelled()
                 storage.log_failure(log, "watching for instance changes failed", exc)
             await asyncio.sleep(self._settings.engine.signal_poll_interval.total_seconds())
 

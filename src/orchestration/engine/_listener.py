@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from orchestration import storage
 from orchestration.config import EngineSettings
+from orchestration.waiting import stop_if_cancelled
 
 from ._signals import Signals
 from ._waker import Waker
@@ -64,6 +65,7 @@ class Listener:
                     )
                 failing, retry_after = _Unheard, _RETRY_UNHEARD_AFTER
             except Exception as exc:  # the database may be briefly unreachable: try again in a moment
+                stop_if_cancelled()
                 if failing is not Exception:
                     storage.log_failure(log, "listening to other processes failed; polling for their changes", exc)
                 failing = Exception

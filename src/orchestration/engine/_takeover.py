@@ -12,6 +12,7 @@ from dbos import DBOS
 
 from orchestration import storage
 from orchestration.observability import metrics
+from orchestration.waiting import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ async def keep_alive(
                 await start_lost(lost_before)
                 lost_before = None
         except Exception as exc:  # a database hiccup must not stop the heartbeat for good
+            stop_if_cancelled()
             storage.log_failure(log, "heartbeat or takeover failed; trying again", exc)
         await asyncio.sleep(every.total_seconds())
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestration import storage
-from orchestration.waiting import wait_at_most
+from orchestration.waiting import stop_if_cancelled, wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,7 @@ class Waker:
                 if deadline is not None:
                     self.remind(deadline)
             except Exception as exc:  # the database may be briefly unreachable: tried again in a moment
+                stop_if_cancelled()
                 storage.log_failure(log, "waking parked instances failed", exc)
                 self._retry_soon()
 
@@ -192,6 +193,7 @@ class Waker:
             try:
                 ended |= await self._end_in_place(bite)
             except Exception as exc:  # only the database's "not now": anything else falls back in `_end_in_place`
+                stop_if_cancelled()
                 storage.log_failure(log, f"waking {len(bite)} instances in place failed", exc)
                 passed_over |= {_key(wait) for wait in bite}
         if passed_over:
@@ -209,6 +211,7 @@ class Waker:
             ended = await self._resume(wait)
         except Exception:  # logged, and tried again in a moment; the others go on
             self._slots.release()
+            stop_if_cancelled()
             log.exception("starting the continuation of instance %s failed", wait.instance_id)
             self._retry_soon()
             return False

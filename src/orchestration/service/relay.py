@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from orchestration import events, storage
 from orchestration.bus import EventPublisher, PublishFailed
 from orchestration.observability import metrics
+from orchestration.waiting import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class EventRelay:
                 failing = True
                 published = 0
             except Exception as exc:  # the database may be briefly unreachable
+                stop_if_cancelled()
                 storage.log_failure(log, "publishing events failed; trying again", exc)
                 published = 0
             if published < BATCH:
