@@ -79,19 +79,19 @@ async def test_a_wake_in_place_that_fails_writes_nothing_and_is_done_at_the_next
 ) -> None:
     instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
     await engine.parked(instance_id)
-    terminate = storage.terminate_instance
-    failures: list[str] = []
+    terminate = storage.terminate_instances
+    failures: list[Any] = []
     broken = True
 
-    async def fail_while_broken(conn: Any, target: str, **kwargs: Any) -> bool:
+    async def fail_while_broken(conn: Any, ending: Any, **kwargs: Any) -> set[str]:
         if broken:
-            failures.append(target)
+            failures.append(ending)
             # After the event was taken and the stage ended, in the same transaction; the database
             # cannot answer now (every connection taken): the next round tries again.
             raise sa.exc.TimeoutError("no connection free")
-        return await terminate(conn, target, **kwargs)
+        return await terminate(conn, ending, **kwargs)
 
-    monkeypatch.setattr(storage, "terminate_instance", fail_while_broken)
+    monkeypatch.setattr(storage, "terminate_instances", fail_while_broken)
     # The event arrives without a word to the engine: the round below is the only one that tries.
     async with engine.db.begin() as conn:
         await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
@@ -238,16 +238,16 @@ async def test_an_instance_aborted_before_it_parks_at_its_start_is_left_ended(
 async def test_an_instance_that_cannot_run_in_place_is_run_by_its_workflow(
     engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start_stages = storage.start_stages
+    add_stages = storage.add_stages
     failed: list[int] = []
 
     async def fail_first(conn: Any, rows: Any) -> Any:
         if not failed:
             failed.append(len(rows))
             raise OSError("the disk is gone")
-        return await start_stages(conn, rows)
+        return await add_stages(conn, rows)
 
-    monkeypatch.setattr(storage, "start_stages", fail_first)
+    monkeypatch.setattr(storage, "add_stages", fail_first)
     instance_id = await engine.run([{"noop": {}}, {"noop": {}}])
     assert failed == [2]
     done = await engine.wait_terminated(instance_id)
@@ -260,16 +260,16 @@ async def test_a_wake_in_place_that_fails_for_another_reason_is_left_to_the_cont
 ) -> None:
     instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
     await engine.parked(instance_id)
-    terminate = storage.terminate_instance
+    terminate = storage.terminate_instances
     failed: list[str] = []
 
-    async def fail_first(conn: Any, target: str, **kwargs: Any) -> bool:
+    async def fail_first(conn: Any, ending: Any, **kwargs: Any) -> set[str]:
         if not failed:
-            failed.append(target)
+            failed.extend(instance for instance, _ in ending)
             raise RuntimeError("a bug that would fail it every time")
-        return await terminate(conn, target, **kwargs)
+        return await terminate(conn, ending, **kwargs)
 
-    monkeypatch.setattr(storage, "terminate_instance", fail_first)
+    monkeypatch.setattr(storage, "terminate_instances", fail_first)
     await engine.instances.send_event(instance_id, "go")
     done = await engine.wait_terminated(instance_id)
     assert failed == [instance_id] and done.instance.error is None
@@ -306,7 +306,7 @@ async def test_waits_due_together_end_in_place_a_transaction_per_bite_of_50(
     transactions = itertools.count()
     current: contextvars.ContextVar[int] = contextvars.ContextVar("transaction", default=-1)
     locked: list[tuple[int, str]] = []
-    begin, lock = engine.db.begin, storage.lock_instance
+    begin, lock, lock_all = engine.db.begin, storage.lock_instance, storage.lock_instances
 
     @contextlib.asynccontextmanager
     async def numbered_begin() -> AsyncIterator[Any]:
@@ -321,8 +321,14 @@ async def test_waits_due_together_end_in_place_a_transaction_per_bite_of_50(
         locked.append((current.get(), instance_id))
         return await lock(conn, instance_id)
 
+    async def recorded_lock_all(conn: Any, instance_ids: Any) -> Any:
+        instance_ids = list(instance_ids)
+        locked.extend((current.get(), instance_id) for instance_id in instance_ids)
+        return await lock_all(conn, instance_ids)
+
     monkeypatch.setattr(engine.db, "begin", numbered_begin)
     monkeypatch.setattr(storage, "lock_instance", recorded_lock)
+    monkeypatch.setattr(storage, "lock_instances", recorded_lock_all)
     ids = await _park_and_send_together(engine, [{"wait_event": {"event": "go"}}, {"noop": {}}], 55)
     for instance_id in ids:
         done = await engine.wait_terminated(instance_id)
@@ -370,20 +376,37 @@ async def test_a_batch_ends_what_it_can_and_leaves_the_rest_to_continuations(
 async def test_a_batch_that_fails_in_place_is_left_to_the_continuations(
     engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    terminate = storage.terminate_instance
+    terminate = storage.terminate_instances
     failed: list[str] = []
 
-    async def fail_the_second(conn: Any, target: str, **kwargs: Any) -> bool:
-        failed.append(target)
-        if len(failed) == 2:
+    async def fail_the_first(conn: Any, ending: Any, **kwargs: Any) -> set[str]:
+        if not failed:
+            failed.extend(instance_id for instance_id, _ in ending)
             raise RuntimeError("a bug that would fail it every time")
-        return await terminate(conn, target, **kwargs)
+        return await terminate(conn, ending, **kwargs)
 
-    monkeypatch.setattr(storage, "terminate_instance", fail_the_second)
+    monkeypatch.setattr(storage, "terminate_instances", fail_the_first)
     ids = await _park_and_send_together(engine, [{"wait_event": {"event": "go"}}, {"noop": {}}], 3)
     for instance_id in ids:
         done = await engine.wait_terminated(instance_id)
         assert done.instance.error is None and _rows(done)[1] == (1, "RunNoop", {}, True, None)
         assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+        assert instance_id in failed  # its end was in the batch that failed
         # The batch's transaction was rolled back whole: each one's continuation ended it.
         await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
+
+
+async def test_a_wait_given_twice_in_one_batch_ends_its_instance_once(engine: EngineHarness) -> None:
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
+    await engine.parked(instance_id)
+    now = datetime.now(UTC)
+    async with engine.db.begin() as conn:  # without a word to the engine: only the call below wakes it
+        await storage.insert_event(conn, instance_id, "go", now)
+    async with engine.db.read() as conn:
+        [due] = await storage.due_waits(conn, now=now, limit=10)
+    assert await _in_place.wake_in_place([due, due]) == {(instance_id, 0)}
+    done = await engine.instance(instance_id)
+    assert done.instance.terminated and done.instance.error is None
+    assert _rows(done) == [(0, "RunWaitEvent", {"event": "go"}, True, None), (1, "RunNoop", {}, True, None)]
+    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
+    assert await engine.waits(instance_id) == []

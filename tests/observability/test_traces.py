@@ -124,6 +124,23 @@ def test_a_failed_stage_is_a_failed_span(server: ServerProcess, collector: OtlpC
     assert stage.status_code == ERROR_STATUS
 
 
+def test_instances_woken_and_ended_together_each_have_their_span(
+    server: ServerProcess, collector: OtlpCollector
+) -> None:
+    client = server.client()
+    workflow = create_workflow(client, [{"wait_event": {"event": "go"}}, {"noop": {}}])
+    instances = [run(client, workflow)["id"] for _ in range(3)]
+    for instance_id in instances:
+        assert client.post(f"/instances/{instance_id}/events", json={"name": "go"}).status_code == 204
+
+    def woken(spans: list[Span]) -> dict[str, int]:
+        # Each has two: parked at its start, then woken and ended.
+        found = [str(s.attributes.get("orchestration.instance_id")) for s in named(spans, "stage 0 wait_event")]
+        return {instance_id: found.count(instance_id) for instance_id in instances}
+
+    eventually(collector.spans, lambda ss: set(woken(ss).values()) == {2}, what="a wake-up span for each")
+
+
 def test_without_an_exporter_nothing_of_the_sdk_is_loaded() -> None:
     # Off is free: the server and the engine do not even import the OpenTelemetry SDK.
     probe = ("import sys, orchestration.cli, orchestration.server, orchestration.engine; "

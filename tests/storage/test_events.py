@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from orchestration import storage
-from tests.storage.conftest import NOW, held_open, runs_into
+from tests.storage.conftest import NOW, held_open, running_instance, runs_into
 
 
 async def _send(db: storage.Database, instance_id: str, *names: str) -> None:
@@ -126,3 +126,23 @@ async def test_an_event_says_whether_it_made_a_parked_wait_due(db: storage.Datab
         assert await storage.insert_event(conn, instance_id, "go", NOW) is False  # due already
         wait = await storage.get_wait(conn, instance_id, 0)
     assert wait is not None and wait.due_at is not None
+
+
+async def test_events_for_several_stages_at_once_are_taken_as_one_by_one(
+    db: storage.Database, instance_id: str
+) -> None:
+    others = [await running_instance(db) for _ in range(3)]
+    took_before, oldest, nothing = others
+    await _send(db, instance_id, "b", "a", "a")
+    await _send(db, took_before, "go", "go")
+    assert await _consume(db, took_before, 1, "go")  # before a crash
+    await _send(db, oldest, "go")
+    await _send(db, nothing, "A")
+    wanted = [(instance_id, 3, "a"), (took_before, 1, "go"), (oldest, 0, "go"), (nothing, 0, "a")]
+    async with db.begin() as conn:
+        assert await storage.consume_events(conn, wanted) == {instance_id, took_before, oldest}
+        assert await storage.consume_events(conn, []) == set()
+    assert await _consumers(db, instance_id) == [("b", None), ("a", 3), ("a", None)]
+    assert await _consumers(db, took_before) == [("go", 1), ("go", None)]  # no second event
+    assert await _consumers(db, oldest) == [("go", 0)]
+    assert await _consumers(db, nothing) == [("A", None)]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestration import storage
-from tests.storage.conftest import NOW, held_open, runs_into
+from tests.storage.conftest import NOW, held_open, running_instance, runs_into
 
 LATER = NOW + timedelta(seconds=5)
 
@@ -90,3 +90,34 @@ async def test_only_running_instances_without_a_stage_may_have_an_unstarted_work
         await storage.start_stages(conn, [storage.new_stage(instance_id, 0, now=NOW, name="RunNoop", input={})])
     async with db.read() as conn:
         assert await storage.list_unstarted_instance_ids(conn) == []
+
+
+async def test_stages_of_several_instances_end_and_terminate_at_once(db: storage.Database, instance_id: str) -> None:
+    others = [await running_instance(db) for _ in range(3)]
+    ended_before, failing, unknown = others[0], others[1], "no-such-instance"
+    for target in (instance_id, ended_before, failing):
+        await _start(db, target)
+    async with db.begin() as conn:
+        assert await storage.finish_stages(conn, [(ended_before, 0)], now=NOW, error="canceled")
+    async with db.begin() as conn:
+        locked = await storage.lock_instances(conn, [failing, instance_id, unknown])
+        assert set(locked) == {instance_id, failing} and not locked[failing].terminated
+        ended = await storage.finish_stages(conn, [(instance_id, 0), (ended_before, 0), (failing, 0)], now=LATER,
+                                            error=None)
+        assert ended == {instance_id: ("RunDelay", NOW), failing: ("RunDelay", NOW)}  # not the one ended before
+        await storage.add_stages(conn, [storage.new_stage(instance_id, 1, now=LATER, name="RunNoop", input={},
+                                                          ended=True)])
+        ending = [(instance_id, None), (failing, "boom"), (ended_before, None), (unknown, None)]
+        assert await storage.terminate_instances(conn, ending, now=LATER) == {instance_id, failing, ended_before}
+        assert await storage.terminate_instances(conn, ending, now=LATER) == set()  # nothing twice
+    async with db.read() as conn:
+        stages = await storage.list_stages(conn, instance_id)
+        instances = {target: await storage.get_instance(conn, target) for target in (instance_id, failing)}
+        kept = await storage.get_stage(conn, ended_before, 0)
+    assert [(s.stage, s.name, s.terminated_at, s.error) for s in stages] == [
+        (0, "RunDelay", LATER, None), (1, "RunNoop", LATER, None)
+    ]
+    assert kept is not None and (kept.terminated_at, kept.error) == (NOW, "canceled")
+    assert {target: (row.terminated, row.terminated_at, row.error) for target, row in instances.items() if row} == {
+        instance_id: (True, LATER, None), failing: (True, LATER, "boom")
+    }

@@ -47,8 +47,6 @@ async def wake_in_place(waits: Sequence[storage.DueWaitRow]) -> set[tuple[str, i
     that does not resolve ends the instance with its error). The (instance, stage) waits it
     dealt with, ended or found aborted; the others need a continuation.
     """
-    # Locked in the order given, the waker's (due time, instance, stage), as every waker locks:
-    # two processes waking overlapping batches wait for each other, never in a cycle.
     ends = [end for wait in waits if (end := await _wake_end(wait)) is not None]
     if not ends:
         return set()

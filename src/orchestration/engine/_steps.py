@@ -7,7 +7,6 @@ crash (steps are at-least-once) changes nothing more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,30 +114,57 @@ class InPlaceEnd:
 async def end_in_place(ends: Sequence[InPlaceEnd]) -> list[InPlace]:
     """End instances with no workflow, in one transaction: what their workflows would do, with
     the same rows, history, events and metrics. Not a step: a plain transaction, which commits
-    all of it or nothing; one per instance would cost a commit each (a burst of wakes is many)."""
+    all of it or nothing; one per instance would cost a commit each (a burst of wakes is many),
+    and each kind of write is one statement for them all. An instance given twice is ended by
+    its first end; the others come to "no event" (its workflow finds it ended)."""
     runtime = _runtime.current()
-    outcomes: list[InPlace] = []
-    moves: list[_Moved] = []
     async with runtime.db.begin() as conn:
-        for end in ends:
-            with traces.span(*end.span) if end.span is not None else contextlib.nullcontext():
-                outcome, moved = await _end_one(conn, end)
-            outcomes.append(outcome)
-            if moved is not None:
-                moves.append(moved)
+        with traces.spans([end.span for end in ends if end.span is not None]):
+            outcomes, moves = await _end_all(conn, ends)
     for moved in moves:
         moved.report()
     return outcomes
 
 
-async def _end_one(conn: storage.Connection, end: InPlaceEnd) -> tuple[InPlace, _Moved | None]:
-    instance = await storage.lock_instance(conn, end.instance_id)
-    if instance is None or instance.terminated:
-        return "aborted", None
-    if end.take_event is not None and not await storage.consume_event(conn, end.instance_id, *end.take_event):
-        return "no event", None
-    moved = await _move(conn, instance, finish=end.finish, starts=end.starts, terminate=True, error=end.error)
-    return "ended", moved
+async def _end_all(conn: storage.Connection, ends: Sequence[InPlaceEnd]) -> tuple[list[InPlace], list[_Moved]]:
+    instances = await storage.lock_instances(conn, {end.instance_id for end in ends})
+    live: dict[str, InPlaceEnd] = {}
+    for end in ends:
+        instance = instances.get(end.instance_id)
+        if instance is not None and not instance.terminated:
+            live.setdefault(end.instance_id, end)
+    wanted = [(end.instance_id, *end.take_event) for end in live.values() if end.take_event is not None]
+    have = await storage.consume_events(conn, wanted)
+    ending = [end for end in live.values() if end.take_event is None or end.instance_id in have]
+    now = _now()
+    finishing = [(end.instance_id, end.finish.number) for end in ending if end.finish is not None]
+    # A woken stage ends without an error: the one `finish` of every end given.
+    assert all(end.finish is None or end.finish.error is None for end in ending)
+    finished = await storage.finish_stages(conn, finishing, now=now, error=None)
+    await storage.add_stages(conn, [_stage_row(end.instance_id, start, now) for end in ending for start in end.starts])
+    terminated = await storage.terminate_instances(conn, [(end.instance_id, end.error) for end in ending], now=now)
+    moves = [
+        _Moved(
+            instances[end.instance_id],
+            now,
+            _durations(finished.get(end.instance_id), end.starts, now),
+            end.instance_id in terminated,
+            end.error,
+            _reported(instances[end.instance_id], end.finish, end.starts, terminated=True, error=end.error),
+        )
+        for end in ending
+    ]
+    if _runtime.current().publish_events:
+        await storage.record_events(conn, [event for moved in moves for event in moved.reported], now=now)
+    outcomes: list[InPlace] = []
+    for end in ends:
+        if end.instance_id not in instances or instances[end.instance_id].terminated:
+            outcomes.append("aborted")
+        elif live[end.instance_id] is end and (end.take_event is None or end.instance_id in have):
+            outcomes.append("ended")
+        else:
+            outcomes.append("no event")
+    return outcomes, moves
 
 
 @dataclass(frozen=True)
@@ -197,6 +223,8 @@ class _Moved:
     """(history name, seconds) of the stages ended."""
     terminated: bool
     error: str | None
+    reported: list[events.Event]
+    """Its events, in the order they happened."""
 
     def report(self) -> None:
         for name, seconds in self.durations:
@@ -220,33 +248,50 @@ async def _move(
     """`advance`'s writes, in the caller's transaction, which holds the instance's lock; stages
     start and end at `now` (default: the clock's)."""
     now = now or _now()
-    instance_id, workflow_id = instance.id, instance.workflow_id
-    reported: list[events.Event] = []
-    durations: list[tuple[str, float]] = []
+    instance_id = instance.id
+    ended = None
     if finish is not None:
         ended = await storage.finish_stage(conn, instance_id, finish.number, now=now, error=finish.error)
-        if ended is not None:
-            durations.append((ended[0], (now - ended[1]).total_seconds()))
-        reported.append(events.stage_ended(workflow_id, instance_id, finish.number, finish.error))
     started = now
     if starts:
-        started = await storage.start_stages(conn, [
-            storage.new_stage(instance_id, start.number, now=now, name=start.name, input=start.input,
-                              error=start.config_error, ended=start.ended)
-            for start in starts
-        ])
-    for start in starts:
-        reported.append(events.stage_started(workflow_id, instance_id, start.number))
-        if start.ended or start.config_error is not None:
-            durations.append((start.name, 0.0))
-            reported.append(events.stage_ended(workflow_id, instance_id, start.number, start.config_error))
+        started = await storage.start_stages(conn, [_stage_row(instance_id, start, now) for start in starts])
     terminated = False
     if terminate:
         terminated = await storage.terminate_instance(conn, instance_id, now=now, error=error)
-        reported.append(events.workflow_ended(workflow_id, instance_id, error))
+    reported = _reported(instance, finish, starts, terminated=terminate, error=error)
     if _runtime.current().publish_events:
         await storage.record_events(conn, reported, now=now)
-    return _Moved(instance, started, durations, terminated, error)
+    return _Moved(instance, started, _durations(ended, starts, now), terminated, error, reported)
+
+
+def _stage_row(instance_id: str, start: StageStart, now: datetime) -> storage.StageRow:
+    return storage.new_stage(instance_id, start.number, now=now, name=start.name, input=start.input,
+                             error=start.config_error, ended=start.ended)
+
+
+def _durations(ended: tuple[str, datetime] | None, starts: list[StageStart], now: datetime) -> list[tuple[str, float]]:
+    """(history name, seconds) of the stages a move ended: the finished one (`ended`: its name and
+    start, when the move ended it), and the starts recorded ended."""
+    durations = [(ended[0], (now - ended[1]).total_seconds())] if ended is not None else []
+    return durations + [(start.name, 0.0) for start in starts if start.ended or start.config_error is not None]
+
+
+def _reported(
+    instance: storage.InstanceRow, finish: StageEnd | None, starts: list[StageStart], *, terminated: bool,
+    error: str | None,
+) -> list[events.Event]:
+    """The events of a move, in the order they happen."""
+    workflow_id, instance_id = instance.workflow_id, instance.id
+    reported: list[events.Event] = []
+    if finish is not None:
+        reported.append(events.stage_ended(workflow_id, instance_id, finish.number, finish.error))
+    for start in starts:
+        reported.append(events.stage_started(workflow_id, instance_id, start.number))
+        if start.ended or start.config_error is not None:
+            reported.append(events.stage_ended(workflow_id, instance_id, start.number, start.config_error))
+    if terminated:
+        reported.append(events.workflow_ended(workflow_id, instance_id, error))
+    return reported
 
 
 Parking = Literal["parked", "ended", "ready"]

@@ -7,13 +7,15 @@ and returns frozen rows.
 from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_activity, list_activities, schedule_retry
 from ._connection import Connection
 from ._database import DATABASE_ERRORS, Database, database_url, log_failure, unreachable
-from ._events import consume_event, event_ready, insert_event, instances_with_pending_events
+from ._events import consume_event, consume_events, event_ready, insert_event, instances_with_pending_events
 from ._executors import beat, claim_dead, forget_executor, release
 from ._gauges import count_gauges
 from ._instances import (
     CANCELED,
+    add_stages,
     cancel_instance,
     finish_stage,
+    finish_stages,
     get_instance,
     get_stage,
     insert_instance,
@@ -22,9 +24,11 @@ from ._instances import (
     list_stages,
     list_unstarted_instance_ids,
     lock_instance,
+    lock_instances,
     new_stage,
     start_stages,
     terminate_instance,
+    terminate_instances,
 )
 from ._migrate import migrate, pending_revisions
 from ._notices import LISTENER_NAME, Notice, NoticeKind, tell
@@ -109,9 +113,12 @@ __all__ = [
     "claim_dead",
     "forget_executor",
     "consume_event",
+    "consume_events",
     "database_url",
     "event_ready",
     "finish_stage",
+    "finish_stages",
+    "add_stages",
     "get_instance",
     "get_stage",
     "get_workflow",
@@ -125,6 +132,7 @@ __all__ = [
     "list_unstarted_instance_ids",
     "list_workflows",
     "lock_instance",
+    "lock_instances",
     "migrate",
     "pending_revisions",
     "release",
@@ -132,6 +140,7 @@ __all__ = [
     "new_stage",
     "start_stages",
     "terminate_instance",
+    "terminate_instances",
     "next_deadline",
     "log_failure",
     "unreachable",

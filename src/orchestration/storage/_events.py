@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -49,6 +51,37 @@ async def consume_event(conn: Connection, instance_id: str, stage: int, name: st
     return False
 
 
+async def consume_events(conn: Connection, wanted: Sequence[tuple[str, int, str]]) -> set[str]:
+    """`consume_event` for several (instance, stage, name), one stage per instance, in two
+    statements: the instances whose stage has its event. The caller holds every instance's lock:
+    nothing else takes their events meanwhile."""
+    if not wanted:
+        return set()
+    found = await conn.execute(_EVENTS_OF, {"of_instances": [instance_id for instance_id, _, _ in wanted]})
+    events: dict[str, list[Any]] = {}
+    for event in found:
+        events.setdefault(event.instance_id, []).append(event)
+    have: set[str] = set()
+    takes: list[dict[str, int]] = []
+    for instance_id, stage, name in wanted:
+        candidates = events.get(instance_id, [])
+        if any(event.consumed_by_stage == stage for event in candidates):
+            have.add(instance_id)  # the stage's already
+        elif (oldest := next((e for e in candidates if e.consumed_by_stage is None and e.name == name), None)):
+            have.add(instance_id)
+            takes.append({"event_id": oldest.id, "consumed_by_stage": stage})
+    if takes:
+        await conn.execute(_TAKE_EVENT, takes)
+    return have
+
+
+_EVENTS_OF = (
+    sa.select(
+        instance_events.c.id, instance_events.c.instance_id, instance_events.c.name, instance_events.c.consumed_by_stage
+    )
+    .where(instance_events.c.instance_id.in_(sa.bindparam("of_instances", expanding=True)))
+    .order_by(instance_events.c.id)
+)
 # The event `of_stage` took already, else the oldest unconsumed one called `of_name`.
 _EVENT_FOR_STAGE = (
     sa.select(instance_events.c.id, instance_events.c.consumed_by_stage)

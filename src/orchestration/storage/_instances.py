@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -110,12 +112,52 @@ _TERMINATE = (
 )
 
 
+_LOCK_INSTANCES = (
+    sa.select(workflow_instances)
+    .where(workflow_instances.c.id.in_(sa.bindparam("of_instances", expanding=True)))
+    .order_by(workflow_instances.c.id)
+    .with_for_update()
+)
+_FINISH_STAGES = (
+    sa.update(stage_statuses)
+    .where(
+        # The instances alone as well: SQLite looks a list of pairs up in no index, and scanned.
+        stage_statuses.c.instance_id.in_(sa.bindparam("of_instances", expanding=True)),
+        sa.tuple_(stage_statuses.c.instance_id, stage_statuses.c.stage).in_(sa.bindparam("of_stages", expanding=True)),
+        stage_statuses.c.terminated_at.is_(None),
+    )
+    .values(terminated_at=sa.bindparam("terminated_at"), error=sa.bindparam("error"))
+    .returning(stage_statuses.c.instance_id, stage_statuses.c.name, stage_statuses.c.started_at)
+)
+_TERMINATE_ALL = (
+    sa.update(workflow_instances)
+    .where(
+        workflow_instances.c.id.in_(sa.bindparam("of_instances", expanding=True)),
+        workflow_instances.c.terminated.is_(False),
+    )
+    .values(terminated=True, terminated_at=sa.bindparam("terminated_at"), error=sa.bindparam("error"))
+    .returning(workflow_instances.c.id)
+)
+
+
 async def lock_instance(conn: Connection, instance_id: str) -> InstanceRow | None:
     """Read an instance and hold its row until commit, so that abort and the engine's
     bookkeeping on the same instance serialise (a no-op lock on SQLite, whose writers
     are serialised anyway)."""
     found = (await conn.execute(_LOCK_INSTANCE, {"of_instance": instance_id})).one_or_none()
     return InstanceRow(**found._mapping) if found else None
+
+
+async def lock_instances(conn: Connection, instance_ids: Iterable[str]) -> dict[str, InstanceRow]:
+    """`lock_instance` for several instances in one statement, by id: those found. Rows are
+    locked in the order of their ids, so that two transactions locking overlapping sets wait
+    for each other, never in a cycle (any other transaction locks one instance)."""
+    ids = list(instance_ids)
+    if len(ids) == 1:  # (each `...s` query below sends one alone as the single-row statement: cheaper)
+        one = await lock_instance(conn, ids[0])
+        return {one.id: one} if one is not None else {}
+    found = await conn.execute(_LOCK_INSTANCES, {"of_instances": ids})
+    return {row.id: InstanceRow(**row._mapping) for row in found}
 
 
 async def finish_stage(
@@ -128,6 +170,19 @@ async def finish_stage(
     )
     row = ended.first()
     return (row.name, row.started_at) if row is not None else None
+
+
+async def finish_stages(
+    conn: Connection, stages: Sequence[tuple[str, int]], *, now: datetime, error: str | None
+) -> dict[str, tuple[str, datetime]]:
+    """`finish_stage` for several (instance, stage) at once, one stage per instance: by instance,
+    the (name, start time) of each stage this ended."""
+    if len(stages) <= 1:  # SQLAlchemy expands a list into the statement at each call: one goes without
+        ended = {target: await finish_stage(conn, target, stage, now=now, error=error) for target, stage in stages}
+        return {target: one for target, one in ended.items() if one is not None}
+    params = {"of_instances": [instance_id for instance_id, _ in stages], "of_stages": list(stages),
+              "terminated_at": now, "error": error}
+    return {row.instance_id: (row.name, row.started_at) for row in await conn.execute(_FINISH_STAGES, params)}
 
 
 def new_stage(
@@ -174,6 +229,13 @@ async def start_stages(conn: Connection, rows: list[StageRow]) -> datetime:
     return existing.started_at
 
 
+async def add_stages(conn: Connection, rows: list[StageRow]) -> None:
+    """Insert stage rows of any instances in one statement, keeping those that exist."""
+    if rows:
+        await conn.execute(insert_or_ignore(conn, stage_statuses, ["instance_id", "stage"]),
+                           [columns(row) for row in rows])
+
+
 async def terminate_instance(
     conn: Connection, instance_id: str, *, now: datetime, error: str | None
 ) -> bool:
@@ -181,8 +243,30 @@ async def terminate_instance(
     result = await conn.execute(_TERMINATE, {"of_instance": instance_id, "terminated_at": now, "error": error})
     if not result.rowcount:
         return False
-    await forget_waits(conn, instance_id)
+    await forget_waits(conn, [instance_id])
     return True
+
+
+async def terminate_instances(
+    conn: Connection, ending: Iterable[tuple[str, str | None]], *, now: datetime
+) -> set[str]:
+    """`terminate_instance` for several (instance, error) at once, a statement per distinct
+    error: those this terminated."""
+    ending = list(ending)
+    if len(ending) == 1:
+        [(instance_id, error)] = ending
+        return {instance_id} if await terminate_instance(conn, instance_id, now=now, error=error) else set()
+    terminated: set[str] = set()
+    for error, group in groupby(sorted(ending, key=_by_error), key=lambda end: end[1]):
+        params = {"of_instances": [instance_id for instance_id, _ in group], "terminated_at": now, "error": error}
+        terminated.update((await conn.execute(_TERMINATE_ALL, params)).scalars())
+    if terminated:
+        await forget_waits(conn, sorted(terminated))
+    return terminated
+
+
+def _by_error(end: tuple[str, str | None]) -> tuple[bool, str]:
+    return end[1] is not None, end[1] or ""
 
 
 async def cancel_instance(conn: Connection, instance_id: str, *, now: datetime) -> bool:

@@ -138,14 +138,25 @@ async def mark_woken(conn: Connection, waits: list[tuple[str, int]], *, now: dat
     await conn.execute(update, [{"waiting_instance": i, "waiting_stage": s} for i, s in waits])
 
 
-async def forget_waits(conn: Connection, instance_id: str) -> None:
-    """The instance ended: nothing of it waits any more, and the events it did not take
+async def forget_waits(conn: Connection, instance_ids: list[str]) -> None:
+    """The instances ended: nothing of them waits any more, and the events they did not take
     never will be taken."""
-    await conn.execute(_FORGET_WAITS, {"of_instance": instance_id})
-    await conn.execute(_FORGET_EVENTS, {"of_instance": instance_id})
+    if len(instance_ids) == 1:  # SQLAlchemy expands a list into the statement at each call: one goes without
+        await conn.execute(_FORGET_WAITS_OF_ONE, {"of_instance": instance_ids[0]})
+        await conn.execute(_FORGET_EVENTS_OF_ONE, {"of_instance": instance_ids[0]})
+    else:
+        await conn.execute(_FORGET_WAITS, {"of_instances": instance_ids})
+        await conn.execute(_FORGET_EVENTS, {"of_instances": instance_ids})
 
 
-_FORGET_WAITS = sa.delete(instance_waits).where(instance_waits.c.instance_id == sa.bindparam("of_instance"))
+_FORGET_WAITS = sa.delete(instance_waits).where(
+    instance_waits.c.instance_id.in_(sa.bindparam("of_instances", expanding=True))
+)
 _FORGET_EVENTS = sa.delete(instance_events).where(
+    instance_events.c.instance_id.in_(sa.bindparam("of_instances", expanding=True)),
+    instance_events.c.consumed_by_stage.is_(None),
+)
+_FORGET_WAITS_OF_ONE = sa.delete(instance_waits).where(instance_waits.c.instance_id == sa.bindparam("of_instance"))
+_FORGET_EVENTS_OF_ONE = sa.delete(instance_events).where(
     instance_events.c.instance_id == sa.bindparam("of_instance"), instance_events.c.consumed_by_stage.is_(None)
 )
