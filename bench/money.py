@@ -1,13 +1,15 @@
-"""Money benchmark: a 2-stage `send` workflow against the fake Formance gateway, beside
-a workflow of 2 stages that take a step each and call nothing (1 ms delays), on one server
+"""Money benchmark: a workflow of 4 `send` stages against the fake Formance gateway, beside
+a workflow of 4 stages that take a step each and call nothing (1 ms delays), on one server
 in the same run.
 
     .venv/bin/python -m bench.money [--instances 500] [--concurrency 16] [--quick]
 
-Prints instances/s and latencies of both, and the overhead per activity:
-(send latency − delay latency) / 2, since each send stage makes one ledger call; then the
-floor of the same run, the same ledger call made bare (`bench.http_floor`, a process of
-its own): what a client spends on the request alone, against what the server spends.
+Each instance is run with `?wait=true`, which answers once it has ended: nothing polls, so
+the server's CPU is the instances' own (and the request's, the same for both). Prints
+instances/s, latencies and server CPU of both, and the overhead per activity: (send − delay)
+/ 4, since each send stage makes one ledger call; then the floor of the same run, the same
+ledger call made bare (`bench.http_floor`, a process of its own): what a client spends on
+the request alone, against what the server spends.
 The fake gateway runs in this process on loopback (a real HTTP server), so its
 own cost is part of the figure; a real Ledger answers in a few milliseconds more.
 No figure is asserted.
@@ -20,17 +22,17 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from tests.testing.fake_stack import FakeStack
 
-from ._client import LOAD_CLIENT_LINE
-from ._harness import REPO_ROOT, die_with_parent, fmt_latency, load, percentiles, run_to_summary, say
-from ._runs import create_workflow, new_client, run_tracked
+from ._client import LOAD_CLIENT_LINE, BenchClient
+from ._harness import REPO_ROOT, bounded, die_with_parent, fmt_latency, load, percentiles, run_to_summary, say
+from ._runs import create_workflow, new_client
 from ._server import BenchServer
 from ._sizes import Sizes
-from ._throughput import poll_cost
 
 LEDGER = "bench"
 TARGET_PER_ACTIVITY_MS = 3.0  # printed next to the figure, not asserted
@@ -44,39 +46,55 @@ SEND_STAGE = {
 # The baseline takes the same steps as the sends but calls nothing: two noops would run in place,
 # with no workflow at all, and the difference would count the whole workflow against the calls.
 STEP_STAGE = {"delay": {"duration": "1ms"}}
+STAGES = 4
 WORKFLOWS = {
-    "step": {"name": "bench two 1 ms delays", "stages": [STEP_STAGE, STEP_STAGE]},
-    "send": {"name": "bench two sends", "stages": [SEND_STAGE, SEND_STAGE]},
+    "step": {"name": f"bench {STAGES} 1 ms delays", "stages": [STEP_STAGE] * STAGES},
+    "send": {"name": f"bench {STAGES} sends", "stages": [SEND_STAGE] * STAGES},
 }
 
 
+async def _run_waiting(
+    client: BenchClient, workflow_id: str, count: int, concurrency: int
+) -> tuple[float, list[float]]:
+    """`count` instances, `concurrency` at a time, each request answering once its instance
+    has ended: wall seconds and latencies (ms)."""
+
+    async def one(_: int) -> float:
+        started = time.perf_counter()
+        res = await client.post(f"/v2/workflows/{workflow_id}/instances", params={"wait": "true"}, json={})
+        assert res.status_code == 201, res.text
+        instance = res.json()["data"]
+        assert instance["terminated"] and not instance.get("error"), instance
+        return (time.perf_counter() - started) * 1000
+
+    began = time.perf_counter()
+    latencies = await bounded(range(count), concurrency, one)
+    return time.perf_counter() - began, latencies
+
+
 async def measure(server: BenchServer, sizes: Sizes) -> dict[str, Any]:
-    """Both workflows; the server's CPU per instance leaves out what the bench's poller cost
-    it (`send` instances run longer, so they are polled more)."""
+    """Both workflows, one after the other, on the same server."""
     results: dict[str, Any] = {}
     async with new_client(server.url, sizes.concurrency) as client:
-        poll_cpu_ms, _ = await poll_cost(server, client)
         for kind, config in WORKFLOWS.items():
             workflow_id = await create_workflow(client, config)
-            await run_tracked(client, workflow_id, sizes.warmup, sizes)
+            await _run_waiting(client, workflow_id, sizes.warmup, sizes.concurrency)
             cpu_before = server.stats().cpu_s
-            run = await run_tracked(client, workflow_id, sizes.instances, sizes)
-            cpu_s = server.stats().cpu_s - cpu_before - run.polls * poll_cpu_ms / 1000
-            latency = percentiles(run.latencies_ms)
+            wall_s, latencies = await _run_waiting(client, workflow_id, sizes.instances, sizes.concurrency)
+            cpu_s = server.stats().cpu_s - cpu_before
+            latency = percentiles(latencies)
             results[kind] = {
-                "per_s": sizes.instances / run.wall_s,
+                "per_s": sizes.instances / wall_s,
                 "latency_ms": latency,
                 "cpu_ms_each": cpu_s * 1000 / sizes.instances,
-                "polls": run.polls,
             }
             say(
-                f"{kind}: {sizes.instances / run.wall_s:.1f} instances/s, {fmt_latency(latency)}, "
-                f"server CPU {cpu_s * 1000 / sizes.instances:.1f} ms per instance "
-                f"(less {run.polls} polls at {poll_cpu_ms:.2f} ms each)"
+                f"{kind}: {sizes.instances / wall_s:.1f} instances/s, {fmt_latency(latency)}, "
+                f"server CPU {cpu_s * 1000 / sizes.instances:.1f} ms per instance ({load()})"
             )
     step, send = results["step"], results["send"]
-    per_activity_ms = (send["latency_ms"]["p50"] - step["latency_ms"]["p50"]) / 2
-    per_activity_cpu_ms = (send["cpu_ms_each"] - step["cpu_ms_each"]) / 2
+    per_activity_ms = (send["latency_ms"]["p50"] - step["latency_ms"]["p50"]) / STAGES
+    per_activity_cpu_ms = (send["cpu_ms_each"] - step["cpu_ms_each"]) / STAGES
     say(f"overhead per activity: {per_activity_ms:.1f} ms of p50 latency, {per_activity_cpu_ms:.1f} ms of server CPU")
     results["per_activity_ms"] = per_activity_ms
     results["per_activity_cpu_ms"] = per_activity_cpu_ms
@@ -105,8 +123,8 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         stack.create_ledger(LEDGER)
         stack_args = stack.server_args()
         server = BenchServer(data_dir=Path(tmp) / "data", extra_args=stack_args)
-        say(f"== money: {count} instances of 2 one-step stages (1 ms delays), then of 2 send stages, "
-            f"concurrency {concurrency}")
+        say(f"== money: {count} instances of {STAGES} one-step stages (1 ms delays), then of {STAGES} send "
+            f"stages, concurrency {concurrency}, each run with ?wait=true")
         say(LOAD_CLIENT_LINE)
         try:
             server.start()
@@ -114,7 +132,7 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         finally:
             server.stop()
         postings = len(stack.transactions(LEDGER))
-        say(f"ledger postings: {postings} (expected {2 * (count + sizes.warmup)})")
+        say(f"ledger postings: {postings} (expected {STAGES * (count + sizes.warmup)})")
         summary["postings"] = postings
         summary["floor"] = http_floor(stack.url, count, concurrency)
         floor_ms = summary["floor"]["cpu_ms_each"]
