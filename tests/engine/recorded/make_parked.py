@@ -1,6 +1,6 @@
 """Record a data directory with instances parked mid-way, for `test_recorded.py`.
 
-    .venv/bin/python -m tests.engine.recorded.make_parked tests/engine/recorded/<release>_parked
+    .venv/bin/python -m tests.engine.recorded.make_parked tests/engine/recorded/<release>_parked [--current-sends]
 
 Run it with the release whose step sequence must stay resumable, before changing the
 instance workflow's steps (STYLE R12). It leaves, in an embedded data directory:
@@ -17,7 +17,9 @@ instance workflow's steps (STYLE R12). It leaves, in an embedded data directory:
     (keys the release ignored), its first leg done, its second waiting 3 s for its next attempt.
 Their ids are written to `instances.json`; `test_recorded.py` sends `go` to `wait_event`.
 (0.1.0 had no parking and no `continued`: its delay was 2 s, waiting in memory; 0.1.0 and 0.2.0
-have no `payout` and no `bridged`.)
+have no `payout` and no `bridged`; 0.5.0 was recorded with `--current-sends`, which leaves them out,
+since its sends run as this release's, and adds `slept`: a short delay, waited in memory, then a
+ledger call waiting 3 s for its second attempt, so that steps recorded after the delay replay.)
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _stages(client: httpx.Client, instance_id: str) -> list[object]:
     return list(client.get(f"/instances/{instance_id}").json()["data"].get("status", []))
 
 
-def main(target: Path) -> None:
+def main(target: Path, *, older_sends: bool = True) -> None:
     target.mkdir(parents=True, exist_ok=False)
     with FakeStack() as stack:
         stack.create_ledger(LEDGER)
@@ -83,28 +85,20 @@ def main(target: Path) -> None:
         client.post(f"/instances/{ids['continued']}/events", json={"name": "go"})
         eventually(lambda: _stages(client, ids["continued"]), lambda stages: len(stages) == 2)
         ids["retry"] = _run(client, [send])
-        payout = {
-            "send": {
-                "source": {"account": {"id": "merchant", "ledger": PAYOUT_LEDGER}},
-                "destination": {"payment": {"psp": "stripe"}},
-                "amount": {"amount": 100, "asset": "USD/2"},
-            }
-        }
-        ids["payout"] = _run(client, [payout])
-        bridged = {
-            "send": {
-                "source": {"account": {"id": "world", "ledger": BRIDGED_LEDGERS[0], "throughAccount": "bridge:out"}},
-                "destination": {"account": {"id": "bank", "ledger": BRIDGED_LEDGERS[1], "throughAccount": "bridge:in"}},
-                "amount": {"amount": 100, "asset": "USD/2"},
-            }
-        }
-        ids["bridged"] = _run(client, [bridged])
-        for name in ("retry", "payout", "bridged"):
+        failing = {"retry": 0}
+        if older_sends:
+            _run_older_sends(client, ids)
+            failing |= {"payout": 0, "bridged": 0}
+        else:
+            ids["slept"] = _run(client, [{"delay": {"duration": "100ms"}}, send])
+            failing["slept"] = 1
+        for name, stage in failing.items():
             eventually(
-                lambda name=name: client.get(f"/instances/{ids[name]}/stages/0/history").json().get("data", []),
+                lambda name=name, stage=stage: client.get(f"/instances/{ids[name]}/stages/{stage}/history").json()
+                .get("data", []),
                 lambda history: bool(history) and "lastFailure" in history[-1],
             )
-        assert len(stack.transfer_initiations()) == 1
+        assert len(stack.transfer_initiations()) == (1 if older_sends else 0)
         assert server.proc is not None
         server.proc.send_signal(signal.SIGKILL)  # parked as a crash leaves them
         server.proc.wait()
@@ -119,5 +113,25 @@ def main(target: Path) -> None:
     (target / "instances.json").write_text(json.dumps(ids, indent=2) + "\n")
 
 
+def _run_older_sends(client: httpx.Client, ids: dict[str, str]) -> None:
+    """The payout and the cross-ledger move, as releases before the newest send options ran them."""
+    payout = {
+        "send": {
+            "source": {"account": {"id": "merchant", "ledger": PAYOUT_LEDGER}},
+            "destination": {"payment": {"psp": "stripe"}},
+            "amount": {"amount": 100, "asset": "USD/2"},
+        }
+    }
+    ids["payout"] = _run(client, [payout])
+    bridged = {
+        "send": {
+            "source": {"account": {"id": "world", "ledger": BRIDGED_LEDGERS[0], "throughAccount": "bridge:out"}},
+            "destination": {"account": {"id": "bank", "ledger": BRIDGED_LEDGERS[1], "throughAccount": "bridge:in"}},
+            "amount": {"amount": 100, "asset": "USD/2"},
+        }
+    }
+    ids["bridged"] = _run(client, [bridged])
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), older_sends="--current-sends" not in sys.argv[2:])
