@@ -156,6 +156,28 @@ def test_kill_during_a_continuation_finishes_it_once(new_server: ServerProcess) 
             eventually(lambda inst=inst: peek.workflow_status(f"{inst}:0"), lambda s: s == "SUCCESS")
 
 
+def test_kill_during_a_brief_sleep_finishes_it_once(new_server: ServerProcess) -> None:
+    server = new_server.start()
+    client = server.client()
+    # Brief: slept in memory with no step of its own; the noop first makes it the workflow's.
+    wf = create_workflow(client, [{"noop": {}}, {"delay": {"duration": "1s"}}, {"noop": {}}])
+    ids = [run(client, wf)["id"] for _ in range(3)]
+    for inst in ids:
+        wait_stage(client, inst, 1)
+    killed_at = datetime.now(UTC)
+    server.kill()
+    server.start()
+    client = server.client()
+    done = [wait_terminated(client, inst, timeout=30) for inst in ids]
+    for instance in done:
+        _assert_cleanly_finished(instance, 3)
+    # The kill came during the sleep: the restarted workflow ended it.
+    assert any(_ts(instance["status"][1]["terminatedAt"]) > killed_at for instance in done)
+    with Peek(server) as peek:
+        for inst in ids:
+            eventually(lambda inst=inst: peek.workflow_status(inst), lambda s: s == "SUCCESS")
+
+
 def test_clean_shutdown_then_restart_loses_nothing(new_server: ServerProcess) -> None:
     server = new_server.start()
     client = server.client()

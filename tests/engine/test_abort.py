@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from orchestration.config import RetrySettings
+from orchestration.engine import _instance_workflow
 from orchestration.errors import InstanceNotFound, ValidationFailed
 from tests.conftest import StartEngine
 from tests.engine.stage_bodies import move, transactions_path
@@ -45,6 +46,16 @@ async def _assert_stopped(engine: EngineHarness, instance_id: str, *, stage: int
 async def test_abort_stops_an_instance_waiting_in_memory(start_engine: StartEngine, stage: dict[str, Any]) -> None:
     engine = await start_engine(park_after=NEVER)  # nothing parks: the wait is held by the workflow
     instance_id = await engine.run([IN_WORKFLOW, stage, {"noop": {}}])
+    await engine.wait_stage(instance_id, 1)
+    await engine.instances.abort(instance_id)
+    await _assert_stopped(engine, instance_id, stage=1)
+
+
+async def test_abort_wakes_a_brief_sleep(start_engine: StartEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An hour counted as brief: slept in memory without a step; only the abort can end it early.
+    monkeypatch.setattr(_instance_workflow, "BRIEF_SLEEP", timedelta(hours=2))
+    engine = await start_engine(park_after=NEVER)
+    instance_id = await engine.run([IN_WORKFLOW, {"delay": {"duration": "1h"}}, {"noop": {}}])
     await engine.wait_stage(instance_id, 1)
     await engine.instances.abort(instance_id)
     await _assert_stopped(engine, instance_id, stage=1)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from orchestration import storage
+from orchestration.engine import _instance_workflow
 from tests.testing.engine import EngineHarness
 
 INSTANCE_LOG = "orchestration.engine._instance_workflow"
@@ -39,7 +40,22 @@ async def test_instant_stages_take_no_step_of_their_own(engine: EngineHarness) -
         (4, "RunNoop", True)]
     await engine.wait_workflow(instance_id, "SUCCESS")
     steps = [step["function_name"] for step in await DBOS.list_workflow_steps_async(instance_id)]
-    # Start noops and the delay; the delay's wait; end the delay, record the noops and the end.
+    # Start noops and the delay; end the delay, record the noops and the end. The delay, brief, is
+    # slept without a step.
+    assert steps == ["orchestration.advance", "orchestration.advance"]
+
+
+async def test_a_delay_longer_than_a_brief_sleep_takes_a_step(
+    engine: EngineHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbos import DBOS
+
+    monkeypatch.setattr(_instance_workflow, "BRIEF_SLEEP", timedelta(0))  # 1 ms is longer
+    instance_id = await engine.run([{"delay": {"duration": "1ms"}}, {"noop": {}}])
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None and all(s.terminated_at is not None for s in done.stages or [])
+    await engine.wait_workflow(instance_id, "SUCCESS")
+    steps = [step["function_name"] for step in await DBOS.list_workflow_steps_async(instance_id)]
     assert steps == ["orchestration.advance", "orchestration.sleep_until", "orchestration.advance"]
 
 

@@ -175,7 +175,7 @@ class Engine:
         except Exception as exc:  # the workflow does it instead, and ends the instance visibly if it must
             storage.log_failure(log, f"instance {instance_id} could not run in place; its workflow runs it", exc)
         with SetWorkflowID(instance_id):
-            await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables)
+            await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables, brief_sleeps=True)
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
         self.signals.notify(instance_id)
@@ -232,6 +232,7 @@ class Engine:
                 wait.variables,
                 wait.stage,
                 wait.started_at.isoformat(),
+                brief_sleeps=True,
             )
         # DBOS hands back the task that runs the workflow when it runs it here, and a handle
         # that polls the database when the workflow exists already.
@@ -299,6 +300,7 @@ class EngineClient:
             instance_id,
             stages,
             variables,
+            brief_sleeps=True,
         )
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:

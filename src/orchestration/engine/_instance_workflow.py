@@ -8,7 +8,7 @@ except through `_steps` (no clock, no randomness, no I/O here).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dbos import DBOS
@@ -35,6 +35,14 @@ RECORDED_WORKFLOW_NAME = "orchestration.instance"
 RECORDED_CONTINUATION_NAME = "orchestration.instance.continued"
 
 
+# A delay that ends at most this long after its stage started is slept in memory, without a step:
+# its deadline comes from what is recorded (the stage's start, its configuration), so a replay
+# sleeps again, or not at all once it has passed, and an abort that the sleep does not hear of is
+# found by the next `advance`. A constant, not `--park-after`: whether a run takes a step must be
+# the same at each of its replays.
+BRIEF_SLEEP = timedelta(seconds=1)
+
+
 def continuation_id(instance_id: str, stage: int) -> str:
     """The workflow id of the continuation of an instance parked in `stage`: a stage
     parks at most once, so starting it twice runs it once."""
@@ -45,13 +53,16 @@ class _Context:
     """The engine's `StageContext`: durable waits keyed by the instance and stage."""
 
     def __init__(
-        self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False, current: bool = True
+        self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False, current: bool = True,
+        brief_sleeps: bool = False,
     ) -> None:
         self.instance_id = instance_id
         self.stage = stage
         self._started_at = started_at
         # False: a run recorded by an earlier release, which asks whether each change applies to it.
         self._current = current
+        # False: a run started by a release that took a step for every sleep, and replays so.
+        self._brief_sleeps = brief_sleeps
         # Activities are numbered in call order: deterministic, so the same on replay.
         self._next_sequence = 0
         # The first wait of a stage may park; a continuation (woken) waits in memory,
@@ -63,6 +74,9 @@ class _Context:
         return self._started_at
 
     async def sleep_until(self, deadline: datetime) -> None:
+        if self._brief_sleeps and deadline - self._started_at <= BRIEF_SLEEP:
+            _check(await _steps.sleep_briefly(self.instance_id, deadline))
+            return
         park_stage = self.stage if self._take_parking() else None
         _check(await _steps.sleep_until(self.instance_id, deadline.isoformat(), park_stage))
 
@@ -95,17 +109,26 @@ def _check(waited: bool | None) -> None:
 # No recovery limit: an instance is recovered once per restart of its worker, and
 # one waiting for months must outlive any number of deployments.
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
-async def instance_workflow(instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
-    """Run every stage; end the instance with the first stage error, if any."""
-    await _run_stages(instance_id, stages, variables, current=True)
+async def instance_workflow(
+    instance_id: str, stages: list[Any], variables: dict[str, str], brief_sleeps: bool = False
+) -> None:
+    """Run every stage; end the instance with the first stage error, if any.
+
+    `brief_sleeps`: sleep the delays of at most `BRIEF_SLEEP` without a step, as every run started
+    now does. A run recorded by 0.5.0 or earlier has no such argument: it replays with a step for
+    each sleep, as it took them."""
+    await _run_stages(instance_id, stages, variables, current=True, brief_sleeps=brief_sleeps)
 
 
 @DBOS.workflow(name=CONTINUATION_NAME, max_recovery_attempts=None)
 async def continued_instance_workflow(
-    instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str
+    instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str,
+    brief_sleeps: bool = False,
 ) -> None:
-    """The rest of an instance parked in `stage` (started at `started_at`), once its wait is over."""
-    await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=True)
+    """The rest of an instance parked in `stage` (started at `started_at`), once its wait is over;
+    `brief_sleeps` as `instance_workflow`'s."""
+    await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=True,
+                      brief_sleeps=brief_sleeps)
 
 
 # The same, as releases up to 0.3.0 ran them: instances they recorded are recovered under these
@@ -129,11 +152,12 @@ async def _run_stages(
     woken: tuple[int, str] | None = None,
     *,
     current: bool,
+    brief_sleeps: bool = False,
 ) -> None:
     """`_stages`, in one of this process's instance slots: waiting for one takes no step, so
     a replay waits the same way."""
     async with _runtime.current().instance_slots:
-        await _stages(instance_id, stages, variables, woken, current=current)
+        await _stages(instance_id, stages, variables, woken, current=current, brief_sleeps=brief_sleeps)
 
 
 async def _stages(
@@ -143,6 +167,7 @@ async def _stages(
     woken: tuple[int, str] | None,
     *,
     current: bool,
+    brief_sleeps: bool,
 ) -> None:
     """Run the stages in order: from the first, or in a continuation from `woken =
     (stage, its start time)`, the stage that parked and whose wait is over.
@@ -182,7 +207,8 @@ async def _stages(
                     continue
                 number, resuming = last, False
             running = number
-            context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming, current=current)
+            context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming, current=current,
+                               brief_sleeps=brief_sleeps)
             try:
                 with traces.span(f"stage {number} {resolved.kind}", stage_attributes(instance_id, number, resolved),
                                  quiet=(InstanceParked,)):

@@ -1,7 +1,8 @@
 """The instance workflow's durable steps: its only contact with the world (STYLE R3).
 
 Each step is one database transaction, written so that running it again after a
-crash (steps are at-least-once) changes nothing more.
+crash (steps are at-least-once) changes nothing more. One wait is not a step,
+`sleep_briefly`: it records nothing, and what it returns does not change a replay.
 """
 
 from __future__ import annotations
@@ -358,6 +359,24 @@ async def sleep_until(instance_id: str, deadline_iso: str, park_stage: int | Non
             if remaining <= 0:
                 return True
             await wait_at_most(wake, remaining)
+
+
+async def sleep_briefly(instance_id: str, deadline: datetime) -> bool:
+    """Not a step: sleep in memory until the deadline; False if the instance was aborted meanwhile,
+    as its signal tells (then one read looks). Nothing is read otherwise, nothing is recorded: the
+    `advance` before it found the instance running, and the one after finds an abort not heard
+    of here (a replay may stop one step later than the first run did, never elsewhere)."""
+    runtime = _runtime.current()
+    with runtime.signals.subscribe(instance_id) as wake:
+        while (remaining := (deadline - _now()).total_seconds()) > 0:
+            if not await wait_at_most(wake, remaining):
+                break
+            wake.clear()
+            async with runtime.db.read() as conn:
+                instance = await storage.get_instance(conn, instance_id)
+            if instance is None or instance.terminated:
+                return False
+    return True
 
 
 @durable_step("orchestration.wait_event")
