@@ -1,6 +1,6 @@
 """Money benchmark: a workflow of 4 `send` stages against the fake Formance gateway, beside
-a workflow of 4 stages that take a step each and call nothing (1 ms delays), on one server
-in the same run.
+a workflow of 4 stages that run through the same workflow and call nothing (1 ms delays), on
+one server in the same run.
 
     .venv/bin/python -m bench.money [--instances 500] [--concurrency 16] [--quick]
 
@@ -43,8 +43,10 @@ SEND_STAGE = {
         "amount": {"amount": 100, "asset": "USD/2"},
     }
 }
-# The baseline takes the same steps as the sends but calls nothing: two noops would run in place,
-# with no workflow at all, and the difference would count the whole workflow against the calls.
+# The baseline runs through a workflow, stage after stage, as the sends do, but calls nothing: noops
+# would run in place, with no workflow at all, and the difference would count the whole workflow
+# against the calls. A 1 ms delay takes no step of its own (a brief sleep): the difference is each
+# call's whole cost, its activity step included.
 STEP_STAGE = {"delay": {"duration": "1ms"}}
 STAGES = 4
 WORKFLOWS = {
@@ -123,7 +125,7 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         stack.create_ledger(LEDGER)
         stack_args = stack.server_args()
         server = BenchServer(data_dir=Path(tmp) / "data", extra_args=stack_args)
-        say(f"== money: {count} instances of {STAGES} one-step stages (1 ms delays), then of {STAGES} send "
+        say(f"== money: {count} instances of {STAGES} 1 ms delays, then of {STAGES} send "
             f"stages, concurrency {concurrency}, each run with ?wait=true")
         say(LOAD_CLIENT_LINE)
         try:
