@@ -29,7 +29,7 @@ def _insert_or_ignore(
     return ignoring.returning(*returning) if returning else ignoring
 
 
-async def inserted(conn: Connection, insert: sa.Insert | sqlite.Insert | postgresql.Insert) -> bool:
-    """Whether an `insert_or_ignore(...).returning(<a column>)` inserted its row: the rows it
+async def inserted(conn: Connection, insert: sa.Insert, params: dict[str, Any]) -> bool:
+    """Whether an `insert_or_ignore(..., returning=<a column>)` inserted its row: the rows it
     returns tell on both databases (a row count may be -1 where the driver does not know)."""
-    return (await conn.execute(insert)).first() is not None
+    return (await conn.execute(insert, params)).first() is not None

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ._connection import Connection
 from ._dialects import insert_or_ignore, inserted
-from ._rows import InstanceRow, OccurrenceRow, OccurrenceView, TriggerRow
+from ._rows import InstanceRow, OccurrenceRow, OccurrenceView, TriggerRow, columns
 from ._tables import trigger_objects, trigger_occurrences, triggers, workflow_instances
+
+_INSERT_TRIGGER = sa.insert(triggers)  # built once, like every insert of a row
 
 
 async def insert_trigger(conn: Connection, row: TriggerRow) -> None:
-    await conn.execute(sa.insert(triggers).values(**asdict(row)))
+    await conn.execute(_INSERT_TRIGGER, columns(row))
 
 
 async def get_trigger(conn: Connection, trigger_id: str) -> TriggerRow | None:
@@ -70,8 +71,9 @@ async def soft_delete_trigger(conn: Connection, trigger_id: str, now: datetime) 
 
 async def insert_occurrence(conn: Connection, row: OccurrenceRow) -> bool:
     """False when this trigger already has an occurrence for this message (`dispatch_key`)."""
-    insert = insert_or_ignore(conn, trigger_occurrences, ["trigger_id", "dispatch_key"]).values(**asdict(row))
-    return await inserted(conn, insert.returning(trigger_occurrences.c.id))
+    insert = insert_or_ignore(conn, trigger_occurrences, ["trigger_id", "dispatch_key"],
+                              returning=(trigger_occurrences.c.id,))
+    return await inserted(conn, insert, columns(row))
 
 
 async def find_occurrence(conn: Connection, trigger_id: str, dispatch_key: str) -> OccurrenceRow | None:
@@ -90,10 +92,10 @@ async def forget_occurrence(conn: Connection, occurrence_id: str) -> None:
 
 async def claim_object(conn: Connection, trigger_id: str, object_id: str) -> bool:
     """Record that the trigger fired for this payment or account; False if it already had (Q-20)."""
-    insert = insert_or_ignore(conn, trigger_objects, ["trigger_id", "object_id"]).values(
-        trigger_id=trigger_id, object_id=object_id
+    insert = insert_or_ignore(
+        conn, trigger_objects, ["trigger_id", "object_id"], returning=(trigger_objects.c.trigger_id,)
     )
-    return await inserted(conn, insert.returning(trigger_objects.c.trigger_id))
+    return await inserted(conn, insert, {"trigger_id": trigger_id, "object_id": object_id})
 
 
 async def list_occurrences(

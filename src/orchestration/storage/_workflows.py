@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ._connection import Connection
-from ._rows import WorkflowRow
+from ._rows import WorkflowRow, columns
 from ._tables import workflows
+
+_INSERT_WORKFLOW = sa.insert(workflows)  # built once, like every insert of a row
 
 
 async def insert_workflow(conn: Connection, row: WorkflowRow) -> None:
-    await conn.execute(sa.insert(workflows).values(**asdict(row)))
+    await conn.execute(_INSERT_WORKFLOW, columns(row))
 
 
 async def get_workflow(conn: Connection, workflow_id: str) -> WorkflowRow | None:
