@@ -8,7 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from orchestration import storage
 from orchestration.config import RetrySettings
 from orchestration.engine import _instance_workflow
 from orchestration.errors import InstanceNotFound, ValidationFailed
@@ -58,6 +60,31 @@ async def test_abort_wakes_a_brief_sleep(start_engine: StartEngine, monkeypatch:
     instance_id = await engine.run([IN_WORKFLOW, {"delay": {"duration": "1h"}}, {"noop": {}}])
     await engine.wait_stage(instance_id, 1)
     await engine.instances.abort(instance_id)
+    await _assert_stopped(engine, instance_id, stage=1)
+
+
+async def test_a_brief_sleep_rides_out_a_failed_read_and_still_hears_the_abort(
+    start_engine: StartEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_instance_workflow, "BRIEF_SLEEP", timedelta(hours=2))
+    engine = await start_engine(park_after=NEVER)
+    instance_id = await engine.run([IN_WORKFLOW, {"delay": {"duration": "1h"}}, {"noop": {}}])
+    await engine.wait_stage(instance_id, 1)
+    get_instance, failed = storage.get_instance, []
+
+    async def unreachable(conn: Any, target: str) -> Any:
+        if not failed:
+            failed.append(target)
+            raise sa.exc.OperationalError("SELECT", {}, Exception("connection lost"))
+        return await get_instance(conn, target)
+
+    monkeypatch.setattr(storage, "get_instance", unreachable)
+    def something_happened() -> list[str]:  # to it (an event of another name, say): the sleep looks
+        engine.engine.notify(instance_id)  # (again until it does: the sleep may not be listening yet)
+        return failed
+
+    await assert_eventually(something_happened, bool, what="the sleep's failed look")
+    await engine.instances.abort(instance_id)  # still asleep, it hears this one
     await _assert_stopped(engine, instance_id, stage=1)
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
+import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,9 @@ import sqlalchemy as sa
 from dbos import DBOS, SetWorkflowID
 
 from orchestration import storage
-from orchestration.engine import _in_place
+from orchestration.engine import _in_place, _steps
 from orchestration.engine._instance_workflow import instance_workflow
+from orchestration.errors import InstanceNotFound, ValidationFailed
 from tests.testing.engine import EngineHarness, EventRow
 from tests.testing.waiting import assert_eventually
 
@@ -396,17 +398,60 @@ async def test_a_batch_that_fails_in_place_is_left_to_the_continuations(
         await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
 
 
-async def test_a_wait_given_twice_in_one_batch_ends_its_instance_once(engine: EngineHarness) -> None:
-    instance_id = await engine.run([{"wait_event": {"event": "go"}}, {"noop": {}}])
-    await engine.parked(instance_id)
-    now = datetime.now(UTC)
-    async with engine.db.begin() as conn:  # without a word to the engine: only the call below wakes it
-        await storage.insert_event(conn, instance_id, "go", now)
-    async with engine.db.read() as conn:
-        [due] = await storage.due_waits(conn, now=now, limit=10)
-    assert await _in_place.wake_in_place([due, due]) == {(instance_id, 0)}
-    done = await engine.instance(instance_id)
+def _woken_end(instance_id: str, *, error: str | None = None) -> _steps.InPlaceEnd:
+    """How the waker ends an instance of `[wait_event go, noop]` woken in place."""
+    return _steps.InPlaceEnd(instance_id, woken=0, starts=[_steps.StageStart(1, "RunNoop", {}, ended=True)],
+                             error=error, take_event=(0, "go"))
+
+
+async def test_a_batch_says_what_became_of_each_end_given(engine: EngineHarness) -> None:
+    ended, failing, without_event, aborted = [
+        await engine.run([{"wait_event": {"event": "x"}}, {"noop": {}}]) for _ in range(4)
+    ]
+    for instance_id in (ended, failing, without_event, aborted):
+        await engine.parked(instance_id)
+    async with engine.db.begin() as conn:  # without a word to the engine: only the batch below wakes them
+        for instance_id in (ended, failing):
+            await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+    await engine.instances.abort(aborted)
+    unknown = str(uuid.uuid4())
+    ends = [_woken_end(failing, error="boom"), _woken_end(ended), _woken_end(without_event), _woken_end(aborted),
+            _woken_end(unknown), _woken_end(ended)]
+    # The same instance twice: its first end ends it, the second finds nothing to do.
+    assert await _steps.end_in_place(ends) == ["ended", "ended", "no event", "aborted", "aborted", "no event"]
+    done, failed, waiting = [await engine.instance(i) for i in (ended, failing, without_event)]
     assert done.instance.terminated and done.instance.error is None
-    assert _rows(done) == [(0, "RunWaitEvent", {"event": "go"}, True, None), (1, "RunNoop", {}, True, None)]
-    assert await engine.events(instance_id) == [EventRow("go", consumed_by_stage=0)]
-    assert await engine.waits(instance_id) == []
+    assert _rows(done) == [(0, "RunWaitEvent", {"event": "x"}, True, None), (1, "RunNoop", {}, True, None)]
+    assert failed.instance.terminated and failed.instance.error == "boom"
+    assert not waiting.instance.terminated and await engine.waits(without_event) != []
+    assert await engine.waits(ended) == [] and await engine.waits(failing) == []
+    assert await engine.events(ended) == [EventRow("go", consumed_by_stage=0)]
+
+
+async def test_overlapping_batches_with_aborts_and_events_end_each_instance_once(engine: EngineHarness) -> None:
+    ids = [await engine.run([{"wait_event": {"event": "x"}}, {"noop": {}}]) for _ in range(30)]
+    for instance_id in ids:
+        await engine.parked(instance_id)
+    await _send_together(engine, ids)  # (waking them would race the batches below: that is the point)
+    orders = [ids, ids[::-1], random.Random(7).sample(ids, len(ids))]
+
+    async def abort_some() -> None:
+        for instance_id in ids[::7]:
+            await engine.instances.abort(instance_id)
+
+    async def send_more() -> None:
+        for instance_id in ids[::5]:
+            with contextlib.suppress(InstanceNotFound, ValidationFailed):  # ended meanwhile
+                await engine.instances.send_event(instance_id, "go")
+
+    *outcomes, _, _ = await asyncio.gather(
+        *(_steps.end_in_place([_woken_end(i) for i in order]) for order in orders), abort_some(), send_more()
+    )
+    ends = {instance_id: 0 for instance_id in ids}
+    for order, outcome in zip(orders, outcomes, strict=True):
+        for instance_id, became in zip(order, outcome, strict=True):
+            ends[instance_id] += became == "ended"
+    assert set(ends.values()) <= {0, 1}
+    for instance_id in ids:  # by a batch, an abort, or the waker
+        done = await engine.wait_terminated(instance_id)
+        assert done.instance.error in ((None, "canceled") if instance_id in ids[::7] else (None,))

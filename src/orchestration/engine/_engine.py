@@ -25,7 +25,13 @@ from ._dbos_pacing import pace_background_polls
 from ._in_place import start_in_place, wake_in_place
 
 # Importing the module registers its workflows with DBOS, those of earlier releases included.
-from ._instance_workflow import WORKFLOW_NAME, continuation_id, continued_instance_workflow, instance_workflow
+from ._instance_workflow import (
+    WORKFLOW_NAME,
+    brief_sleep_ms,
+    continuation_id,
+    continued_instance_workflow,
+    instance_workflow,
+)
 from ._listener import Listener
 from ._signals import Signals
 from ._waker import Waker
@@ -175,7 +181,9 @@ class Engine:
         except Exception as exc:  # the workflow does it instead, and ends the instance visibly if it must
             storage.log_failure(log, f"instance {instance_id} could not run in place; its workflow runs it", exc)
         with SetWorkflowID(instance_id):
-            await DBOS.start_workflow_async(instance_workflow, instance_id, stages, variables, brief_sleeps=True)
+            await DBOS.start_workflow_async(
+                instance_workflow, instance_id, stages, variables, brief_sleep_ms=brief_sleep_ms()
+            )
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
         self.signals.notify(instance_id)
@@ -232,7 +240,7 @@ class Engine:
                 wait.variables,
                 wait.stage,
                 wait.started_at.isoformat(),
-                brief_sleeps=True,
+                brief_sleep_ms=brief_sleep_ms(),
             )
         # DBOS hands back the task that runs the workflow when it runs it here, and a handle
         # that polls the database when the workflow exists already.
@@ -300,7 +308,7 @@ class EngineClient:
             instance_id,
             stages,
             variables,
-            brief_sleeps=True,
+            brief_sleep_ms=brief_sleep_ms(),
         )
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:

@@ -25,7 +25,7 @@ from orchestration.stages import ResolvedStage, StageConfigError, StageDefinitio
 from . import _runtime, _steps
 from ._instance_workflow import log as instance_log
 from ._plan import next_starts, resolve, stage_attributes
-from ._steps import InPlaceEnd, InPlacePark, StageEnd, StageStart
+from ._steps import InPlaceEnd, InPlacePark, StageStart
 
 
 async def start_in_place(instance_id: str, stages: list[Any], variables: dict[str, str]) -> bool:
@@ -35,7 +35,7 @@ async def start_in_place(instance_id: str, stages: list[Any], variables: dict[st
     starts, resolved, error = await next_starts(stages, 0, variables, current=True)
     if resolved is not None:
         return await _park_at_start(instance_id, starts, resolved)
-    end = InPlaceEnd(instance_id, finish=None, starts=starts, error=error)
+    end = InPlaceEnd(instance_id, woken=None, starts=starts, error=error)
     if await _steps.end_in_place([end]) == ["ended"]:
         _log_failure(end)
     return True
@@ -55,8 +55,8 @@ async def wake_in_place(waits: Sequence[storage.DueWaitRow]) -> set[tuple[str, i
         if outcome == "ended":
             _log_failure(end)
         if outcome != "no event":
-            assert end.finish is not None
-            dealt_with.add((end.instance_id, end.finish.number))
+            assert end.woken is not None
+            dealt_with.add((end.instance_id, end.woken))
     return dealt_with
 
 
@@ -73,7 +73,7 @@ async def _wake_end(wait: storage.DueWaitRow) -> InPlaceEnd | None:
     # The woken stage is a wait (delay, wait_event): once it is over, it has nothing left to do.
     return InPlaceEnd(
         wait.instance_id,
-        finish=StageEnd(wait.stage),
+        woken=wait.stage,
         starts=starts,
         error=error,
         take_event=(wait.stage, wait.event) if wait.event is not None else None,

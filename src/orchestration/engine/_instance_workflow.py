@@ -38,9 +38,14 @@ RECORDED_CONTINUATION_NAME = "orchestration.instance.continued"
 # A delay that ends at most this long after its stage started is slept in memory, without a step:
 # its deadline comes from what is recorded (the stage's start, its configuration), so a replay
 # sleeps again, or not at all once it has passed, and an abort that the sleep does not hear of is
-# found by the next `advance`. A constant, not `--park-after`: whether a run takes a step must be
-# the same at each of its replays.
+# found by the next `advance`. Whether a run takes a step must be the same at each of its replays:
+# not `--park-after`, which may change between them, but this, recorded with the run as it starts.
 BRIEF_SLEEP = timedelta(seconds=1)
+
+
+def brief_sleep_ms() -> int:
+    """`BRIEF_SLEEP`, as a run started now records it (`brief_sleep_ms`)."""
+    return BRIEF_SLEEP // timedelta(milliseconds=1)
 
 
 def continuation_id(instance_id: str, stage: int) -> str:
@@ -54,15 +59,15 @@ class _Context:
 
     def __init__(
         self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False, current: bool = True,
-        brief_sleeps: bool = False,
+        brief_sleep: timedelta = timedelta(0),
     ) -> None:
         self.instance_id = instance_id
         self.stage = stage
         self._started_at = started_at
         # False: a run recorded by an earlier release, which asks whether each change applies to it.
         self._current = current
-        # False: a run started by a release that took a step for every sleep, and replays so.
-        self._brief_sleeps = brief_sleeps
+        # Zero: a run started by a release that took a step for every sleep, and replays so.
+        self._brief_sleep = brief_sleep
         # Activities are numbered in call order: deterministic, so the same on replay.
         self._next_sequence = 0
         # The first wait of a stage may park; a continuation (woken) waits in memory,
@@ -74,7 +79,7 @@ class _Context:
         return self._started_at
 
     async def sleep_until(self, deadline: datetime) -> None:
-        if self._brief_sleeps and deadline - self._started_at <= BRIEF_SLEEP:
+        if deadline - self._started_at <= self._brief_sleep:
             _check(await _steps.sleep_briefly(self.instance_id, deadline))
             return
         park_stage = self.stage if self._take_parking() else None
@@ -110,25 +115,25 @@ def _check(waited: bool | None) -> None:
 # one waiting for months must outlive any number of deployments.
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
 async def instance_workflow(
-    instance_id: str, stages: list[Any], variables: dict[str, str], brief_sleeps: bool = False
+    instance_id: str, stages: list[Any], variables: dict[str, str], brief_sleep_ms: int = 0
 ) -> None:
     """Run every stage; end the instance with the first stage error, if any.
 
-    `brief_sleeps`: sleep the delays of at most `BRIEF_SLEEP` without a step, as every run started
-    now does. A run recorded by 0.5.0 or earlier has no such argument: it replays with a step for
-    each sleep, as it took them."""
-    await _run_stages(instance_id, stages, variables, current=True, brief_sleeps=brief_sleeps)
+    `brief_sleep_ms`: delays that end at most this long after their stage's start are slept
+    without a step (`BRIEF_SLEEP` for every run started now). A run recorded by 0.5.0 or earlier
+    has no such argument: it replays with a step for each sleep, as it took them."""
+    await _run_stages(instance_id, stages, variables, current=True, brief_sleep_ms=brief_sleep_ms)
 
 
 @DBOS.workflow(name=CONTINUATION_NAME, max_recovery_attempts=None)
 async def continued_instance_workflow(
     instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str,
-    brief_sleeps: bool = False,
+    brief_sleep_ms: int = 0,
 ) -> None:
     """The rest of an instance parked in `stage` (started at `started_at`), once its wait is over;
-    `brief_sleeps` as `instance_workflow`'s."""
+    `brief_sleep_ms` as `instance_workflow`'s."""
     await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=True,
-                      brief_sleeps=brief_sleeps)
+                      brief_sleep_ms=brief_sleep_ms)
 
 
 # The same, as releases up to 0.3.0 ran them: instances they recorded are recovered under these
@@ -152,12 +157,13 @@ async def _run_stages(
     woken: tuple[int, str] | None = None,
     *,
     current: bool,
-    brief_sleeps: bool = False,
+    brief_sleep_ms: int = 0,
 ) -> None:
     """`_stages`, in one of this process's instance slots: waiting for one takes no step, so
     a replay waits the same way."""
+    brief_sleep = timedelta(milliseconds=brief_sleep_ms)
     async with _runtime.current().instance_slots:
-        await _stages(instance_id, stages, variables, woken, current=current, brief_sleeps=brief_sleeps)
+        await _stages(instance_id, stages, variables, woken, current=current, brief_sleep=brief_sleep)
 
 
 async def _stages(
@@ -167,7 +173,7 @@ async def _stages(
     woken: tuple[int, str] | None,
     *,
     current: bool,
-    brief_sleeps: bool,
+    brief_sleep: timedelta,
 ) -> None:
     """Run the stages in order: from the first, or in a continuation from `woken =
     (stage, its start time)`, the stage that parked and whose wait is over.
@@ -208,7 +214,7 @@ async def _stages(
                 number, resuming = last, False
             running = number
             context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming, current=current,
-                               brief_sleeps=brief_sleeps)
+                               brief_sleep=brief_sleep)
             try:
                 with traces.span(f"stage {number} {resolved.kind}", stage_attributes(instance_id, number, resolved),
                                  quiet=(InstanceParked,)):

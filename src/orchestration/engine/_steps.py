@@ -29,6 +29,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# What a step rides out, and what `sleep_briefly` sleeps through: the database briefly gone.
+_DATABASE_TROUBLE = (SQLAlchemyError, OSError, TimeoutError)
+
+
 def durable_step(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """A step that rides out database trouble (a lost connection, a pool exhausted by
     thousands of instances resumed at once) instead of failing its instance: retried
@@ -39,7 +43,7 @@ def durable_step(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
         max_attempts=25,
         interval_seconds=0.5,
         backoff_rate=1.5,
-        should_retry=lambda exc: isinstance(exc, (SQLAlchemyError, OSError, TimeoutError)),
+        should_retry=lambda exc: isinstance(exc, _DATABASE_TROUBLE),
     )
 
 
@@ -100,11 +104,11 @@ event was not there to take (its workflow must wait for it)."""
 @dataclass(frozen=True)
 class InPlaceEnd:
     """An instance to end in place: nothing is left to run but `starts` (instant stages, or the
-    first that does not resolve, with `error`), after ending stage `finish`. With `take_event`
-    (stage, name), that stage's event is taken first."""
+    first that does not resolve, with `error`), after ending stage `woken`, whose wait is over (a
+    wait ends well). With `take_event` (stage, name), that stage's event is taken first."""
 
     instance_id: str
-    finish: StageEnd | None
+    woken: int | None
     starts: list[StageStart]
     error: str | None
     take_event: tuple[int, str] | None = None
@@ -138,10 +142,8 @@ async def _end_all(conn: storage.Connection, ends: Sequence[InPlaceEnd]) -> tupl
     have = await storage.consume_events(conn, wanted)
     ending = [end for end in live.values() if end.take_event is None or end.instance_id in have]
     now = _now()
-    finishing = [(end.instance_id, end.finish.number) for end in ending if end.finish is not None]
-    # A woken stage ends without an error: the one `finish` of every end given.
-    assert all(end.finish is None or end.finish.error is None for end in ending)
-    finished = await storage.finish_stages(conn, finishing, now=now, error=None)
+    woken = [(end.instance_id, end.woken) for end in ending if end.woken is not None]
+    finished = await storage.finish_stages(conn, woken, now=now, error=None)
     await storage.add_stages(conn, [_stage_row(end.instance_id, start, now) for end in ending for start in end.starts])
     terminated = await storage.terminate_instances(conn, [(end.instance_id, end.error) for end in ending], now=now)
     moves = [
@@ -151,7 +153,8 @@ async def _end_all(conn: storage.Connection, ends: Sequence[InPlaceEnd]) -> tupl
             _durations(finished.get(end.instance_id), end.starts, now),
             end.instance_id in terminated,
             end.error,
-            _reported(instances[end.instance_id], end.finish, end.starts, terminated=True, error=end.error),
+            _reported(instances[end.instance_id], None if end.woken is None else StageEnd(end.woken), end.starts,
+                      terminated=True, error=end.error),
         )
         for end in ending
     ]
@@ -365,15 +368,19 @@ async def sleep_briefly(instance_id: str, deadline: datetime) -> bool:
     """Not a step: sleep in memory until the deadline; False if the instance was aborted meanwhile,
     as its signal tells (then one read looks). Nothing is read otherwise, nothing is recorded: the
     `advance` before it found the instance running, and the one after finds an abort not heard
-    of here (a replay may stop one step later than the first run did, never elsewhere)."""
+    of here (a replay may stop one step later than the first run did, never elsewhere); so a read
+    that fails is let go, and the sleep goes on."""
     runtime = _runtime.current()
     with runtime.signals.subscribe(instance_id) as wake:
         while (remaining := (deadline - _now()).total_seconds()) > 0:
             if not await wait_at_most(wake, remaining):
                 break
             wake.clear()
-            async with runtime.db.read() as conn:
-                instance = await storage.get_instance(conn, instance_id)
+            try:
+                async with runtime.db.read() as conn:
+                    instance = await storage.get_instance(conn, instance_id)
+            except _DATABASE_TROUBLE:
+                continue
             if instance is None or instance.terminated:
                 return False
     return True

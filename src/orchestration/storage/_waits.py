@@ -135,7 +135,9 @@ async def mark_woken(conn: Connection, waits: list[tuple[str, int]], *, now: dat
         )
         .values(woken_at=now)
     )
-    await conn.execute(update, [{"waiting_instance": i, "waiting_stage": s} for i, s in waits])
+    # In key order, as a batch ending instances in place deletes their waits: on PostgreSQL, two
+    # transactions locking wait rows in different orders could each hold one the other wants.
+    await conn.execute(update, [{"waiting_instance": i, "waiting_stage": s} for i, s in sorted(waits)])
 
 
 async def forget_waits(conn: Connection, instance_ids: list[str]) -> None:
