@@ -125,6 +125,15 @@ class HttpSettings:
         minimum=1,
     )
     access_log: bool = setting(True, "--access-log", "One log line per HTTP request.", commands=_SERVE)
+    # Longer than the idle time after which clients and load balancers drop a kept-alive connection
+    # (httpx 5 s, aiohttp 15 s, AWS's balancers 60 s): closing first, the server races their next
+    # request on it, which then fails unanswered.
+    keep_alive: timedelta = setting(
+        timedelta(seconds=75), "--http-keep-alive",
+        "How long an idle kept-alive connection stays open. Keep it longer than the idle timeout of "
+        "any load balancer in front.",
+        commands=_SERVE, nonzero=True,
+    )
 
     def host_port(self) -> tuple[str, int]:
         return parse_listen(self.listen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -249,7 +250,8 @@ def serve(settings: Settings) -> None:
         _hold_lock(held, settings)
         _trace(held, settings)
         config = uvicorn.Config(
-            build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on"
+            build_app(settings), log_config=None, access_log=settings.http.access_log, lifespan="on",
+            timeout_keep_alive=math.ceil(settings.http.keep_alive.total_seconds()),  # whole seconds
         )
         try:
             HttpServer(config).run(sockets=[sock])
