@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from dbos import DBOS, SetWorkflowID
 
 from orchestration import storage
-from orchestration.engine import _in_place, _steps
+from orchestration.engine import _in_place, _moves
 from orchestration.engine._instance_workflow import instance_workflow
 from orchestration.errors import InstanceNotFound, ValidationFailed
 from tests.testing.engine import EngineHarness, EventRow
@@ -398,9 +398,9 @@ async def test_a_batch_that_fails_in_place_is_left_to_the_continuations(
         await engine.wait_workflow(f"{instance_id}:0", "SUCCESS")
 
 
-def _woken_end(instance_id: str, *, error: str | None = None) -> _steps.InPlaceEnd:
+def _woken_end(instance_id: str, *, error: str | None = None) -> _moves.InPlaceEnd:
     """How the waker ends an instance of `[wait_event go, noop]` woken in place."""
-    return _steps.InPlaceEnd(instance_id, woken=0, starts=[_steps.StageStart(1, "RunNoop", {}, ended=True)],
+    return _moves.InPlaceEnd(instance_id, woken=0, starts=[_moves.StageStart(1, "RunNoop", {}, ended=True)],
                              error=error, take_event=(0, "go"))
 
 
@@ -418,7 +418,7 @@ async def test_a_batch_says_what_became_of_each_end_given(engine: EngineHarness)
     ends = [_woken_end(failing, error="boom"), _woken_end(ended), _woken_end(without_event), _woken_end(aborted),
             _woken_end(unknown), _woken_end(ended)]
     # The same instance twice: its first end ends it, the second finds nothing to do.
-    assert await _steps.end_in_place(ends) == ["ended", "ended", "no event", "aborted", "aborted", "no event"]
+    assert await _moves.end_in_place(ends) == ["ended", "ended", "no event", "aborted", "aborted", "no event"]
     done, failed, waiting = [await engine.instance(i) for i in (ended, failing, without_event)]
     assert done.instance.terminated and done.instance.error is None
     assert _rows(done) == [(0, "RunWaitEvent", {"event": "x"}, True, None), (1, "RunNoop", {}, True, None)]
@@ -445,7 +445,7 @@ async def test_overlapping_batches_with_aborts_and_events_end_each_instance_once
                 await engine.instances.send_event(instance_id, "go")
 
     *outcomes, _, _ = await asyncio.gather(
-        *(_steps.end_in_place([_woken_end(i) for i in order]) for order in orders), abort_some(), send_more()
+        *(_moves.end_in_place([_woken_end(i) for i in order]) for order in orders), abort_some(), send_more()
     )
     ends = {instance_id: 0 for instance_id in ids}
     for order, outcome in zip(orders, outcomes, strict=True):

@@ -22,10 +22,10 @@ from orchestration import storage
 from orchestration.stack import ActivityName
 from orchestration.stages import ResolvedStage, StageConfigError, StageDefinitionError, StageFailure, run_stage
 
-from . import _runtime, _steps
+from . import _moves, _runtime
 from ._instance_workflow import log as instance_log
+from ._moves import InPlaceEnd, InPlacePark, StageStart
 from ._plan import next_starts, resolve, stage_attributes
-from ._steps import InPlaceEnd, InPlacePark, StageStart
 
 
 async def start_in_place(instance_id: str, stages: list[Any], variables: dict[str, str]) -> bool:
@@ -36,7 +36,7 @@ async def start_in_place(instance_id: str, stages: list[Any], variables: dict[st
     if resolved is not None:
         return await _park_at_start(instance_id, starts, resolved)
     end = InPlaceEnd(instance_id, woken=None, starts=starts, error=error)
-    if await _steps.end_in_place([end]) == ["ended"]:
+    if await _moves.end_in_place([end]) == ["ended"]:
         _log_failure(end)
     return True
 
@@ -51,7 +51,7 @@ async def wake_in_place(waits: Sequence[storage.DueWaitRow]) -> set[tuple[str, i
     if not ends:
         return set()
     dealt_with: set[tuple[str, int]] = set()
-    for end, outcome in zip(ends, await _steps.end_in_place(ends), strict=True):
+    for end, outcome in zip(ends, await _moves.end_in_place(ends), strict=True):
         if outcome == "ended":
             _log_failure(end)
         if outcome != "no event":
@@ -98,7 +98,7 @@ async def _park_at_start(instance_id: str, starts: list[StageStart], resolved: R
     if finder.wake_at is not None and finder.wake_at - now <= _runtime.current().settings.park_after:
         return False  # waited in memory by its workflow
     span = (f"stage {stage} {resolved.kind}", stage_attributes(instance_id, stage, resolved))
-    await _steps.park_in_place(InPlacePark(instance_id, starts, now, finder.event, finder.wake_at, span))
+    await _moves.park_in_place(InPlacePark(instance_id, starts, now, finder.event, finder.wake_at, span))
     return True  # parked, or aborted or started meanwhile: nothing to run here either way
 
 

@@ -23,8 +23,8 @@ from orchestration.stages import (
 
 from . import _retry, _runtime, _steps
 from ._interrupts import InstanceAborted, InstanceParked
+from ._moves import StageEnd
 from ._plan import next_starts, resolve, stage_attributes
-from ._steps import StageEnd
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from orchestration.stages import (
     resolve_stage,
 )
 
-from ._steps import StageStart
+from ._moves import StageStart
 
 
 def stage_attributes(instance_id: str, number: int, stage: ResolvedStage) -> dict[str, str | int]:
