@@ -231,7 +231,7 @@ async def park_in_place(park: InPlacePark) -> bool:
                 # it unstarted while its run request is still starting it): that one runs it.
                 return False
             moved = await move(conn, instance, finish=None, starts=park.starts, terminate=False, error=None,
-                                now=park.now)
+                               now=park.now)
             wait = storage.WaitRow(park.instance_id, stage, park.event, park.wake_at, parked_at=park.now)
             await storage.park(conn, wait, tell_within=runtime.settings.look_ahead_interval)
             # Its event may have been sent between the run request's two writes: due at once then.
