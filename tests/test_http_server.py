@@ -86,6 +86,16 @@ async def test_a_head_over_the_bound_is_431_however_it_is_cut(port: int, piece: 
     assert _status(await _exchange(port, _request())) == 200
 
 
+@pytest.mark.parametrize("target", [b"/echo/\xe2\x80\xae", b"/\xff\xfe", b"/echo bad"])
+async def test_a_request_that_does_not_parse_is_a_json_400(port: int, target: bytes) -> None:
+    answer = await _exchange(port, b"GET " + target + b" HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert _status(answer) == 400, answer[:200]
+    assert b"content-type: application/json" in answer.split(b"\r\n\r\n", 1)[0]
+    error = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert error["errorCode"] == "VALIDATION" and error["errorMessage"].startswith("malformed HTTP request: ")
+    assert _status(await _exchange(port, _request())) == 200
+
+
 async def test_a_head_of_megabytes_is_refused_without_reading_it_all(port: int) -> None:
     head = b"GET /echo HTTP/1.1\r\nhost: t\r\nx-big: "
     answer = await _exchange(port, head, *[b"x" * 1_000_000] * 4)

@@ -32,7 +32,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     """uvicorn's protocol for httptools, which buffers a request's head and trailers whatever their
     size (a 4 MB header was read whole and answered), refusing a request whose bytes other than its
     body reach `MAX_HEAD_BYTES` with 431: once that many are read, or, for a request that follows
-    another in the same read, up to twice that.
+    another in the same read, up to twice that. Both refusals, and a request that does not parse,
+    are answered with a JSON error.
 
     httptools rather than h11 (which bounds heads itself): events went from 515 to 655 a second
     (median of three, same run) and less CPU each.
@@ -77,12 +78,20 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if cycle is not None and cycle.more_body and cycle.response_started:
             self.transport.close()  # this request's trailers, and it is already being answered
             return
-        body = json.dumps({
-            "errorCode": "VALIDATION",
-            "errorMessage": f"request line, headers and trailers larger than the limit of {MAX_HEAD_BYTES} bytes",
-        }).encode()
-        head = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-                b"connection: close\r\ncontent-length: %d\r\n\r\n" % len(body))
+        self._answer_and_close(
+            b"431 Request Header Fields Too Large",
+            f"request line, headers and trailers larger than the limit of {MAX_HEAD_BYTES} bytes",
+        )
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that do not parse as HTTP (a raw non-ASCII byte in the path, a
+        broken header), as a JSON error like every other, not uvicorn's plain text."""
+        self._answer_and_close(b"400 Bad Request", f"malformed HTTP request: {msg}")
+
+    def _answer_and_close(self, status: bytes, message: str) -> None:
+        body = json.dumps({"errorCode": "VALIDATION", "errorMessage": message}).encode()
+        head = (b"HTTP/1.1 %s\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                b"content-length: %d\r\n\r\n" % (status, len(body)))
         self.transport.write(head + body)
         self.transport.close()
 
