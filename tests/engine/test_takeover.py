@@ -1,5 +1,6 @@
 """A survivor's takeover of a silent worker is finished even when its first try fails: tried again
-at the next heartbeat, and the dead worker forgotten only once its instances are resumed."""
+at the next heartbeat, and the dead worker forgotten only once its instances are resumed. One that
+keeps failing does not hold back the takeover of others."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from orchestration import storage
 from orchestration.engine import _takeover
+from tests.testing.waiting import assert_eventually
 
 SILENCE = timedelta(seconds=10)
 
@@ -45,3 +47,40 @@ async def test_a_takeover_that_fails_is_tried_again_at_the_next_beat(
     async with db.begin() as conn:  # taken over, then forgotten: nobody claims it again
         later = datetime.now(UTC) + SILENCE * 10
         assert "dead" not in await storage.claim_dead(conn, me="other", now=later, silent_for=SILENCE)
+
+
+async def test_a_takeover_that_keeps_failing_does_not_hold_back_the_others(
+    db: storage.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.begin() as conn:
+        for executor_id in ("dead-a", "dead-b"):  # "dead-a" first, in the order they are taken over
+            await storage.beat(conn, executor_id, datetime.now(UTC) - timedelta(hours=1))
+    tries: list[str] = []
+    taken = asyncio.Event()
+
+    async def take_over(executor_id: str, queue: str) -> None:
+        tries.append(executor_id)
+        if executor_id == "dead-a":
+            raise OSError("its workflows cannot be listed")
+        taken.set()
+
+    monkeypatch.setattr(_takeover, "_take_over", take_over)
+
+    async def start_lost(created_before: datetime) -> None:
+        pass
+
+    keep_alive = asyncio.create_task(_takeover.keep_alive(
+        db, me="survivor", queue="instances", every=timedelta(milliseconds=20), takeover_after=SILENCE,
+        start_lost=start_lost,
+    ))
+    try:
+        await asyncio.wait_for(taken.wait(), timeout=30)
+        await assert_eventually(lambda: tries.count("dead-a"), lambda n: n >= 2, what="dead-a tried again")
+    finally:
+        keep_alive.cancel()
+        await asyncio.gather(keep_alive, return_exceptions=True)
+    assert tries.count("dead-b") == 1  # taken over once, then forgotten
+    async with db.begin() as conn:  # "dead-a" is still to take over: claimable once its claim is silent too
+        later = datetime.now(UTC) + SILENCE * 10
+        claimed = await storage.claim_dead(conn, me="other", now=later, silent_for=SILENCE)
+    assert "dead-a" in claimed and "dead-b" not in claimed

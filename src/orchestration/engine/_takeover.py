@@ -47,9 +47,14 @@ async def keep_alive(
                 await storage.beat(conn, me, now)
                 claimed |= dict.fromkeys(await storage.claim_dead(conn, me=me, now=now, silent_for=takeover_after), now)
             for executor_id, claimed_at in sorted(claimed.items()):
-                await _take_over(executor_id, queue)
-                async with db.begin() as conn:
-                    await storage.forget_executor(conn, executor_id, claimed_at=claimed_at)
+                try:
+                    await _take_over(executor_id, queue)
+                    async with db.begin() as conn:
+                        await storage.forget_executor(conn, executor_id, claimed_at=claimed_at)
+                except Exception as exc:  # kept for the next beat; the others are taken over meanwhile
+                    stop_if_cancelled()
+                    storage.log_failure(log, f"taking over silent worker {executor_id} failed; trying again", exc)
+                    continue
                 del claimed[executor_id]
                 lost_before = now - _BEING_STARTED
             if lost_before is not None:
