@@ -50,7 +50,7 @@ def server(
         data_dir=tmp_path_factory.mktemp("client"),
         extra_args=[
             *fake_stack.server_args(), *FAST_RETRIES, "--webhooks-secret", WEBHOOK_SECRETS[0],
-            "--auth-enabled", "--auth-issuer", issuer.url, "--auth-check-scopes",
+            *issuer.server_args(),
         ],
     )  # fmt: skip
     server.start()

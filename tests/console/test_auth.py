@@ -26,7 +26,7 @@ def issuer() -> Iterator[OidcIssuer]:
 def server(issuer: OidcIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = ServerProcess(
         data_dir=tmp_path_factory.mktemp("console-auth"),
-        extra_args=["--auth-enabled", "--auth-issuer", issuer.url, "--auth-check-scopes"],
+        extra_args=issuer.server_args(),
     )
     server.start()
     yield server

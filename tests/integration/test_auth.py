@@ -29,7 +29,7 @@ def issuer() -> Iterator[OidcIssuer]:
 def server(issuer: OidcIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = ServerProcess(
         data_dir=tmp_path_factory.mktemp("auth"),
-        extra_args=["--auth-enabled", "--auth-issuer", issuer.url, "--auth-check-scopes", "--webhooks-secret", "s"],
+        extra_args=[*issuer.server_args(), "--webhooks-secret", "s"],
     )
     server.start()
     yield server

@@ -25,7 +25,7 @@ def test_official_sdk_conformance_suite_passes(tmp_path: Path, auth: bool) -> No
     suite = shared_dir() / "conformance"
     with OidcIssuer() as issuer:
         token = issuer.token(expires_in=3600) if auth else ""
-        flags = ["--auth-enabled", "--auth-issuer", issuer.url, "--auth-check-scopes"] if auth else []
+        flags = issuer.server_args() if auth else []
         server = ServerProcess(data_dir=tmp_path / "data", extra_args=flags).start()
         try:
             result = _run_suite(suite, server, token, tmp_path)

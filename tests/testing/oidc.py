@@ -196,6 +196,10 @@ class OidcIssuer:
         """The issuer URL (`iss` of its tokens): the base URL plus `path`."""
         return self.base_url + self._path
 
+    def server_args(self) -> list[str]:
+        """The flags of a server that requires this issuer's tokens, scopes checked."""
+        return ["--auth-enabled", "--auth-issuer", self.url, "--auth-check-scopes"]
+
     @property
     def discovery_url(self) -> str:
         """`<url>/.well-known/openid-configuration`."""
