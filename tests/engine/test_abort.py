@@ -59,6 +59,9 @@ async def test_abort_wakes_a_brief_sleep(start_engine: StartEngine, monkeypatch:
     engine = await start_engine(park_after=NEVER)
     instance_id = await engine.run([IN_WORKFLOW, {"delay": {"duration": "1h"}}, {"noop": {}}])
     await engine.wait_stage(instance_id, 1)
+    # Asleep: an abort between its stage's start and its sleep is found by the next `advance` only,
+    # after the sleep (at most a second, with the real threshold).
+    await assert_eventually(lambda: engine.engine.signals.waiting, bool, what="the sleep to listen")
     await engine.instances.abort(instance_id)
     await _assert_stopped(engine, instance_id, stage=1)
 
