@@ -24,6 +24,7 @@ from orchestration import storage
 from orchestration.engine import _in_place, _moves
 from orchestration.engine._instance_workflow import instance_workflow
 from orchestration.errors import InstanceNotFound, ValidationFailed
+from orchestration.storage._tables import instance_events
 from tests.testing.engine import EngineHarness, EventRow
 from tests.testing.waiting import assert_eventually
 
@@ -410,9 +411,10 @@ async def test_a_batch_says_what_became_of_each_end_given(engine: EngineHarness)
     ]
     for instance_id in (ended, failing, without_event, aborted):
         await engine.parked(instance_id)
-    async with engine.db.begin() as conn:  # without a word to the engine: only the batch below wakes them
+    async with engine.db.begin() as conn:  # their events, their waits not made due: no waker takes them
         for instance_id in (ended, failing):
-            await storage.insert_event(conn, instance_id, "go", datetime.now(UTC))
+            await conn.execute(sa.insert(instance_events).values(instance_id=instance_id, name="go",
+                                                                 sent_at=datetime.now(UTC)))
     await engine.instances.abort(aborted)
     unknown = str(uuid.uuid4())
     ends = [_woken_end(failing, error="boom"), _woken_end(ended), _woken_end(without_event), _woken_end(aborted),
