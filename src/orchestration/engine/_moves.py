@@ -43,7 +43,6 @@ class StageStart:
     """Recorded ended as it starts: an instant stage (noop), or one whose config failed."""
 
 
-
 @dataclass(frozen=True)
 class Moved:
     """What one move of an instance did, to report once it is committed."""
