@@ -45,6 +45,7 @@ from ._rows import (
     WaitRow,
     WorkflowRow,
 )
+from ._starts import request_start, take_starts
 from ._triggers import (
     claim_object,
     find_occurrence,
@@ -136,6 +137,8 @@ __all__ = [
     "migrate",
     "pending_revisions",
     "release",
+    "request_start",
+    "take_starts",
     "soft_delete_workflow",
     "new_stage",
     "start_stages",

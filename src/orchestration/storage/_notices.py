@@ -1,7 +1,7 @@
 """Notices between processes that share a PostgreSQL database (LISTEN/NOTIFY).
 
-A transaction that makes a parked wait due, parks one until a near deadline, or aborts an
-instance says so on one channel; PostgreSQL delivers the notice to every
+A transaction that makes a parked wait due, parks one until a near deadline, aborts an
+instance, or asks for one to be started says so on one channel; PostgreSQL delivers the notice to every
 listening process when, and only if, the transaction commits. A worker that listens needs
 no poll to find what the others changed. Notices are hints, not the record: a listener that
 lost its connection looks at the tables once it listens again. Embedded (SQLite), one
@@ -38,6 +38,7 @@ class NoticeKind(enum.Enum):
     DUE = "due"  # a parked wait of the instance is due now
     ABORTED = "aborted"  # the instance was aborted
     DEADLINE = "deadline"  # a wait was parked until the (ISO 8601) instant, soon
+    START = "start"  # an API-only server asks the workers to start the instance
     PROBE = "probe"  # a listener checks that it hears (a pooler may pass LISTEN and drop notices)
 
 

@@ -110,6 +110,16 @@ engine_executors = sa.Table(
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
 )
 
+# Instances run through an API-only server (`serve --worker=false`), written with the instance's
+# row, until a worker takes them to start (oldest first).
+instance_starts = sa.Table(
+    "instance_starts",
+    metadata,
+    sa.Column("instance_id", sa.String, primary_key=True),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Index("instance_starts_requested_idx", "requested_at"),
+)
+
 # One row per activity (call to the Formance stack) of a stage, updated at each attempt (§10.2).
 stage_activities = sa.Table(
     "stage_activities",

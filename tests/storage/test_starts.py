@@ -1,0 +1,88 @@
+"""Requests to start instances, written by API-only servers and taken by workers: oldest first, at
+most as many as asked, each by one taker only, and told to the listeners when committed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from orchestration import storage
+from orchestration.storage._tables import instance_starts
+from tests.storage.conftest import NOW, held_open, running_instance
+from tests.testing.postgres import PostgresServer
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def _requested(db: storage.Database, count: int) -> list[str]:
+    """`count` instances, each with its request to start, one second apart (the first the oldest)."""
+    ids = [await running_instance(db) for _ in range(count)]
+    async with db.begin() as conn:
+        for n, instance_id in enumerate(ids):
+            await storage.request_start(conn, instance_id, NOW + timedelta(seconds=n))
+    return ids
+
+
+async def _take(db: storage.Database, limit: int) -> list[str]:
+    async with db.begin() as conn:
+        return await storage.take_starts(conn, limit)
+
+
+async def _left(db: storage.Database) -> set[str]:
+    async with db.read() as conn:
+        return set((await conn.execute(sa.select(instance_starts.c.instance_id))).scalars())
+
+
+async def test_requests_are_taken_oldest_first_at_most_as_many_as_asked_and_only_once(db: storage.Database) -> None:
+    ids = await _requested(db, 5)
+    assert sorted(await _take(db, 2)) == sorted(ids[:2])
+    assert await _left(db) == set(ids[2:])
+    assert sorted(await _take(db, 10)) == sorted(ids[2:])
+    assert await _take(db, 10) == []
+
+
+async def test_a_request_rolled_back_with_its_instance_is_not_there_to_take(db: storage.Database) -> None:
+    instance_id = await running_instance(db)
+    with pytest.raises(_Rollback):
+        async with db.begin() as conn:
+            await storage.request_start(conn, instance_id, NOW)
+            raise _Rollback
+    assert await _take(db, 10) == []
+
+
+@pytest.fixture
+async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -> AsyncIterator[storage.Database]:
+    uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
+    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path))
+    yield database
+    await database.dispose()
+
+
+async def test_two_workers_taking_at_once_never_take_the_same_request(pg: storage.Database) -> None:
+    ids = await _requested(pg, 4)
+    async with held_open(pg, lambda conn: storage.take_starts(conn, 2)) as first_commits:
+        # Not blocked by the first taker's open transaction: the requests it holds are skipped.
+        second = await asyncio.wait_for(_take(pg, 10), timeout=10)
+        first = await first_commits()
+    assert sorted(first) == sorted(ids[:2]) and sorted(second) == sorted(ids[2:])
+    assert await _left(pg) == set()
+
+
+async def test_a_request_is_told_to_listening_workers_when_it_commits(pg: storage.Database) -> None:
+    instance_id = await running_instance(pg)
+    async with pg.notices() as notices:
+        with pytest.raises(_Rollback):
+            async with pg.begin() as conn:
+                await storage.request_start(conn, await running_instance(pg), NOW)
+                raise _Rollback
+        async with pg.begin() as conn:
+            await storage.request_start(conn, instance_id, NOW)
+        assert await asyncio.wait_for(anext(notices), 10) == storage.Notice(storage.NoticeKind.START, instance_id)
