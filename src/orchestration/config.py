@@ -207,7 +207,7 @@ class EngineSettings:
     max_parallel_instances: int = setting(
         0, "--max-parallel-instances",
         "Instances this process runs at once, waits in memory and retry pauses included; others wait "
-        "their turn, and a worker takes at most this many from the queue at once (0: no limit).",
+        "their turn, and a worker takes no more instances to start from API-only servers (0: no limit).",
         minimum=0,
     )
     park_after: timedelta = setting(

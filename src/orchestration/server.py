@@ -107,7 +107,7 @@ async def start_process(settings: Settings, *, worker: bool) -> Process:
         engine = Engine(settings, db, gateway if stack.url else None)
         await engine.launch()
     else:
-        engine = EngineClient(settings.storage)
+        engine = EngineClient()
     links = LinkFetcher(gateway, anonymous, stack)
     publish = settings.bus.nats_enabled
     catalog = TriggerCatalog(

@@ -3,7 +3,8 @@
 A map, in the order an instance meets them:
 
 * `_engine`: the door. `Engine` sets DBOS up in a worker and starts instances;
-  `EngineClient` starts them from an API-only process (through a DBOS queue).
+  `EngineClient` asks the workers to start them from an API-only process, and `_starter`
+  has a worker start those asked (`_slots`: how many it has room for).
 * `_instance_workflow`: the workflow itself, which runs the stages in order. Workflow
   code: replayed from the top after a crash, it touches the world only through steps.
   `_plan`: its stages resolved, and the instant ones grouped with the next to run.

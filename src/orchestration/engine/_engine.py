@@ -7,12 +7,12 @@ import logging
 import socket
 import sqlite3
 import uuid
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID
+from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from orchestration import storage
 from orchestration.config import Settings, StorageSettings
@@ -26,7 +26,6 @@ from ._in_place import start_in_place, wake_in_place
 
 # Importing the module registers its workflows with DBOS, those of earlier releases included.
 from ._instance_workflow import (
-    WORKFLOW_NAME,
     brief_sleep_ms,
     continuation_id,
     continued_instance_workflow,
@@ -34,6 +33,8 @@ from ._instance_workflow import (
 )
 from ._listener import Listener
 from ._signals import Signals
+from ._slots import InstanceSlots
+from ._starter import Starter
 from ._waker import Waker
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ _EXECUTOR_THREADS = 4
 # An id no workflow has: a lookup of it costs one indexed query.
 _NO_WORKFLOW = "orchestration-no-workflow"
 
-# Instances started by API-only servers wait in this queue for a worker.
+# The takeovers of a dead worker's instances wait in this queue for a worker (and so did, before
+# release 0.6.0, the instances API-only servers started).
 INSTANCE_QUEUE = "orchestration-instances"
 
 
@@ -100,6 +102,13 @@ class Engine:
             timer_horizon=engine_settings.timer_horizon,
             poll_interval=engine_settings.signal_poll_interval if self._shared else engine_settings.look_ahead_interval,
         )
+        self._slots = InstanceSlots(engine_settings.max_parallel_instances)
+        # Where API-only servers may run instances: who starts them here.
+        self._starter = (
+            Starter(db, self._start_stored, self._slots, poll_interval=engine_settings.signal_poll_interval)
+            if self._shared
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._launched = False
         self.executor_id = default_executor_id(settings)
@@ -140,7 +149,7 @@ class Engine:
                 stack=self._stack,
                 settings=self._settings.engine,
                 retry=self._settings.retry,
-                instance_slots=_instance_slots(self._settings.engine.max_parallel_instances),
+                instance_slots=self._slots,
                 publish_events=self._settings.bus.nats_enabled,
             )
         )
@@ -153,13 +162,14 @@ class Engine:
         await DBOS.list_workflows_async(workflow_ids=[_NO_WORKFLOW], load_input=False, load_output=False)
         self._launched = True
         self._waker.start()
-        if self._shared:
-            listener = Listener(self._db, self._waker, self.signals, self._settings.engine)
+        if self._starter is not None:
+            self._starter.start()
+            listener = Listener(self._db, self._waker, self._starter, self.signals, self._settings.engine)
             self._tasks.append(asyncio.create_task(listener.run(), name="listener"))
             self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
-            # Only API-only servers and takeovers enqueue, and several workers share the
-            # database: heartbeats and takeover. An embedded worker is alone (its data
-            # directory is locked) and recovers its own instances when it restarts.
+            # Only takeovers enqueue (and API-only servers of releases before 0.6.0), and several
+            # workers share the database: heartbeats and takeover. An embedded worker is alone (its
+            # data directory is locked) and recovers its own instances when it restarts.
             # A worker takes from the queue no more than it may run: the rest is left to the others.
             limit = self._settings.engine.max_parallel_instances or None
             await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0, worker_concurrency=limit)
@@ -174,6 +184,9 @@ class Engine:
             self._tasks.append(asyncio.create_task(keep_alive, name="heartbeat"))
         await self._start_lost_instances()
 
+    async def request_start(self, conn: storage.Connection, instance_id: str, now: datetime) -> None:
+        """This process starts the instance itself (`start_instance`) once its row is committed."""
+
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
         try:
             if await start_in_place(instance_id, stages, variables):
@@ -181,9 +194,12 @@ class Engine:
         except Exception as exc:  # the workflow does it instead, and ends the instance visibly if it must
             storage.log_failure(log, f"instance {instance_id} could not run in place; its workflow runs it", exc)
         with SetWorkflowID(instance_id):
-            await DBOS.start_workflow_async(
+            handle = await DBOS.start_workflow_async(
                 instance_workflow, instance_id, stages, variables, brief_sleep_ms=brief_sleep_ms()
             )
+        running = _running_here(handle)
+        if running is not None:
+            self._slots.expect(instance_id, running)
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
         self.signals.notify(instance_id)
@@ -200,6 +216,8 @@ class Engine:
         stopped = [task.get_name() for task in self._tasks if task.done()]
         if self._waker.stopped:
             stopped.append("waker")
+        if self._starter is not None and self._starter.stopped:
+            stopped.append("starter")
         return f"stopped: {', '.join(stopped)}" if stopped else None
 
     async def _watch(self) -> None:
@@ -242,14 +260,13 @@ class Engine:
                 wait.started_at.isoformat(),
                 brief_sleep_ms=brief_sleep_ms(),
             )
-        # DBOS hands back the task that runs the workflow when it runs it here, and a handle
-        # that polls the database when the workflow exists already.
-        ended = getattr(handle, "task", None)
-        return ended if isinstance(ended, asyncio.Future) else None
+        return _running_here(handle)
 
     async def shutdown(self) -> None:
         _runtime.current().stopping = True
         await self._waker.close()
+        if self._starter is not None:
+            await self._starter.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -268,21 +285,27 @@ class Engine:
             known_ids = {w.workflow_id for w in known}
             for instance_id in chunk:
                 if instance_id not in known_ids:
-                    await self._restart(instance_id)
+                    await self._start_stored(instance_id, interrupted=True)
 
-    async def _restart(self, instance_id: str) -> None:
+    async def _start_stored(self, instance_id: str, *, interrupted: bool = False) -> None:
+        """Start an instance from its stored row: run through an API-only server, or one whose start
+        was `interrupted` (which is said). One ended meanwhile (aborted) is left as it is."""
         async with self._db.read() as conn:
             instance = await storage.get_instance(conn, instance_id)
             workflow = await storage.get_workflow(conn, instance.workflow_id) if instance else None
-        if instance is None or workflow is None:
+        if instance is None or workflow is None or instance.terminated:
             return
-        log.warning("starting instance %s whose start was interrupted", instance_id,
-                    extra={"instance_id": instance_id, "workflow_id": instance.workflow_id})
+        if interrupted:
+            log.warning("starting instance %s whose start was interrupted", instance_id,
+                        extra={"instance_id": instance_id, "workflow_id": instance.workflow_id})
         await self.start_instance(instance_id, workflow.config.get("stages") or [], instance.variables)
 
 
-def _instance_slots(count: int) -> AbstractAsyncContextManager[Any]:
-    return asyncio.Semaphore(count) if count else nullcontext()
+def _running_here(handle: Any) -> asyncio.Future[Any] | None:
+    """What runs a workflow just started, when it runs in this process: DBOS hands back the task
+    that runs it, or, when the workflow exists already, a handle that polls the database."""
+    running = getattr(handle, "task", None)
+    return running if isinstance(running, asyncio.Future) else None
 
 
 def migrate_engine(settings: StorageSettings) -> None:
@@ -291,25 +314,14 @@ def migrate_engine(settings: StorageSettings) -> None:
 
 
 class EngineClient:
-    """Starts instances from a process without a worker (`serve --worker=false`)."""
+    """Where a process has no worker (`serve --worker=false`): the instances it runs are started by
+    the workers, asked in the transaction that writes each instance's row (`Starter`)."""
 
-    def __init__(self, settings: StorageSettings) -> None:
-        migrate_engine(settings)
-        self._client = DBOSClient(system_database_url=system_database_url(settings))
+    async def request_start(self, conn: storage.Connection, instance_id: str, now: datetime) -> None:
+        await storage.request_start(conn, instance_id, now)
 
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None:
-        await self._client.enqueue_async(
-            {
-                "queue_name": INSTANCE_QUEUE,
-                "workflow_name": WORKFLOW_NAME,
-                "workflow_id": instance_id,
-                "app_version": ENGINE_VERSION,
-            },
-            instance_id,
-            stages,
-            variables,
-            brief_sleep_ms=brief_sleep_ms(),
-        )
+        """A worker starts it: the request was written with its row."""
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
         """Workers of other processes notice changes through their poller."""
@@ -323,7 +335,7 @@ class EngineClient:
         return None
 
     async def shutdown(self) -> None:
-        await asyncio.to_thread(self._client.destroy)
+        """Nothing runs here."""
 
 
 def _use_wal(path: Path) -> None:

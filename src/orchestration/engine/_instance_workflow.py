@@ -162,7 +162,7 @@ async def _run_stages(
     """`_stages`, in one of this process's instance slots: waiting for one takes no step, so
     a replay waits the same way."""
     brief_sleep = timedelta(milliseconds=brief_sleep_ms)
-    async with _runtime.current().instance_slots:
+    async with _runtime.current().instance_slots.hold(instance_id):
         await _stages(instance_id, stages, variables, woken, current=current, brief_sleep=brief_sleep)
 
 

@@ -1,11 +1,12 @@
 """Where several processes share the database (PostgreSQL): what the others changed, heard from
 the database's notices (`storage.Notice`) instead of polled for.
 
-While this process hears them, its waker looks on its own only every `--look-ahead-interval`.
+While this process hears them, its waker, and its starter of the instances API-only servers run,
+look on their own only every `--look-ahead-interval`.
 It hears them once a probe it sends itself has come back: behind a pooler that passes LISTEN but
 drops notices (PgBouncer's transaction mode), it would otherwise wait for a look-ahead where it
 used to poll. While they cannot be heard (the connection lost, or no probe back), the waker looks
-every `--signal-poll-interval`, and listening is tried again.
+every `--signal-poll-interval` (and so does the starter), and listening is tried again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from orchestration.config import EngineSettings
 from orchestration.waiting import stop_if_cancelled
 
 from ._signals import Signals
+from ._starter import Starter
 from ._waker import Waker
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,12 @@ class _Unheard(Exception):
 
 
 class Listener:
-    def __init__(self, db: storage.Database, waker: Waker, signals: Signals, settings: EngineSettings) -> None:
+    def __init__(
+        self, db: storage.Database, waker: Waker, starter: Starter, signals: Signals, settings: EngineSettings
+    ) -> None:
         self._db = db
         self._waker = waker
+        self._starter = starter
         self._signals = signals
         self._settings = settings
 
@@ -54,7 +59,7 @@ class Listener:
                         log.info("hearing other processes again: no more polling for their changes")
                         failing = None
                     # With a round: what the others changed while nobody here listened.
-                    self._waker.poll_every(self._settings.look_ahead_interval)
+                    self._poll_every(self._settings.look_ahead_interval)
                     async for notice in notices:
                         self._heard(notice)
             except _Unheard:
@@ -69,8 +74,12 @@ class Listener:
                 if failing is not Exception:
                     storage.log_failure(log, "listening to other processes failed; polling for their changes", exc)
                 failing = Exception
-            self._waker.poll_every(self._settings.signal_poll_interval)
+            self._poll_every(self._settings.signal_poll_interval)
             await asyncio.sleep(retry_after.total_seconds())
+
+    def _poll_every(self, interval: timedelta) -> None:
+        self._waker.poll_every(interval)
+        self._starter.poll_every(interval)
 
     async def _probe(self, notices: AsyncIterator[storage.Notice]) -> None:
         """Send a probe and wait for it, acting on whatever else comes meanwhile; `_Unheard` if it
@@ -98,3 +107,5 @@ class Listener:
             self._waker.wake_soon()
         elif notice.kind is storage.NoticeKind.ABORTED:
             self._signals.notify(notice.subject)
+        elif notice.kind is storage.NoticeKind.START:
+            self._starter.asked()

@@ -6,15 +6,14 @@ they cannot close over objects; they find the database and the wake-ups here.
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
 
 from orchestration import storage
 from orchestration.config import EngineSettings, RetrySettings
 from orchestration.stack import StackClient
 
 from ._signals import Signals
+from ._slots import InstanceSlots
 from ._waker import Waker
 
 
@@ -26,7 +25,7 @@ class Runtime:
     stack: StackClient | None
     settings: EngineSettings
     retry: RetrySettings
-    instance_slots: AbstractAsyncContextManager[Any]
+    instance_slots: InstanceSlots
     """Held by each instance this process runs (`--max-parallel-instances`)."""
     publish_events: bool = False
     """Record the events of §13 for the bus (only when a bus is configured)."""

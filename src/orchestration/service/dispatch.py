@@ -228,6 +228,7 @@ class TriggerDispatcher:
         assert instance_id is not None
         variables = variables_of(firing.variables)
         await storage.insert_instance(conn, new_instance(instance_id, trigger.workflow_id, variables, now))
+        await self._engine.request_start(conn, instance_id, now)
         await self._report(
             conn,
             [

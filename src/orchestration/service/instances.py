@@ -24,6 +24,11 @@ _WATCHED_RECHECK = timedelta(seconds=1)
 class InstanceStarter(Protocol):
     """The part of the engine the service needs."""
 
+    async def request_start(self, conn: storage.Connection, instance_id: str, now: datetime) -> None:
+        """In the transaction that writes the instance's row: what must be written with it for the
+        instance to be started by another process (an API-only server's request to the workers)."""
+        ...
+
     async def start_instance(self, instance_id: str, stages: list[Any], variables: dict[str, str]) -> None: ...
 
     def notify(self, instance_id: str, *, wait_due: bool = False) -> None:
@@ -83,6 +88,7 @@ class InstanceService:
                 raise WorkflowNotFound()
             instance = new_instance(str(uuid.uuid4()), workflow_id, variables, now)
             await storage.insert_instance(conn, instance)
+            await self._engine.request_start(conn, instance.id, now)
             if self._publish_events:
                 await storage.record_events(conn, [events.workflow_started(workflow_id, instance.id)], now=now)
         metrics.INSTANCES_STARTED.labels(workflow_id).inc()

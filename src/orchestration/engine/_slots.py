@@ -1,0 +1,54 @@
+"""The instances this process runs at once (`--max-parallel-instances`), and how many more it may take."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+
+class InstanceSlots:
+    """Held by each instance while its workflow runs here; `count` 0: no limit."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._turns = asyncio.Semaphore(count) if count else None
+        self._held = 0
+        self._waiting = 0
+        # Instances whose workflow was just started here and has not asked for its slot yet.
+        self._expected: set[str] = set()
+        self.freed = asyncio.Event()
+        """Set when a slot is given back (cleared by whoever waits for one)."""
+
+    @property
+    def free(self) -> int | None:
+        """Slots nobody holds, waits for, or is about to ask for (None: no limit)."""
+        if not self._count:
+            return None
+        return max(self._count - self._held - self._waiting - len(self._expected), 0)
+
+    def expect(self, instance_id: str, running: asyncio.Future[Any]) -> None:
+        """The workflow of `instance_id` was just started in `running`: its slot counts as taken
+        from now on, though it asks for it only once it runs (or never, if it ends first)."""
+        self._expected.add(instance_id)
+        running.add_done_callback(lambda _: self._expected.discard(instance_id))
+
+    @asynccontextmanager
+    async def hold(self, instance_id: str) -> AsyncIterator[None]:
+        """A slot for the workflow of `instance_id` while the block runs (waiting for one first)."""
+        self._expected.discard(instance_id)
+        if self._turns is not None:
+            self._waiting += 1
+            try:
+                await self._turns.acquire()
+            finally:
+                self._waiting -= 1
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if self._turns is not None:
+                self._turns.release()
+            self.freed.set()

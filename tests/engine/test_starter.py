@@ -1,0 +1,190 @@
+"""Instances run through an API-only server are started by a worker: at once on the request's
+notice, by a look on its own when no notice came, each once, no more at a time than the worker
+has room for, and by a survivor when the worker that took the request died before starting it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from orchestration import storage
+from orchestration.engine import EngineClient
+from orchestration.engine._slots import InstanceSlots
+from orchestration.engine._starter import Starter
+from orchestration.service import InstanceService
+from orchestration.storage._tables import instance_starts
+from tests.storage.conftest import running_instance
+from tests.testing.engine import EngineHarness
+from tests.testing.postgres import PostgresServer
+from tests.testing.waiting import assert_eventually
+
+HOUR = timedelta(hours=1)
+
+
+async def _request(db: storage.Database, count: int) -> list[str]:
+    ids = [await running_instance(db) for _ in range(count)]
+    async with db.begin() as conn:
+        for instance_id in ids:
+            await storage.request_start(conn, instance_id, datetime.now(UTC))
+    return ids
+
+
+async def _requests_left(db: storage.Database) -> int:
+    async with db.read() as conn:
+        return len((await conn.execute(sa.select(instance_starts.c.instance_id))).all())
+
+
+@pytest.fixture
+async def running_starter() -> AsyncIterator[list[Starter]]:
+    started: list[Starter] = []
+    yield started
+    for starter in started:
+        await starter.close()
+
+
+async def test_each_request_is_started_once_and_a_failed_start_is_tried_again(
+    db: storage.Database, running_starter: list[Starter]
+) -> None:
+    tries: Counter[str] = Counter()
+    started: list[str] = []
+    ids = await _request(db, 3)
+
+    async def start(instance_id: str) -> None:
+        tries[instance_id] += 1
+        if instance_id == ids[1] and tries[instance_id] == 1:
+            raise OSError("the engine's database did not answer")
+        started.append(instance_id)
+
+    # Its own look is an hour away: the first round at start and the retry do it all.
+    starter = Starter(db, start, InstanceSlots(0), poll_interval=HOUR)
+    running_starter.append(starter)
+    starter.start()
+    await assert_eventually(lambda: _value(len(started)), lambda count: count == 3, what="every instance started")
+    assert sorted(started) == sorted(ids) and tries == {ids[0]: 1, ids[1]: 2, ids[2]: 1}
+    assert await _requests_left(db) == 0
+
+
+async def test_no_more_are_taken_than_there_are_free_slots(
+    db: storage.Database, running_starter: list[Starter]
+) -> None:
+    slots = InstanceSlots(2)
+    other_ends = asyncio.Event()  # an instance started otherwise holds one of the two slots
+
+    async def other() -> None:
+        async with slots.hold("other"):
+            await other_ends.wait()
+
+    holder = asyncio.create_task(other())
+    await assert_eventually(lambda: _value(slots.free), lambda free: free == 1, what="one slot held")
+    ends: dict[str, asyncio.Event] = {}
+    too_many: list[str] = []
+
+    async def workflow(instance_id: str) -> None:
+        async with slots.hold(instance_id):
+            await ends[instance_id].wait()
+
+    async def start(instance_id: str) -> None:
+        # As the engine does: the workflow is started, and asks for its slot once it runs.
+        if slots.free == 0:
+            too_many.append(instance_id)
+        ends[instance_id] = asyncio.Event()
+        slots.expect(instance_id, asyncio.ensure_future(workflow(instance_id)))
+
+    ids = await _request(db, 3)
+    starter = Starter(db, start, slots, poll_interval=HOUR)
+    running_starter.append(starter)
+    starter.start()
+    first = await assert_eventually(lambda: _value(list(ends)), lambda started: len(started) == 1, what="one started")
+    other_ends.set()  # its slot frees: one more is taken
+    await assert_eventually(lambda: _value(list(ends)), lambda started: len(started) == 2, what="two started")
+    ends[first[0]].set()  # and when one of those ends, the last
+    await assert_eventually(lambda: _value(list(ends)), lambda started: len(started) == 3, what="all started")
+    assert sorted(ends) == sorted(ids) and too_many == []
+    for end in ends.values():
+        end.set()
+    await holder
+
+
+async def _value(value: Any) -> Any:
+    return value
+
+
+QUIET: dict[str, Any] = {
+    # Neither the look-ahead nor the starter's own look comes within a test while notices are heard.
+    "look_ahead_interval": timedelta(minutes=30),
+    "timer_horizon": HOUR,
+}
+
+
+@pytest.fixture
+async def shared_uri(postgres: PostgresServer, migrated_template: str) -> str:
+    return postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
+
+
+async def _run_elsewhere(engine: EngineHarness, stages: list[Any]) -> str:
+    """Run an instance as an API-only server does, in a process of its own."""
+    workflow_id = await engine.create_workflow(stages)
+    async with engine.database() as other:
+        api_only = InstanceService(other, EngineClient(), wait_timeout=HOUR, wait_poll_interval=HOUR)
+        return (await api_only.run(workflow_id, {}, wait=False)).instance.id
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [[{"noop": {}}, {"noop": {}}], [{"delay": {"duration": "1ms"}}, {"noop": {}}]],
+    ids=["in place", "workflow"],
+)
+async def test_an_instance_run_through_an_api_only_server_is_started_on_its_notice(
+    shared_uri: str, tmp_path: Path, stages: list[Any]
+) -> None:
+    async with EngineHarness.running(tmp_path / "data", postgres_uri=shared_uri, **QUIET) as engine:
+        await _listening(engine)
+        instance_id = await _run_elsewhere(engine, stages)
+        done = await engine.wait_terminated(instance_id, timeout=20)
+        assert done.instance.error is None and len(done.stages or []) == 2
+        assert await _requests_left(engine.db) == 0
+
+
+async def test_a_request_without_a_notice_is_found_by_the_workers_own_look(shared_uri: str, tmp_path: Path) -> None:
+    # While it hears notices a worker still looks on its own every --look-ahead-interval (here 200 ms).
+    async with EngineHarness.running(
+        tmp_path / "data", postgres_uri=shared_uri, look_ahead_interval=timedelta(milliseconds=200), timer_horizon=HOUR
+    ) as engine:
+        await _listening(engine)
+        instance_id = await running_instance(engine.db)
+        request = sa.insert(instance_starts).values(instance_id=instance_id, requested_at=datetime.now(UTC))
+        async with engine.db.begin() as conn:  # as if the request's notice were lost
+            await conn.execute(request)
+        done = await engine.wait_terminated(instance_id, timeout=20)
+        assert done.instance.error is None and await _requests_left(engine.db) == 0
+
+
+async def test_an_instance_taken_by_a_worker_that_died_before_starting_it_is_started_by_a_survivor(
+    shared_uri: str, tmp_path: Path
+) -> None:
+    async with EngineHarness.running(tmp_path / "data", postgres_uri=shared_uri, **QUIET) as survivor:
+        await _listening(survivor)
+        instance_id = await running_instance(survivor.db)
+        async with survivor.database() as dead, dead.begin() as conn:
+            # The dead worker took the request, and was last heard of an hour ago.
+            await storage.request_start(conn, instance_id, datetime.now(UTC))
+            assert await storage.take_starts(conn, 10) == [instance_id]
+            await storage.beat(conn, "dead", datetime.now(UTC) - HOUR)
+        done = await survivor.wait_terminated(instance_id, timeout=30)
+        assert done.instance.error is None
+
+
+async def _listening(engine: EngineHarness) -> None:
+    """Once the engine hears notices (its probe came back, and the waker polls at the look-ahead)."""
+    interval = engine.settings.engine.look_ahead_interval
+    await assert_eventually(
+        lambda: _value(engine.engine._waker.poll_interval), lambda polls: polls == interval, what="the worker to listen"
+    )
