@@ -40,12 +40,12 @@ class DatabaseReading:
     processes_cpu_s: float | None  # of the measure's own processes (servers, workers), if any were given
     counters: dict[str, int]  # pg_stat_database
     statements: dict[int, Statement]  # pg_stat_statements, by queryid; empty when not loaded
-    executors: Counter[str] = field(default_factory=Counter)  # DBOS workflows per executor_id
+    executors: Counter[str] = field(default_factory=Counter)  # instances per worker, as `executors()` counts them
 
 
 class DatabaseMeter:
     """Reads of one database's figures, and of the CPU of `pids()` (called at each reading:
-    a restarted server has a new pid); `executors()`, if given, counts DBOS workflows per executor."""
+    a restarted server has a new pid); `executors()`, if given, counts the instances of each worker."""
 
     def __init__(
         self,

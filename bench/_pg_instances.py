@@ -4,8 +4,6 @@ every statement carries `BENCH_MARK`, so that the figures per statement leave th
 
 from __future__ import annotations
 
-from collections import Counter
-
 import psycopg
 
 from ._db_meter import BENCH_MARK
@@ -31,11 +29,6 @@ class PostgresInstances:
     def terminated(self, instance_ids: list[str]) -> int:
         rows = self._rows("SELECT count(*) FROM workflow_instances WHERE terminated AND id = ANY(%s)", instance_ids)
         return int(str(rows[0][0]))
-
-    def executors(self) -> Counter[str]:
-        """DBOS workflows per `executor_id`: which worker ran (or runs) each instance."""
-        rows = self._rows("SELECT coalesce(executor_id, '(none)'), count(*) FROM dbos.workflow_status GROUP BY 1")
-        return Counter({str(executor): int(str(count)) for executor, count in rows})
 
     def heartbeats(self) -> set[str]:
         """Workers that have said they are alive (a worker's first heartbeat follows its launch)."""

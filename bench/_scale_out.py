@@ -1,5 +1,5 @@
-"""Scale-out on PostgreSQL: one API-only server (`serve --worker=false`), which enqueues
-each instance in DBOS's queue, and W `worker` processes that dequeue them, on a fresh
+"""Scale-out on PostgreSQL: one API-only server (`serve --worker=false`), which asks the
+workers to start each instance, and W `worker` processes that take those requests, on a fresh
 database. First the workers' cost when idle (their polls and heartbeats), then bench.core's
 closed loop and open loop through the API server, with the CPU of every process of ours and of
 PostgreSQL, the database's statements, and the instances each worker ran."""
@@ -76,7 +76,7 @@ async def measure_scale_out(
     api = _ApiServer(data_dir=run_dir / "api-data", postgres_uri=uri, extra_args=["--worker=false"])
     fleet = Workers(run_dir, uri, workers)
     instances = PostgresInstances(uri)
-    meter = DatabaseMeter(cluster, name, pids=lambda: [api.pid, *fleet.pids()], executors=instances.executors)
+    meter = DatabaseMeter(cluster, name, pids=lambda: [api.pid, *fleet.pids()], executors=fleet.instances_ended)
     result: dict[str, Any] = {"workers": workers}
     try:
         await fleet.start(instances, sizes.timeout_s)
