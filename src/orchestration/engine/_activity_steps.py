@@ -18,7 +18,7 @@ from orchestration.observability import metrics, traces
 from orchestration.stack import ACTIVITIES, ActivityKey, ActivityName, StackError
 
 from . import _runtime
-from ._steps import durable_step
+from ._steps import durable_step, riding_out_trouble
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,19 @@ async def attempt(
     request: dict[str, Any],
     number: int,
     retry_in: timedelta | None,
+    *,
+    recorded: bool,
 ) -> AttemptOutcome:
     """Run attempt `number` of an activity; `retry_in`: the wait before the next attempt
-    should this one fail with a retryable error (None: this is the last attempt)."""
+    should this one fail with a retryable error (None: this is the last attempt).
+
+    `recorded`: what the attempt came to is read from, and written to, the activity's row (a run
+    of this release: a replay finds it there). Otherwise each attempt is a DBOS step, as runs of
+    releases up to 0.5.0 took them and replay them: the step records it, a second time."""
+    if recorded:
+        return await riding_out_trouble(
+            lambda: _attempt(instance_id, stage, sequence, activity, request, number, retry_in, from_row=True)
+        )
     record = await attempt_activity(instance_id, stage, sequence, activity, request, number, retry_in)
     return AttemptOutcome.from_record(record)
 
@@ -98,14 +108,38 @@ async def attempt_activity(
     retry_in: timedelta | None,
 ) -> dict[str, Any]:
     """The step: an `AttemptOutcome` record (see `AttemptOutcome.to_record`)."""
+    outcome = await _attempt(instance_id, stage, sequence, name, request, attempt, retry_in, from_row=False)
+    return outcome.to_record()
+
+
+async def _attempt(
+    instance_id: str,
+    stage: int,
+    sequence: int,
+    name: str,
+    request: dict[str, Any],
+    attempt: int,
+    retry_in: timedelta | None,
+    *,
+    from_row: bool,
+) -> AttemptOutcome:
+    """One attempt, recorded in the activity's row; with `from_row`, what the row says the attempt
+    came to, when it came to something already."""
     runtime = _runtime.current()
     key = ActivityKey(instance_id, stage, sequence)
     async with runtime.db.begin() as conn:
         instance = await storage.lock_instance(conn, instance_id)
+        exists = None
+        if from_row:
+            row = await storage.get_activity(conn, instance_id, stage, sequence)
+            came_to = recorded_outcome(row, attempt)
+            if came_to is not None:
+                return came_to
+            exists = row is not None
         if instance is None or instance.terminated:
-            return AttemptOutcome(aborted=True).to_record()  # aborted: no more calls to the stack
+            return AttemptOutcome(aborted=True)  # aborted: no more calls to the stack
         await storage.begin_attempt(
-            conn, instance_id, stage, sequence, name=name, input=request, attempt=attempt, now=_now()
+            conn, instance_id, stage, sequence, name=name, input=request, attempt=attempt, now=_now(), exists=exists
         )
     metrics.ACTIVITY_ATTEMPTS.labels(name).inc()
     try:
@@ -115,10 +149,29 @@ async def attempt_activity(
             output = await ACTIVITIES[ActivityName(name)](runtime.stack, request, key)
     except StackError as exc:
         metrics.ACTIVITY_FAILURES.labels(name, exc.code).inc()
-        return (await _record_failure(runtime, key, name, attempt, exc, retry_in)).to_record()
+        return await _record_failure(runtime, key, name, attempt, exc, retry_in)
     async with runtime.db.begin() as conn:
         await storage.finish_activity(conn, instance_id, stage, sequence, now=_now(), attempt=attempt, output=output)
-    return AttemptOutcome(output=output).to_record()
+    return AttemptOutcome(output=output)
+
+
+def recorded_outcome(row: storage.ActivityRow | None, attempt: int) -> AttemptOutcome | None:
+    """What attempt number `attempt` came to, as the activity's row records it; None when it has
+    not come to anything yet (not begun, or begun and interrupted: it runs, again)."""
+    if row is None:
+        return None
+    if row.attempt > attempt:
+        # It failed, to be tried again: the row is the next attempt's now, due at `next_execution` (or
+        # begun, or ended, after a wait a step recorded). The failure is not read: only the last is kept.
+        failure = AttemptError(row.error_code or "", row.last_failure or "")
+        return AttemptOutcome(error=failure, next_execution=row.next_execution or row.started_at)
+    if row.terminated_at is None:
+        return None  # this attempt is the latest: not begun, or interrupted
+    if row.error == storage.CANCELLED and row.error_code is None:
+        return AttemptOutcome(aborted=True)
+    if row.error is None:
+        return AttemptOutcome(output=row.output)
+    return AttemptOutcome(error=AttemptError(row.error_code or "", row.error))
 
 
 async def _record_failure(
@@ -134,12 +187,13 @@ async def _record_failure(
     async with runtime.db.begin() as conn:
         if next_execution is None:
             await storage.finish_activity(
-                conn, key.instance_id, key.stage, key.sequence, now=now, attempt=attempt, error=exc.message
+                conn, key.instance_id, key.stage, key.sequence, now=now, attempt=attempt, error=exc.message,
+                error_code=exc.code,
             )
         else:
             await storage.schedule_retry(
                 conn, key.instance_id, key.stage, key.sequence,
-                attempt=attempt + 1, last_failure=exc.message, next_execution=next_execution,
+                attempt=attempt + 1, last_failure=exc.message, next_execution=next_execution, error_code=exc.code,
             )
     if next_execution is None:
         log.warning(

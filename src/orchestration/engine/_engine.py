@@ -26,10 +26,10 @@ from ._in_place import start_in_place, wake_in_place
 
 # Importing the module registers its workflows with DBOS, those of earlier releases included.
 from ._instance_workflow import (
-    brief_sleep_ms,
     continuation_id,
     continued_instance_workflow,
     instance_workflow,
+    run_options,
 )
 from ._listener import Listener
 from ._signals import Signals
@@ -195,7 +195,7 @@ class Engine:
             storage.log_failure(log, f"instance {instance_id} could not run in place; its workflow runs it", exc)
         with SetWorkflowID(instance_id):
             handle = await DBOS.start_workflow_async(
-                instance_workflow, instance_id, stages, variables, brief_sleep_ms=brief_sleep_ms()
+                instance_workflow, instance_id, stages, variables, **run_options()
             )
         running = _running_here(handle)
         if running is not None:
@@ -258,7 +258,7 @@ class Engine:
                 wait.variables,
                 wait.stage,
                 wait.started_at.isoformat(),
-                brief_sleep_ms=brief_sleep_ms(),
+                **run_options(),
             )
         return _running_here(handle)
 

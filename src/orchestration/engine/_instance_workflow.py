@@ -43,9 +43,10 @@ RECORDED_CONTINUATION_NAME = "orchestration.instance.continued"
 BRIEF_SLEEP = timedelta(seconds=1)
 
 
-def brief_sleep_ms() -> int:
-    """`BRIEF_SLEEP`, as a run started now records it (`brief_sleep_ms`)."""
-    return BRIEF_SLEEP // timedelta(milliseconds=1)
+def run_options() -> dict[str, Any]:
+    """The keyword arguments of a run started now, which its replays keep: `BRIEF_SLEEP` (as
+    `brief_sleep_ms`), and its activities' attempts recorded in their rows (`recorded_attempts`)."""
+    return {"brief_sleep_ms": BRIEF_SLEEP // timedelta(milliseconds=1), "recorded_attempts": True}
 
 
 def continuation_id(instance_id: str, stage: int) -> str:
@@ -59,7 +60,7 @@ class _Context:
 
     def __init__(
         self, instance_id: str, stage: int, started_at: datetime, *, woken: bool = False, current: bool = True,
-        brief_sleep: timedelta = timedelta(0),
+        brief_sleep: timedelta = timedelta(0), recorded_attempts: bool = False,
     ) -> None:
         self.instance_id = instance_id
         self.stage = stage
@@ -68,6 +69,8 @@ class _Context:
         self._current = current
         # Zero: a run started by a release that took a step for every sleep, and replays so.
         self._brief_sleep = brief_sleep
+        # False: a run started by a release that took a step for each attempt of an activity.
+        self._recorded_attempts = recorded_attempts
         # Activities are numbered in call order: deterministic, so the same on replay.
         self._next_sequence = 0
         # The first wait of a stage may park; a continuation (woken) waits in memory,
@@ -94,7 +97,9 @@ class _Context:
 
     async def call(self, activity: ActivityName, request: dict[str, Any]) -> Any:
         sequence, self._next_sequence = self._next_sequence, self._next_sequence + 1
-        return await _retry.call_activity(self.instance_id, self.stage, sequence, activity, request)
+        return await _retry.call_activity(
+            self.instance_id, self.stage, sequence, activity, request, recorded=self._recorded_attempts
+        )
 
     async def patched(self, change: str) -> bool:
         if self._current:
@@ -115,25 +120,28 @@ def _check(waited: bool | None) -> None:
 # one waiting for months must outlive any number of deployments.
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
 async def instance_workflow(
-    instance_id: str, stages: list[Any], variables: dict[str, str], brief_sleep_ms: int = 0
+    instance_id: str, stages: list[Any], variables: dict[str, str], brief_sleep_ms: int = 0,
+    recorded_attempts: bool = False,
 ) -> None:
     """Run every stage; end the instance with the first stage error, if any.
 
     `brief_sleep_ms`: delays that end at most this long after their stage's start are slept
-    without a step (`BRIEF_SLEEP` for every run started now). A run recorded by 0.5.0 or earlier
-    has no such argument: it replays with a step for each sleep, as it took them."""
-    await _run_stages(instance_id, stages, variables, current=True, brief_sleep_ms=brief_sleep_ms)
+    without a step (`BRIEF_SLEEP` for every run started now). `recorded_attempts`: the attempts of
+    activities are recorded in their rows, not as steps (every run started now). A run recorded by
+    an earlier release has neither argument: it replays with the steps it took (`run_options`)."""
+    await _run_stages(instance_id, stages, variables, current=True, brief_sleep_ms=brief_sleep_ms,
+                      recorded_attempts=recorded_attempts)
 
 
 @DBOS.workflow(name=CONTINUATION_NAME, max_recovery_attempts=None)
 async def continued_instance_workflow(
     instance_id: str, stages: list[Any], variables: dict[str, str], stage: int, started_at: str,
-    brief_sleep_ms: int = 0,
+    brief_sleep_ms: int = 0, recorded_attempts: bool = False,
 ) -> None:
     """The rest of an instance parked in `stage` (started at `started_at`), once its wait is over;
-    `brief_sleep_ms` as `instance_workflow`'s."""
+    `brief_sleep_ms` and `recorded_attempts` as `instance_workflow`'s."""
     await _run_stages(instance_id, stages, variables, woken=(stage, started_at), current=True,
-                      brief_sleep_ms=brief_sleep_ms)
+                      brief_sleep_ms=brief_sleep_ms, recorded_attempts=recorded_attempts)
 
 
 # The same, as releases up to 0.3.0 ran them: instances they recorded are recovered under these
@@ -158,12 +166,14 @@ async def _run_stages(
     *,
     current: bool,
     brief_sleep_ms: int = 0,
+    recorded_attempts: bool = False,
 ) -> None:
     """`_stages`, in one of this process's instance slots: waiting for one takes no step, so
     a replay waits the same way."""
     brief_sleep = timedelta(milliseconds=brief_sleep_ms)
     async with _runtime.current().instance_slots.hold(instance_id):
-        await _stages(instance_id, stages, variables, woken, current=current, brief_sleep=brief_sleep)
+        await _stages(instance_id, stages, variables, woken, current=current, brief_sleep=brief_sleep,
+                      recorded_attempts=recorded_attempts)
 
 
 async def _stages(
@@ -174,6 +184,7 @@ async def _stages(
     *,
     current: bool,
     brief_sleep: timedelta,
+    recorded_attempts: bool,
 ) -> None:
     """Run the stages in order: from the first, or in a continuation from `woken =
     (stage, its start time)`, the stage that parked and whose wait is over.
@@ -214,7 +225,7 @@ async def _stages(
                 number, resuming = last, False
             running = number
             context = _Context(instance_id, number, datetime.fromisoformat(started), woken=resuming, current=current,
-                               brief_sleep=brief_sleep)
+                               brief_sleep=brief_sleep, recorded_attempts=recorded_attempts)
             try:
                 with traces.span(f"stage {number} {resolved.kind}", stage_attributes(instance_id, number, resolved),
                                  quiet=(InstanceParked,)):

@@ -32,8 +32,11 @@ def next_delay(policy: RetrySettings, attempt: int) -> timedelta | None:
     return None if attempt >= policy.max_attempts else delay_after(policy, attempt)
 
 
-async def call_activity(instance_id: str, stage: int, sequence: int, activity: ActivityName, request: Any) -> Any:
-    """Run an activity until it succeeds, fails for good, or the instance is aborted.
+async def call_activity(
+    instance_id: str, stage: int, sequence: int, activity: ActivityName, request: Any, *, recorded: bool
+) -> Any:
+    """Run an activity until it succeeds, fails for good, or the instance is aborted; `recorded`:
+    its attempts are recorded in its row, not as steps (see `_activity_steps.attempt`).
 
     Returns the activity's output; raises `ActivityFailed` or `InstanceAborted`.
     """
@@ -42,7 +45,9 @@ async def call_activity(instance_id: str, stage: int, sequence: int, activity: A
         # Read at each attempt, not recorded: a restart with other settings applies them
         # to the attempts still to come.
         retry_in = next_delay(_runtime.current().retry, attempt)
-        outcome = await _activity_steps.attempt(instance_id, stage, sequence, activity, request, attempt, retry_in)
+        outcome = await _activity_steps.attempt(
+            instance_id, stage, sequence, activity, request, attempt, retry_in, recorded=recorded
+        )
         if outcome.aborted:
             raise InstanceAborted()
         if outcome.error is None:

@@ -2,7 +2,8 @@
 
 Each step is one database transaction, written so that running it again after a
 crash (steps are at-least-once) changes nothing more. One wait is not a step,
-`sleep_briefly`: it records nothing, and what it returns does not change a replay.
+`sleep_briefly`: it records nothing, and what it returns does not change a replay. Nor is an
+activity's attempt in the runs of this release (`_activity_steps`): its row records it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def _now() -> datetime:
 _DATABASE_TROUBLE = (SQLAlchemyError, OSError, TimeoutError)
 
 
+# How a step rides out database trouble: tried this many times, the pause growing from the first.
+_TRIES = 25
+_FIRST_PAUSE_S = 0.5
+_PAUSE_GROWTH = 1.5
+
+
 def durable_step(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """A step that rides out database trouble (a lost connection, a pool exhausted by
     thousands of instances resumed at once) instead of failing its instance: retried
@@ -39,11 +46,24 @@ def durable_step(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
     return DBOS.step(
         name=name,
         retries_allowed=True,
-        max_attempts=25,
-        interval_seconds=0.5,
-        backoff_rate=1.5,
+        max_attempts=_TRIES,
+        interval_seconds=_FIRST_PAUSE_S,
+        backoff_rate=_PAUSE_GROWTH,
         should_retry=lambda exc: isinstance(exc, _DATABASE_TROUBLE),
     )
+
+
+async def riding_out_trouble(run: Callable[[], Awaitable[R]]) -> R:
+    """`run()`, tried again through database trouble as a `durable_step` is: for what records itself
+    in our tables (an activity's attempt) and needs no step of DBOS's."""
+    pause = _FIRST_PAUSE_S
+    for _ in range(_TRIES - 1):
+        try:
+            return await run()
+        except _DATABASE_TROUBLE:
+            await asyncio.sleep(pause)
+            pause *= _PAUSE_GROWTH
+    return await run()
 
 
 @durable_step("orchestration.advance")

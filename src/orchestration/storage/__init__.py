@@ -4,7 +4,15 @@ Every query takes a connection opened by the caller (one use case, one transacti
 and returns frozen rows.
 """
 
-from ._activities import CANCELLED, begin_attempt, cancel_activities, finish_activity, list_activities, schedule_retry
+from ._activities import (
+    CANCELLED,
+    begin_attempt,
+    cancel_activities,
+    finish_activity,
+    get_activity,
+    list_activities,
+    schedule_retry,
+)
 from ._connection import Connection
 from ._database import DATABASE_ERRORS, Database, database_url, log_failure, unreachable
 from ._events import consume_event, consume_events, event_ready, insert_event, instances_with_pending_events
@@ -95,6 +103,7 @@ __all__ = [
     "begin_attempt",
     "cancel_activities",
     "finish_activity",
+    "get_activity",
     "list_activities",
     "schedule_retry",
     "CANCELED",

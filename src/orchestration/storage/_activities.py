@@ -13,6 +13,8 @@ from ._tables import stage_activities
 
 CANCELLED = "cancelled"  # Q-27: an activity is "cancelled", a stage "canceled"
 
+_NEW_ACTIVITY = sa.insert(stage_activities)
+
 
 def _key(instance_id: str, stage: int, sequence: int) -> list[sa.ColumnElement[bool]]:
     return [
@@ -32,8 +34,13 @@ async def begin_attempt(
     input: dict[str, Any],
     attempt: int,
     now: datetime,
+    exists: bool | None = None,
 ) -> None:
-    """Record that an attempt runs now; the first one creates the activity."""
+    """Record that an attempt runs now; the first one creates the activity. `exists`: whether the
+    activity's row exists, when the caller read it (None: looked for here)."""
+    if exists is False:
+        await conn.execute(_NEW_ACTIVITY, _new_activity(instance_id, stage, sequence, name, input, attempt, now))
+        return
     updated = await conn.execute(
         sa.update(stage_activities)
         .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
@@ -41,20 +48,23 @@ async def begin_attempt(
     )
     if updated.rowcount:
         return
-    exists = await conn.execute(sa.select(stage_activities.c.sequence).where(*_key(instance_id, stage, sequence)))
-    if exists.first() is None:
-        await conn.execute(
-            sa.insert(stage_activities).values(
-                instance_id=instance_id,
-                stage=stage,
-                sequence=sequence,
-                name=name,
-                input=input,
-                started_at=now,
-                attempt=attempt,
-                next_execution=now,
-            )
-        )
+    found = await conn.execute(sa.select(stage_activities.c.sequence).where(*_key(instance_id, stage, sequence)))
+    if found.first() is None:
+        await conn.execute(_NEW_ACTIVITY, _new_activity(instance_id, stage, sequence, name, input, attempt, now))
+
+
+def _new_activity(
+    instance_id: str, stage: int, sequence: int, name: str, input: dict[str, Any], attempt: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "instance_id": instance_id, "stage": stage, "sequence": sequence, "name": name, "input": input,
+        "started_at": now, "attempt": attempt, "next_execution": now,
+    }
+
+
+async def get_activity(conn: Connection, instance_id: str, stage: int, sequence: int) -> ActivityRow | None:
+    found = (await conn.execute(sa.select(stage_activities).where(*_key(instance_id, stage, sequence)))).first()
+    return ActivityRow(**found._mapping) if found else None
 
 
 async def finish_activity(
@@ -67,11 +77,16 @@ async def finish_activity(
     attempt: int,
     output: Any = None,
     error: str | None = None,
+    error_code: str | None = None,
 ) -> None:
+    """The activity's end: its output, or its `error` (the remote's `error_code`)."""
     await conn.execute(
         sa.update(stage_activities)
         .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
-        .values(terminated_at=now, attempt=attempt, output=output, error=error, last_failure=None, next_execution=None)
+        .values(
+            terminated_at=now, attempt=attempt, output=output, error=error, error_code=error_code,
+            last_failure=None, next_execution=None,
+        )
     )
 
 
@@ -84,12 +99,14 @@ async def schedule_retry(
     attempt: int,
     last_failure: str,
     next_execution: datetime,
+    error_code: str | None = None,
 ) -> None:
-    """After a failed attempt: `attempt` is the number of the next one, due at `next_execution`."""
+    """After a failed attempt (`last_failure`, the remote's `error_code`): `attempt` is the number of
+    the next one, due at `next_execution`."""
     await conn.execute(
         sa.update(stage_activities)
         .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
-        .values(attempt=attempt, last_failure=last_failure, next_execution=next_execution)
+        .values(attempt=attempt, last_failure=last_failure, next_execution=next_execution, error_code=error_code)
     )
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in MIGRATIONS_DIR (tests/storage/test_migrations.py checks it is alembic's head).
-HEAD = "0011"
+HEAD = "0012"
 
 
 def _config(url: URL) -> Config:

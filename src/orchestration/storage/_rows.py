@@ -60,6 +60,7 @@ class ActivityRow:
     attempt: int
     last_failure: str | None
     next_execution: datetime | None
+    error_code: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,8 @@ stage_activities = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("last_failure", sa.String, nullable=True),
     sa.Column("next_execution", UTCDateTime, nullable=True),
+    # The remote's code for `error` (failed for good) or `last_failure` (to be tried again).
+    sa.Column("error_code", sa.String, nullable=True),
     sa.Index("stage_activities_unfinished_idx", "terminated_at"),
 )
 

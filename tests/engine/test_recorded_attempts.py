@@ -1,0 +1,83 @@
+"""The attempts of a run's activities are recorded in their activity's row, not as engine steps: a
+replay reads what each attempt came to there and calls the stack only for an attempt that came to
+nothing (interrupted), with the same idempotency key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from orchestration import storage
+from orchestration.engine._activity_steps import AttemptError, AttemptOutcome, recorded_outcome
+from tests.conftest import StartEngine
+from tests.engine.stage_bodies import move, transactions_path
+from tests.testing.fake_stack import FakeStack
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+LATER = T0 + timedelta(seconds=30)
+
+
+def _row(**changes: object) -> storage.ActivityRow:
+    fields: dict[str, object] = {
+        "instance_id": "i", "stage": 0, "sequence": 0, "name": "CreateTransaction", "input": {}, "output": None,
+        "error": None, "started_at": T0, "terminated_at": None, "attempt": 1, "last_failure": None,
+        "next_execution": T0, "error_code": None,
+    }
+    return storage.ActivityRow(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("row", "attempt", "came_to"),
+    [
+        (None, 1, None),  # not begun
+        (_row(), 1, None),  # begun and interrupted: it runs again
+        (_row(terminated_at=LATER, output={"id": 7}), 1, AttemptOutcome(output={"id": 7})),
+        (
+            _row(terminated_at=LATER, error="not enough", error_code="INSUFFICIENT_FUND"),
+            1,
+            AttemptOutcome(error=AttemptError("INSUFFICIENT_FUND", "not enough")),
+        ),
+        (  # failed, and the next attempt is due at LATER
+            _row(attempt=2, last_failure="down", error_code="INTERNAL", next_execution=LATER),
+            1,
+            AttemptOutcome(error=AttemptError("INTERNAL", "down"), next_execution=LATER),
+        ),
+        (_row(attempt=2, last_failure="down", error_code="INTERNAL", next_execution=LATER), 2, None),
+        (  # an earlier attempt of one that succeeded later failed, to be tried again
+            _row(attempt=3, terminated_at=LATER, output={"id": 7}),
+            2,
+            AttemptOutcome(error=AttemptError("", ""), next_execution=T0),
+        ),
+        # The instance was aborted.
+        (_row(terminated_at=LATER, error=storage.CANCELLED), 1, AttemptOutcome(aborted=True)),
+        (  # a failure whose message happens to read "cancelled" is a failure
+            _row(terminated_at=LATER, error=storage.CANCELLED, error_code="VALIDATION"),
+            1,
+            AttemptOutcome(error=AttemptError("VALIDATION", storage.CANCELLED)),
+        ),
+    ],
+)
+def test_what_an_attempt_came_to_is_read_from_its_row(
+    row: storage.ActivityRow | None, attempt: int, came_to: AttemptOutcome | None
+) -> None:
+    assert recorded_outcome(row, attempt) == came_to
+
+
+async def test_a_replay_reads_each_attempt_from_its_row_and_calls_nothing_again(
+    start_engine: StartEngine, fake_stack: FakeStack, ledger: str
+) -> None:
+    # The wait is held in memory by the workflow, which a restart replays from its first stage.
+    engine = await start_engine(stack_url=fake_stack.url, park_after=timedelta(hours=1))
+    fake_stack.fail_next("POST", transactions_path(ledger), times=1, status=503, message="ledger restarting")
+    instance_id = await engine.run([move("world", "bank", ledger), {"wait_event": {"event": "go"}}])
+    await engine.wait_stage(instance_id, 1)
+    await engine.restart()
+    await engine.instances.send_event(instance_id, "go")
+    done = await engine.wait_terminated(instance_id)
+    assert done.instance.error is None
+    calls = fake_stack.requests("POST", transactions_path(ledger))
+    assert [c.status for c in calls] == [503, 200]  # the failed attempt and the posting, once each
+    assert len(fake_stack.transactions(ledger)) == 1
+    [activity] = await engine.activities(instance_id, 0)
+    assert activity.attempt == 2 and activity.error is None and activity.error_code is None
