@@ -192,8 +192,8 @@ class EngineSettings:
     signal_poll_interval: timedelta = setting(
         timedelta(milliseconds=500), "--signal-poll-interval",
         "How often a worker on PostgreSQL looks for what other processes changed while it cannot hear "
-        "their notices (events, aborts, parked deadlines), for the ends of instances something of "
-        "it waits for, and for triggers created or deleted elsewhere.",
+        "their notices (events, aborts, parked deadlines, instances to start), for the ends of instances "
+        "something of it waits for, and for triggers created or deleted elsewhere.",
         nonzero=True,
     )
     heartbeat_interval: timedelta = setting(
@@ -223,8 +223,8 @@ class EngineSettings:
     )
     look_ahead_interval: timedelta = setting(
         timedelta(minutes=1), "--look-ahead-interval",
-        "How often to look for deadlines within --timer-horizon (shorter than the horizon): embedded, and on "
-        "PostgreSQL while the notices of other processes are heard.",
+        "How often to look for deadlines within --timer-horizon (shorter than the horizon), and on PostgreSQL "
+        "for instances to start: embedded, and on PostgreSQL while the notices of other processes are heard.",
         nonzero=True,
     )
 

@@ -8,7 +8,7 @@ import socket
 import sqlite3
 import uuid
 from contextlib import AbstractContextManager, closing, nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,10 @@ class Engine:
         self._slots = InstanceSlots(engine_settings.max_parallel_instances)
         # Where API-only servers may run instances: who starts them here.
         self._starter = (
-            Starter(db, self._start_stored, self._slots, poll_interval=engine_settings.signal_poll_interval)
+            Starter(
+                db, self._start_stored, self._slots, recover=self._start_lost_instances,
+                poll_interval=engine_settings.signal_poll_interval,
+            )
             if self._shared
             else None
         )
@@ -163,7 +166,9 @@ class Engine:
         self._launched = True
         self._waker.start()
         if self._starter is not None:
-            self._starter.start()
+            # Said alive before it takes anything: should it die, what it took is taken over.
+            async with self._db.begin() as conn:
+                await storage.beat(conn, self.executor_id, datetime.now(UTC))
             listener = Listener(self._db, self._waker, self._starter, self.signals, self._settings.engine)
             self._tasks.append(asyncio.create_task(listener.run(), name="listener"))
             self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
@@ -183,6 +188,8 @@ class Engine:
             )
             self._tasks.append(asyncio.create_task(keep_alive, name="heartbeat"))
         await self._start_lost_instances()
+        if self._starter is not None:  # after: the instances it takes are not lost ones
+            self._starter.start()
 
     async def request_start(self, conn: storage.Connection, instance_id: str, now: datetime) -> None:
         """This process starts the instance itself (`start_instance`) once its row is committed."""
@@ -276,8 +283,9 @@ class Engine:
             await _takeover.release(self._db, self.executor_id)
 
     async def _start_lost_instances(self, created_before: datetime | None = None) -> None:
-        """Start instances whose row was written but whose workflow never was
-        (a crash between the two writes of a run request)."""
+        """Start instances whose row was written but whose workflow never was: a crash between the
+        two writes of a run request, or of a worker between taking an API-only server's request to
+        start one and starting it."""
         async with self._db.read() as conn:
             unstarted = await storage.list_unstarted_instance_ids(conn, created_before)
         for chunk in _chunks(unstarted, 500):

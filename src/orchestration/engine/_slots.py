@@ -32,7 +32,13 @@ class InstanceSlots:
         """The workflow of `instance_id` was just started in `running`: its slot counts as taken
         from now on, though it asks for it only once it runs (or never, if it ends first)."""
         self._expected.add(instance_id)
-        running.add_done_callback(lambda _: self._expected.discard(instance_id))
+        running.add_done_callback(lambda _: self._ended_unheld(instance_id))
+
+    def _ended_unheld(self, instance_id: str) -> None:
+        """The workflow ended; if it never asked for its slot, that slot is free again."""
+        if instance_id in self._expected:
+            self._expected.discard(instance_id)
+            self.freed.set()
 
     @asynccontextmanager
     async def hold(self, instance_id: str) -> AsyncIterator[None]:

@@ -6,7 +6,8 @@ latency is a notice's, not a queue poll's. A worker also looks on its own every 
 (what was asked while it did not hear), and again as soon as a slot frees when it found more
 than it had room for. A request once taken is this worker's: a start that fails is tried again
 in a moment, and should the worker die first, the one that takes over from it starts the
-instance (it has no stage yet).
+instance (it has no stage yet). A take whose commit was not confirmed (the connection lost) is
+followed, once the database answers, by a look for instances that nothing accounts for any more.
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ Start = Callable[[str], Awaitable[None]]
 
 
 class Starter:
-    def __init__(self, db: storage.Database, start: Start, slots: InstanceSlots, *, poll_interval: timedelta) -> None:
+    def __init__(
+        self,
+        db: storage.Database,
+        start: Start,
+        slots: InstanceSlots,
+        *,
+        recover: Callable[[], Awaitable[None]],
+        poll_interval: timedelta,
+    ) -> None:
         self._db = db
         self._start = start
+        # Starts the instances that nothing accounts for: no request, no stage, no workflow.
+        self._recover = recover
         self._slots = slots
         self._poll_interval = poll_interval
         self._asked = asyncio.Event()
@@ -64,21 +75,27 @@ class Starter:
 
     async def _run(self) -> None:
         unstarted: list[str] = []  # taken here, whose start failed: tried again
+        unsure = False  # a take failed: it may have committed all the same
         while True:
             self._asked.clear()
             self._slots.freed.clear()
             room = self._slots.free
-            wanted = _BATCH if room is None else room
+            wanted = _BATCH if room is None else max(room - len(unstarted), 0)
             taken: list[str] = []
             failed = False
-            if wanted:
-                try:
+            try:
+                if wanted:
                     async with self._db.begin() as conn:
                         taken = await storage.take_starts(conn, wanted)
-                except Exception as exc:  # the database may be briefly unreachable: tried again in a moment
-                    stop_if_cancelled()
-                    storage.log_failure(log, "taking instances to start failed", exc)
-                    failed = True
+                if unsure:
+                    # Its commit was lost with the connection, or not: what it took has neither a
+                    # request nor a stage nor a workflow now, and only such a look finds it.
+                    await self._recover()
+                    unsure = False
+            except Exception as exc:  # the database may be briefly unreachable: tried again in a moment
+                stop_if_cancelled()
+                storage.log_failure(log, "taking instances to start failed", exc)
+                failed = unsure = True
             unstarted = [instance_id for instance_id in unstarted + taken if not await self._started(instance_id)]
             if wanted and len(taken) == wanted:
                 continue  # there may be more

@@ -31,8 +31,9 @@ async def keep_alive(
 ) -> None:
     """Forever: refresh our heartbeat, and resume the pending work of silent workers.
 
-    A process that died between writing an instance's row and starting its workflow left an
-    instance no engine knows of: after a takeover, `start_lost` starts those created before
+    A process that died between writing an instance's row and starting its workflow, or between
+    taking an API-only server's request to start one and starting it, left an instance no engine
+    knows of: after a takeover, `start_lost` starts those created before
     the given time. The dead one may have written some just before it died: only the last
     second's are left to whoever is writing them now (starting one twice starts it once).
     """

@@ -14,7 +14,7 @@ from ._connection import Connection
 from ._dialects import insert_or_ignore
 from ._notices import NoticeKind, tell
 from ._rows import InstanceRow, StageRow, WorkflowRow, columns
-from ._tables import stage_statuses, workflow_instances, workflows
+from ._tables import instance_starts, stage_statuses, workflow_instances, workflows
 from ._waits import forget_waits
 
 CANCELED = "canceled"
@@ -66,9 +66,13 @@ async def list_instances(
 async def list_unstarted_instance_ids(conn: Connection, created_before: datetime | None = None) -> list[str]:
     """Running instances without a stage recorded (created before `created_before`, if given):
     the only ones whose engine workflow may never have started (any other has recorded its
-    first stage from its workflow). Parked instances are not among them, however many."""
+    first stage from its workflow). Parked instances are not among them, however many; nor are
+    those an API-only server asked the workers to start, while no worker has taken the request."""
     has_stage = sa.exists().where(stage_statuses.c.instance_id == workflow_instances.c.id)
-    query = sa.select(workflow_instances.c.id).where(workflow_instances.c.terminated.is_(False), ~has_stage)
+    requested = sa.exists().where(instance_starts.c.instance_id == workflow_instances.c.id)
+    query = sa.select(workflow_instances.c.id).where(
+        workflow_instances.c.terminated.is_(False), ~has_stage, ~requested
+    )
     if created_before is not None:
         query = query.where(workflow_instances.c.created_at < created_before)
     return list((await conn.execute(query)).scalars())
