@@ -55,6 +55,7 @@ _NO_WORKFLOW = "orchestration-no-workflow"
 # The takeovers of a dead worker's instances wait in this queue for a worker (and so did, before
 # release 0.6.0, the instances API-only servers started).
 INSTANCE_QUEUE = "orchestration-instances"
+INSTANCE_QUEUE_POLL_S = 2.0
 
 
 def system_database_url(settings: StorageSettings) -> str:
@@ -176,8 +177,12 @@ class Engine:
             # workers share the database: heartbeats and takeover. An embedded worker is alone (its
             # data directory is locked) and recovers its own instances when it restarts.
             # A worker takes from the queue no more than it may run: the rest is left to the others.
+            # Polled every 2 s, as DBOS's internal queue is paced (`_dbos_pacing`): each poll costs
+            # an idle worker several statements, and a takeover waits at most that much more.
             limit = self._settings.engine.max_parallel_instances or None
-            await DBOS.register_queue_async(INSTANCE_QUEUE, polling_interval_sec=1.0, worker_concurrency=limit)
+            await DBOS.register_queue_async(
+                INSTANCE_QUEUE, polling_interval_sec=INSTANCE_QUEUE_POLL_S, worker_concurrency=limit
+            )
             keep_alive = _takeover.keep_alive(
                 self._db,
                 me=self.executor_id,
