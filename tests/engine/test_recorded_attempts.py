@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dbos import DBOS
 
 from orchestration import storage
 from orchestration.engine._activity_steps import AttemptError, AttemptOutcome, recorded_outcome
 from tests.conftest import StartEngine
 from tests.engine.stage_bodies import move, transactions_path
 from tests.testing.fake_stack import FakeStack
+from tests.testing.waiting import assert_eventually
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = T0 + timedelta(seconds=30)
@@ -81,3 +83,40 @@ async def test_a_replay_reads_each_attempt_from_its_row_and_calls_nothing_again(
     assert len(fake_stack.transactions(ledger)) == 1
     [activity] = await engine.activities(instance_id, 0)
     assert activity.attempt == 2 and activity.error is None and activity.error_code is None
+
+
+async def test_a_run_takes_no_engine_step_for_its_attempts(
+    start_engine: StartEngine, fake_stack: FakeStack, ledger: str
+) -> None:
+    engine = await start_engine(stack_url=fake_stack.url)
+    fake_stack.fail_next("POST", transactions_path(ledger), times=1, status=503, message="ledger restarting")
+    instance_id = await engine.run([{"delay": {"duration": "1ms"}}, move("world", "bank", ledger)])
+    assert (await engine.wait_terminated(instance_id)).instance.error is None
+    steps = [step["function_name"] for step in await DBOS.list_workflow_steps_async(instance_id)]
+    assert steps and not [name for name in steps if "activity" in name], steps
+
+
+async def test_an_attempt_another_execution_recorded_first_goes_on_as_the_row_says(
+    start_engine: StartEngine, fake_stack: FakeStack, ledger: str
+) -> None:
+    # While this execution's call is in flight, another (a takeover of this one, only slow) fails
+    # attempt 1 and schedules attempt 2: this one's success is not written, and it goes on to attempt 2.
+    engine = await start_engine(stack_url=fake_stack.url)
+    hold = fake_stack.hold("POST", transactions_path(ledger))
+    instance_id = await engine.run([move("world", "bank", ledger)])
+    await assert_eventually(lambda: _value(hold.arrived), bool, what="the ledger call")
+    async with engine.db.begin() as conn:
+        assert await storage.schedule_retry(
+            conn, instance_id, 0, 0, attempt=2, last_failure="down", next_execution=datetime.now(UTC),
+            error_code="INTERNAL",
+        )
+    hold.release()
+    assert (await engine.wait_terminated(instance_id)).instance.error is None
+    [activity] = await engine.activities(instance_id, 0)
+    assert activity.attempt == 2 and activity.output is not None
+    assert len(fake_stack.requests("POST", transactions_path(ledger))) == 2  # the same key: one posting
+    assert len(fake_stack.transactions(ledger)) == 1
+
+
+async def _value(value: object) -> object:
+    return value

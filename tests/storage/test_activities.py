@@ -75,3 +75,34 @@ async def test_an_abort_cancels_only_the_activities_still_running(db: storage.Da
         done, running = await storage.list_activities(conn, instance_id, 0)
     assert (done.terminated_at, done.error) == (NOW, None)
     assert (running.terminated_at, running.error) == (LATER, storage.CANCELLED)
+
+
+async def test_an_attempt_the_row_is_past_writes_nothing(db: storage.Database, instance_id: str) -> None:
+    # Another execution of the run failed attempt 1 and scheduled attempt 2 while this one's call ran.
+    await _begin(db, instance_id, 1, NOW)
+    async with db.begin() as conn:
+        assert await storage.schedule_retry(
+            conn, instance_id, 0, 0, attempt=2, last_failure="down", next_execution=LATER, error_code="INTERNAL"
+        )
+        assert not await storage.finish_activity(conn, instance_id, 0, 0, now=LATER, attempt=1, output={"id": 1})
+        assert not await storage.schedule_retry(
+            conn, instance_id, 0, 0, attempt=2, last_failure="again", next_execution=LATER, error_code="INTERNAL"
+        )
+    pending = await _activity(db, instance_id)
+    assert (pending.attempt, pending.terminated_at, pending.last_failure) == (2, None, "down")
+    async with db.begin() as conn:
+        assert await storage.finish_activity(conn, instance_id, 0, 0, now=LATER, attempt=2, output={"id": 1})
+        assert not await storage.finish_activity(conn, instance_id, 0, 0, now=LATER, attempt=2, error="late")
+    ended = await _activity(db, instance_id)
+    assert (ended.output, ended.error, ended.error_code) == ({"id": 1}, None, None)
+
+
+async def test_an_abort_after_a_failed_attempt_forgets_its_error_code(db: storage.Database, instance_id: str) -> None:
+    await _begin(db, instance_id, 1, NOW)
+    async with db.begin() as conn:
+        await storage.schedule_retry(
+            conn, instance_id, 0, 0, attempt=2, last_failure="down", next_execution=LATER, error_code="INTERNAL"
+        )
+        await storage.cancel_activities(conn, instance_id, LATER)
+    cancelled = await _activity(db, instance_id)
+    assert (cancelled.error, cancelled.error_code) == (storage.CANCELLED, None)

@@ -149,10 +149,21 @@ async def _attempt(
             output = await ACTIVITIES[ActivityName(name)](runtime.stack, request, key)
     except StackError as exc:
         metrics.ACTIVITY_FAILURES.labels(name, exc.code).inc()
-        return await _record_failure(runtime, key, name, attempt, exc, retry_in)
-    async with runtime.db.begin() as conn:
-        await storage.finish_activity(conn, instance_id, stage, sequence, now=_now(), attempt=attempt, output=output)
-    return AttemptOutcome(output=output)
+        outcome, written = await _record_failure(runtime, key, name, attempt, exc, retry_in)
+    else:
+        async with runtime.db.begin() as conn:
+            written = await storage.finish_activity(
+                conn, instance_id, stage, sequence, now=_now(), attempt=attempt, output=output
+            )
+        outcome = AttemptOutcome(output=output)
+    if written or not from_row:
+        return outcome
+    # The row was past this attempt: the instance aborted, or another execution of the run (one that
+    # took it over from this, only slow) recorded the attempt first. The row is the record, which a
+    # replay reads: this execution goes on as that one did.
+    async with runtime.db.read() as conn:
+        row = await storage.get_activity(conn, instance_id, stage, sequence)
+    return recorded_outcome(row, attempt) or outcome
 
 
 def recorded_outcome(row: storage.ActivityRow | None, attempt: int) -> AttemptOutcome | None:
@@ -181,17 +192,18 @@ async def _record_failure(
     attempt: int,
     exc: StackError,
     retry_in: timedelta | None,
-) -> AttemptOutcome:
+) -> tuple[AttemptOutcome, bool]:
+    """The failed attempt's outcome, and whether the row took it (see `finish_activity`)."""
     now = _now()
     next_execution = now + retry_in if exc.retryable and retry_in is not None else None
     async with runtime.db.begin() as conn:
         if next_execution is None:
-            await storage.finish_activity(
+            written = await storage.finish_activity(
                 conn, key.instance_id, key.stage, key.sequence, now=now, attempt=attempt, error=exc.message,
                 error_code=exc.code,
             )
         else:
-            await storage.schedule_retry(
+            written = await storage.schedule_retry(
                 conn, key.instance_id, key.stage, key.sequence,
                 attempt=attempt + 1, last_failure=exc.message, next_execution=next_execution, error_code=exc.code,
             )
@@ -207,7 +219,7 @@ async def _record_failure(
             key.instance_id, key.stage, name, attempt, next_execution.isoformat(), exc,
             extra={"instance_id": key.instance_id, "stage": key.stage},
         )
-    return AttemptOutcome(error=AttemptError(exc.code, exc.message), next_execution=next_execution)
+    return AttemptOutcome(error=AttemptError(exc.code, exc.message), next_execution=next_execution), written
 
 
 def _span_attributes(key: ActivityKey, attempt: int) -> dict[str, str | int]:

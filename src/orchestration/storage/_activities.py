@@ -78,16 +78,23 @@ async def finish_activity(
     output: Any = None,
     error: str | None = None,
     error_code: str | None = None,
-) -> None:
-    """The activity's end: its output, or its `error` (the remote's `error_code`)."""
-    await conn.execute(
+) -> bool:
+    """The activity's end at `attempt`: its output, or its `error` (the remote's `error_code`).
+    False, and nothing written, when the row is past that attempt: ended (aborted, or by another
+    execution of the same run), or on to a later attempt."""
+    ended = await conn.execute(
         sa.update(stage_activities)
-        .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
+        .where(
+            *_key(instance_id, stage, sequence),
+            stage_activities.c.terminated_at.is_(None),
+            stage_activities.c.attempt == attempt,
+        )
         .values(
             terminated_at=now, attempt=attempt, output=output, error=error, error_code=error_code,
             last_failure=None, next_execution=None,
         )
     )
+    return bool(ended.rowcount)
 
 
 async def schedule_retry(
@@ -100,21 +107,27 @@ async def schedule_retry(
     last_failure: str,
     next_execution: datetime,
     error_code: str | None = None,
-) -> None:
+) -> bool:
     """After a failed attempt (`last_failure`, the remote's `error_code`): `attempt` is the number of
-    the next one, due at `next_execution`."""
-    await conn.execute(
+    the next one, due at `next_execution`. False, and nothing written, when the row is past the
+    failed attempt (see `finish_activity`)."""
+    scheduled = await conn.execute(
         sa.update(stage_activities)
-        .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
+        .where(
+            *_key(instance_id, stage, sequence),
+            stage_activities.c.terminated_at.is_(None),
+            stage_activities.c.attempt == attempt - 1,
+        )
         .values(attempt=attempt, last_failure=last_failure, next_execution=next_execution, error_code=error_code)
     )
+    return bool(scheduled.rowcount)
 
 
 async def cancel_activities(conn: Connection, instance_id: str, now: datetime) -> None:
     await conn.execute(
         sa.update(stage_activities)
         .where(stage_activities.c.instance_id == instance_id, stage_activities.c.terminated_at.is_(None))
-        .values(terminated_at=now, error=CANCELLED, next_execution=None)
+        .values(terminated_at=now, error=CANCELLED, error_code=None, next_execution=None)
     )
 
 
