@@ -1,8 +1,8 @@
-"""Scale-out under fire: one `serve` and two `worker` processes on PostgreSQL run 300 instances
-(delays in memory and parked, events, ledger moves) while a random process is killed -9 every
-few seconds, the dead are sometimes restarted, and PostgreSQL restarts once. Every instance ends
-as it should, the ledger holds exactly the expected postings, and survivors take over a dead
-process's instances within `--takeover-after` + 5 s.
+"""Scale-out under fire: one `serve` (or one API-only `serve --worker=false`) and two `worker`
+processes on PostgreSQL run 300 instances (delays in memory and parked, events, ledger moves)
+while a random process is killed -9 every few seconds, the dead are sometimes restarted, and
+PostgreSQL restarts once. Every instance ends as it should, the ledger holds exactly the expected
+postings, and survivors take over a dead process's instances within `--takeover-after` + 5 s.
 
 The test sends requests only while the API process is alive and between kills, so that every
 run request is either answered or refused: what it expects is exact.
@@ -97,13 +97,17 @@ class Cluster:
         return sorted(log for p in self.processes for log in p.data_dir.glob("server-*.log"))
 
 
-@pytest.fixture
-def cluster(fake_stack: FakeStack, tmp_path: Path) -> Iterator[Cluster]:
-    """A PostgreSQL of the test's own (it is restarted), one `serve` and two `worker`s on it."""
+@pytest.fixture(params=["serve", "api-only"])
+def cluster(fake_stack: FakeStack, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A PostgreSQL of the test's own (it is restarted), one `serve` and two `worker`s on it; or one
+    API-only `serve --worker=false`, whose instances the workers take and start."""
     postgres = PostgresServer(require_pg_bin()).start()
     uri = postgres.create_database("chaos")
     common = [*fake_stack.server_args(), *FAST_RETRIES, *PACE]
-    api = ServerProcess(data_dir=tmp_path / "api", postgres_uri=uri, extra_args=[*common, "--executor-id", "api"])
+    api_only = ["--worker=false"] if request.param == "api-only" else []
+    api = ServerProcess(
+        data_dir=tmp_path / "api", postgres_uri=uri, extra_args=[*common, *api_only, "--executor-id", "api"]
+    )
     workers = [
         ServerProcess(data_dir=tmp_path / f"w{n}", postgres_uri=uri, command="worker",
                       extra_args=[*common, "--executor-id", f"w{n}"])
@@ -149,19 +153,27 @@ def _probe_while_postgres_is_down(client: httpx.Client, instance_id: str) -> Non
 
 
 def _takeovers(cluster: Cluster) -> list[tuple[str, int, float]]:
-    """(executor, instances taken over, seconds since it was last killed) of each takeover."""
+    """(executor, instances taken over, seconds since it was last killed) of each takeover: since the
+    survivor that took over was started, when it was started after the kill (with an API-only
+    server, both workers may be dead at once: the first to come back takes over)."""
     found = []
+    started_at = {log: at for process in cluster.processes for log, at in process.started_at.items()}
     for log in cluster.logs():
+        began = started_at[log]  # this run of the survivor
         for line in log.read_text(errors="replace").splitlines():
             match = _TOOK_OVER.match(line)
             if match is None:
                 continue
-            at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            at = _time(match[1])
             executor = match[3]
             killed = [t for t, e in cluster.kills if e == executor and t <= at]
             if killed:
-                found.append((executor, int(match[2]), at - max(killed)))
+                found.append((executor, int(match[2]), at - max(*killed, began)))
     return found
+
+
+def _time(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
 def _kill_a_busy_worker(cluster: Cluster) -> ServerProcess:

@@ -55,6 +55,8 @@ class ServerProcess:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.started_at: dict[Path, float] = {}
+        """When the run that writes each log was started (wall clock)."""
 
     @property
     def url(self) -> str:
@@ -97,6 +99,7 @@ class ServerProcess:
         ]
         env = {**os.environ, **self.env}
         self._log = open(self.log_path, "wb")  # closed in stop()
+        self.started_at[self.log_path] = time.time()
         self.proc = subprocess.Popen(
             args, stdout=self._log, stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec_fn
         )
