@@ -8,16 +8,27 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
 
 from orchestration import storage
+from tests.testing.postgres import PostgresServer
 from tests.testing.waiting import assert_eventually
 
 T = TypeVar("T")
 NOW = datetime(2024, 5, 2, 10, 11, 12, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -> AsyncIterator[storage.Database]:
+    """A database of its own on PostgreSQL, whatever the backend the test runs for."""
+    uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
+    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path))
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

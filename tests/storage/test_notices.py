@@ -4,10 +4,8 @@ listener, once it commits and only then; a lost listening connection says so."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,7 +15,6 @@ from orchestration import storage
 from orchestration.storage._notices import CHANNEL, tell
 from orchestration.storage._tables import instance_waits
 from tests.storage.conftest import NOW, running_instance
-from tests.testing.postgres import PostgresServer
 
 TIMEOUT = 10.0
 LOOK_AHEAD = timedelta(minutes=1)
@@ -25,14 +22,6 @@ LOOK_AHEAD = timedelta(minutes=1)
 
 class _Rollback(Exception):
     pass
-
-
-@pytest.fixture
-async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -> AsyncIterator[storage.Database]:
-    uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
-    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path))
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

@@ -4,10 +4,7 @@ most as many as asked, each by one taker only, and told to the listeners when co
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +12,6 @@ import sqlalchemy as sa
 from orchestration import storage
 from orchestration.storage._tables import instance_starts
 from tests.storage.conftest import NOW, held_open, running_instance
-from tests.testing.postgres import PostgresServer
 
 
 class _Rollback(Exception):
@@ -56,14 +52,6 @@ async def test_a_request_rolled_back_with_its_instance_is_not_there_to_take(db: 
             await storage.request_start(conn, instance_id, NOW)
             raise _Rollback
     assert await _take(db, 10) == []
-
-
-@pytest.fixture
-async def pg(postgres: PostgresServer, migrated_template: str, tmp_path: Path) -> AsyncIterator[storage.Database]:
-    uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
-    database = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path))
-    yield database
-    await database.dispose()
 
 
 async def test_two_workers_taking_at_once_never_take_the_same_request(pg: storage.Database) -> None:
