@@ -8,9 +8,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from orchestration import storage
 from orchestration.engine import _takeover
+from orchestration.storage._tables import engine_executors
 from tests.testing.waiting import assert_eventually
 
 SILENCE = timedelta(seconds=10)
@@ -84,3 +86,41 @@ async def test_a_takeover_that_keeps_failing_does_not_hold_back_the_others(
         later = datetime.now(UTC) + SILENCE * 10
         claimed = await storage.claim_dead(conn, me="other", now=later, silent_for=SILENCE)
     assert "dead-a" in claimed and "dead-b" not in claimed
+
+
+async def test_starting_what_a_silent_worker_left_unstarted_does_not_hold_back_the_heartbeat(
+    db: storage.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.begin() as conn:
+        await storage.beat(conn, "dead", datetime.now(UTC) - timedelta(hours=1))
+
+    async def take_over(executor_id: str, queue: str) -> None:
+        pass
+
+    monkeypatch.setattr(_takeover, "_take_over", take_over)
+    starting, done = asyncio.Event(), asyncio.Event()
+
+    async def start_lost(created_before: datetime) -> None:  # thousands of instances: it takes a while
+        starting.set()
+        await done.wait()
+
+    keep_alive = asyncio.create_task(_takeover.keep_alive(
+        db, me="survivor", queue="instances", every=timedelta(milliseconds=20), takeover_after=SILENCE,
+        start_lost=start_lost,
+    ))
+    try:
+        await asyncio.wait_for(starting.wait(), timeout=30)
+        first = await _heartbeat(db, "survivor")
+        await assert_eventually(
+            lambda: _heartbeat(db, "survivor"), lambda at: at > first, what="a beat while they are started"
+        )
+    finally:
+        done.set()
+        keep_alive.cancel()
+        await asyncio.gather(keep_alive, return_exceptions=True)
+
+
+async def _heartbeat(db: storage.Database, executor_id: str) -> datetime:
+    async with db.read() as conn:
+        query = sa.select(engine_executors.c.heartbeat_at).where(engine_executors.c.id == executor_id)
+        return (await conn.execute(query)).scalar_one()
