@@ -19,7 +19,8 @@ Their ids are written to `instances.json`; `test_recorded.py` sends `go` to `wai
 (0.1.0 had no parking and no `continued`: its delay was 2 s, waiting in memory; 0.1.0 and 0.2.0
 have no `payout` and no `bridged`; 0.5.0 was recorded with `--current-sends`, which leaves them out,
 since its sends run as this release's, and adds `slept`: a short delay, waited in memory, then a
-ledger call waiting 3 s for its second attempt, so that steps recorded after the delay replay.)
+ledger call waiting 3 s for its second attempt, so that steps recorded after the delay replay;
+0.6.0 likewise, its runs recording each attempt in the activity's row instead of a step.)
 """
 
 from __future__ import annotations
