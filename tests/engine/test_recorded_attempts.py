@@ -104,7 +104,7 @@ async def test_an_attempt_another_execution_recorded_first_goes_on_as_the_row_sa
     engine = await start_engine(stack_url=fake_stack.url)
     hold = fake_stack.hold("POST", transactions_path(ledger))
     instance_id = await engine.run([move("world", "bank", ledger)])
-    await assert_eventually(lambda: _value(hold.arrived), bool, what="the ledger call")
+    await assert_eventually(lambda: hold.arrived, bool, what="the ledger call")
     async with engine.db.begin() as conn:
         assert await storage.schedule_retry(
             conn, instance_id, 0, 0, attempt=2, last_failure="down", next_execution=datetime.now(UTC),
@@ -117,6 +117,3 @@ async def test_an_attempt_another_execution_recorded_first_goes_on_as_the_row_sa
     assert len(fake_stack.requests("POST", transactions_path(ledger))) == 2  # the same key: one posting
     assert len(fake_stack.transactions(ledger)) == 1
 
-
-async def _value(value: object) -> object:
-    return value

@@ -79,7 +79,7 @@ async def test_each_request_is_started_once_and_a_failed_start_is_tried_again(
     starter = Starter(db, start, InstanceSlots(0), recover=_nothing, poll_interval=HOUR)
     running_starter.append(starter)
     starter.start()
-    await assert_eventually(lambda: _value(len(started)), lambda count: count == 3, what="every instance started")
+    await assert_eventually(lambda: len(started), lambda count: count == 3, what="every instance started")
     assert sorted(started) == sorted(ids) and tries == {ids[0]: 1, ids[1]: 2, ids[2]: 1}
     assert await _requests_left(db) == 0
 
@@ -95,7 +95,7 @@ async def test_no_more_are_taken_than_there_are_free_slots(
             await other_ends.wait()
 
     holder = asyncio.create_task(other())
-    await assert_eventually(lambda: _value(slots.free), lambda free: free == 1, what="one slot held")
+    await assert_eventually(lambda: slots.free, lambda free: free == 1, what="one slot held")
     ends: dict[str, asyncio.Event] = {}
     too_many: list[str] = []
 
@@ -114,19 +114,16 @@ async def test_no_more_are_taken_than_there_are_free_slots(
     starter = Starter(db, start, slots, recover=_nothing, poll_interval=HOUR)
     running_starter.append(starter)
     starter.start()
-    first = await assert_eventually(lambda: _value(list(ends)), lambda started: len(started) == 1, what="one started")
+    first = await assert_eventually(lambda: list(ends), lambda started: len(started) == 1, what="one started")
     other_ends.set()  # its slot frees: one more is taken
-    await assert_eventually(lambda: _value(list(ends)), lambda started: len(started) == 2, what="two started")
+    await assert_eventually(lambda: list(ends), lambda started: len(started) == 2, what="two started")
     ends[first[0]].set()  # and when one of those ends, the last
-    await assert_eventually(lambda: _value(list(ends)), lambda started: len(started) == 3, what="all started")
+    await assert_eventually(lambda: list(ends), lambda started: len(started) == 3, what="all started")
     assert sorted(ends) == sorted(ids) and too_many == []
     for end in ends.values():
         end.set()
     await holder
 
-
-async def _value(value: Any) -> Any:
-    return value
 
 
 async def _nothing() -> None:
@@ -162,11 +159,11 @@ async def test_after_a_take_that_failed_the_instances_nothing_accounts_for_are_l
     starter = Starter(db, start, InstanceSlots(0), recover=recover, poll_interval=HOUR)
     running_starter.append(starter)
     starter.start()
-    await assert_eventually(lambda: _value(len(recovered)), lambda count: count == 1, what="a look for lost instances")
+    await assert_eventually(lambda: len(recovered), lambda count: count == 1, what="a look for lost instances")
     assert sorted(recovered[0]) == sorted(ids) and started == []  # taken by the lost take, started by the look
     await _request(db, 1)
     starter.asked()
-    await assert_eventually(lambda: _value(len(started)), lambda count: count == 1, what="the next request started")
+    await assert_eventually(lambda: len(started), lambda count: count == 1, what="the next request started")
     assert len(recovered) == 1  # once the database answered again, not at every round
 
 
@@ -291,7 +288,7 @@ async def test_a_worker_says_it_is_alive_before_it_takes_a_request(
 
     monkeypatch.setattr(storage, "take_starts", take_seen)
     async with EngineHarness.running(tmp_path / "data", postgres_uri=shared_uri, **QUIET) as engine:
-        await assert_eventually(lambda: _value(alive_at_first_take), bool, what="a first take")
+        await assert_eventually(lambda: alive_at_first_take, bool, what="a first take")
         assert engine.engine.executor_id in alive_at_first_take[0]
 
 
@@ -308,5 +305,5 @@ async def _listening(engine: EngineHarness) -> None:
     """Once the engine hears notices (its probe came back, and the waker polls at the look-ahead)."""
     interval = engine.settings.engine.look_ahead_interval
     await assert_eventually(
-        lambda: _value(engine.engine._waker.poll_interval), lambda polls: polls == interval, what="the worker to listen"
+        lambda: engine.engine._waker.poll_interval, lambda polls: polls == interval, what="the worker to listen"
     )
