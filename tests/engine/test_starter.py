@@ -69,7 +69,8 @@ async def test_each_request_is_started_once_and_a_failed_start_is_tried_again(
     started: list[str] = []
     ids = await _request(db, 3)
 
-    async def start(instance_id: str) -> None:
+    async def start(instance: storage.InstanceToStartRow) -> None:
+        instance_id = instance.instance_id
         tries[instance_id] += 1
         if instance_id == ids[1] and tries[instance_id] == 1:
             raise OSError("the engine's database did not answer")
@@ -103,8 +104,9 @@ async def test_no_more_are_taken_than_there_are_free_slots(
         async with slots.hold(instance_id):
             await ends[instance_id].wait()
 
-    async def start(instance_id: str) -> None:
+    async def start(instance: storage.InstanceToStartRow) -> None:
         # As the engine does: the workflow is started, and asks for its slot once it runs.
+        instance_id = instance.instance_id
         if slots.free == 0:
             too_many.append(instance_id)
         ends[instance_id] = asyncio.Event()
@@ -138,10 +140,10 @@ async def test_after_a_take_that_failed_the_instances_nothing_accounts_for_are_l
     taking = storage.take_starts
     lost: list[str] = []
 
-    async def committed_then_lost(conn: storage.Connection, limit: int) -> list[str]:
+    async def committed_then_lost(conn: storage.Connection, limit: int) -> list[storage.InstanceToStartRow]:
         if not lost:  # the first take commits, and its answer is lost with the connection
             async with db.begin() as other:
-                lost.extend(await taking(other, limit))
+                lost.extend(taken.instance_id for taken in await taking(other, limit))
             raise OSError("connection lost")
         return await taking(conn, limit)
 
@@ -149,8 +151,8 @@ async def test_after_a_take_that_failed_the_instances_nothing_accounts_for_are_l
     started: list[str] = []
     recovered: list[list[str]] = []
 
-    async def start(instance_id: str) -> None:
-        started.append(instance_id)
+    async def start(instance: storage.InstanceToStartRow) -> None:
+        started.append(instance.instance_id)
 
     async def recover() -> None:
         recovered.append(list(lost))
@@ -223,7 +225,7 @@ async def test_an_instance_taken_by_a_worker_that_died_before_starting_it_is_sta
         async with survivor.database() as dead, dead.begin() as conn:
             # The dead worker took the request, and was last heard of an hour ago.
             await storage.request_start(conn, instance_id, datetime.now(UTC))
-            assert await storage.take_starts(conn, 10) == [instance_id]
+            assert [taken.instance_id for taken in await storage.take_starts(conn, 10)] == [instance_id]
             await storage.beat(conn, "dead", datetime.now(UTC) - HOUR)
         done = await survivor.wait_terminated(instance_id, timeout=30)
         assert done.instance.error is None
@@ -280,7 +282,7 @@ async def test_a_worker_says_it_is_alive_before_it_takes_a_request(
     taking = storage.take_starts
     alive_at_first_take: list[set[str]] = []
 
-    async def take_seen(conn: storage.Connection, limit: int) -> list[str]:
+    async def take_seen(conn: storage.Connection, limit: int) -> list[storage.InstanceToStartRow]:
         if not alive_at_first_take:
             executors = await conn.execute(sa.select(engine_executors.c.id))
             alive_at_first_take.append(set(executors.scalars()))

@@ -107,7 +107,7 @@ class Engine:
         # Where API-only servers may run instances: who starts them here.
         self._starter = (
             Starter(
-                db, self._start_stored, self._slots, recover=self._start_lost_instances,
+                db, self._start_from_row, self._slots, recover=self._start_lost_instances,
                 poll_interval=engine_settings.signal_poll_interval,
             )
             if self._shared
@@ -296,22 +296,23 @@ class Engine:
         for chunk in _chunks(unstarted, 500):
             known = await DBOS.list_workflows_async(workflow_ids=chunk, load_input=False, load_output=False)
             known_ids = {w.workflow_id for w in known}
-            for instance_id in chunk:
-                if instance_id not in known_ids:
-                    await self._start_stored(instance_id, interrupted=True)
+            lost = [instance_id for instance_id in chunk if instance_id not in known_ids]
+            if not lost:
+                continue
+            async with self._db.read() as conn:
+                to_start = await storage.instances_to_start(conn, lost)
+            for instance in to_start:
+                await self._start_from_row(instance, interrupted=True)
 
-    async def _start_stored(self, instance_id: str, *, interrupted: bool = False) -> None:
-        """Start an instance from its stored row: run through an API-only server, or one whose start
-        was `interrupted` (which is said). One ended meanwhile (aborted) is left as it is."""
-        async with self._db.read() as conn:
-            instance = await storage.get_instance(conn, instance_id)
-            workflow = await storage.get_workflow(conn, instance.workflow_id) if instance else None
-        if instance is None or workflow is None or instance.terminated:
+    async def _start_from_row(self, instance: storage.InstanceToStartRow, *, interrupted: bool = False) -> None:
+        """Start an instance read from its stored row: run through an API-only server, or one whose
+        start was `interrupted` (which is said). One ended meanwhile (aborted) is left as it is."""
+        if instance.terminated:
             return
         if interrupted:
-            log.warning("starting instance %s whose start was interrupted", instance_id,
-                        extra={"instance_id": instance_id, "workflow_id": instance.workflow_id})
-        await self.start_instance(instance_id, workflow.config.get("stages") or [], instance.variables)
+            log.warning("starting instance %s whose start was interrupted", instance.instance_id,
+                        extra={"instance_id": instance.instance_id, "workflow_id": instance.workflow_id})
+        await self.start_instance(instance.instance_id, instance.config.get("stages") or [], instance.variables)
 
 
 def _running_here(handle: Any) -> asyncio.Future[Any] | None:

@@ -30,8 +30,8 @@ _BATCH = 100
 # A start that failed, or a round the database could not take, is tried again this soon.
 _RETRY_AFTER = timedelta(seconds=1)
 
-# Starts the instance of that id from its stored row (idempotent).
-Start = Callable[[str], Awaitable[None]]
+# Starts the instance read from its stored row (idempotent).
+Start = Callable[[storage.InstanceToStartRow], Awaitable[None]]
 
 
 class Starter:
@@ -74,14 +74,14 @@ class Starter:
         self._asked.set()
 
     async def _run(self) -> None:
-        unstarted: list[str] = []  # taken here, whose start failed: tried again
+        unstarted: list[storage.InstanceToStartRow] = []  # taken here, whose start failed: tried again
         unsure = False  # a take failed: it may have committed all the same
         while True:
             self._asked.clear()
             self._slots.freed.clear()
             room = self._slots.free
             wanted = _BATCH if room is None else max(room - len(unstarted), 0)
-            taken: list[str] = []
+            taken: list[storage.InstanceToStartRow] = []
             failed = False
             try:
                 if wanted:
@@ -96,19 +96,19 @@ class Starter:
                 stop_if_cancelled()
                 storage.log_failure(log, "taking instances to start failed", exc)
                 failed = unsure = True
-            unstarted = [instance_id for instance_id in unstarted + taken if not await self._started(instance_id)]
+            unstarted = [instance for instance in unstarted + taken if not await self._started(instance)]
             if wanted and len(taken) == wanted:
                 continue  # there may be more
             wait = _RETRY_AFTER if failed or unstarted else self._poll_interval
             # Full, only a freed slot lets it take more; otherwise a request does.
             await wait_at_most(self._asked if wanted else self._slots.freed, wait.total_seconds())
 
-    async def _started(self, instance_id: str) -> bool:
+    async def _started(self, instance: storage.InstanceToStartRow) -> bool:
         try:
-            await self._start(instance_id)
+            await self._start(instance)
         except Exception:  # logged, and tried again in a moment; the others go on
             stop_if_cancelled()
-            log.exception("starting instance %s failed; trying again", instance_id)
+            log.exception("starting instance %s failed; trying again", instance.instance_id)
             return False
         return True
 

@@ -45,6 +45,7 @@ from ._rows import (
     ActivityRow,
     DueWaitRow,
     InstanceRow,
+    InstanceToStartRow,
     OccurrenceRow,
     OccurrenceView,
     OutboxRow,
@@ -53,7 +54,7 @@ from ._rows import (
     WaitRow,
     WorkflowRow,
 )
-from ._starts import request_start, take_starts
+from ._starts import instances_to_start, request_start, take_starts
 from ._triggers import (
     claim_object,
     find_occurrence,
@@ -110,6 +111,7 @@ __all__ = [
     "Database",
     "DueWaitRow",
     "InstanceRow",
+    "InstanceToStartRow",
     "StageRow",
     "WaitRow",
     "WorkflowRow",
@@ -136,6 +138,7 @@ __all__ = [
     "insert_instance",
     "insert_workflow",
     "instances_terminated_since",
+    "instances_to_start",
     "instances_with_pending_events",
     "list_instances",
     "list_stages",

@@ -35,6 +35,17 @@ class InstanceRow:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceToStartRow:
+    """An instance whose workflow is to be started, with what starting it needs."""
+
+    instance_id: str
+    workflow_id: str
+    terminated: bool  # aborted before it started: left as it is
+    variables: dict[str, str]
+    config: dict[str, Any]  # of its workflow
+
+
+@dataclass(frozen=True, slots=True)
 class StageRow:
     instance_id: str
     stage: int

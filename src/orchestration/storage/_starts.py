@@ -10,13 +10,15 @@ without a stage, which the worker that takes over from it starts (`list_unstarte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ._connection import Connection
 from ._notices import NoticeKind, tell
-from ._tables import instance_starts
+from ._rows import InstanceToStartRow
+from ._tables import instance_starts, workflow_instances, workflows
 
 # Built once: sent for every instance an API-only server runs.
 _REQUEST = sa.insert(instance_starts)
@@ -31,6 +33,17 @@ _TAKE = (
     .where(instance_starts.c.instance_id.in_(_OLDEST.scalar_subquery()))
     .returning(instance_starts.c.instance_id)
 )
+_TO_START = (
+    sa.select(
+        workflow_instances.c.id.label("instance_id"),
+        workflow_instances.c.workflow_id,
+        workflow_instances.c.terminated,
+        workflow_instances.c.variables,
+        workflows.c.config,
+    )
+    .join(workflows, workflows.c.id == workflow_instances.c.workflow_id)
+    .where(workflow_instances.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
 
 
 async def request_start(conn: Connection, instance_id: str, now: datetime) -> None:
@@ -39,6 +52,12 @@ async def request_start(conn: Connection, instance_id: str, now: datetime) -> No
     await tell(conn, NoticeKind.START, instance_id)
 
 
-async def take_starts(conn: Connection, limit: int) -> list[str]:
+async def take_starts(conn: Connection, limit: int) -> list[InstanceToStartRow]:
     """The instances of the oldest `limit` requests (in no particular order), now this caller's to start."""
-    return list((await conn.execute(_TAKE, {"limit": limit})).scalars())
+    taken = list((await conn.execute(_TAKE, {"limit": limit})).scalars())
+    return await instances_to_start(conn, taken) if taken else []
+
+
+async def instances_to_start(conn: Connection, instance_ids: Sequence[str]) -> list[InstanceToStartRow]:
+    """Those of `instance_ids` that exist, each with what starting it needs (in no particular order)."""
+    return [InstanceToStartRow(**row._mapping) for row in await conn.execute(_TO_START, {"ids": list(instance_ids)})]
