@@ -1,4 +1,5 @@
-"""Fixtures of the engine tests: an engine wired to the fake Formance gateway, a ledger of one's own."""
+"""Fixtures of the engine tests: an engine wired to the fake Formance gateway, a ledger of one's own,
+a PostgreSQL database of one's own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import StartEngine
 from tests.testing.engine import EngineHarness
 from tests.testing.fake_stack import FakeStack
+from tests.testing.postgres import PostgresServer
 
 
 @pytest.fixture
@@ -23,3 +25,9 @@ def ledger(fake_stack: FakeStack) -> str:
 async def money_engine(start_engine: StartEngine, fake_stack: FakeStack) -> EngineHarness:
     """An engine whose `send` and `update` stages call the fake gateway."""
     return await start_engine(stack_url=fake_stack.url)
+
+
+@pytest.fixture
+async def shared_uri(postgres: PostgresServer, migrated_template: str) -> str:
+    """A migrated PostgreSQL database of its own, whatever the backend the test runs for."""
+    return postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)

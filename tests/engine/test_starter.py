@@ -5,7 +5,6 @@ has room for, and by a survivor when the worker that took the request died befor
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,6 @@ from orchestration.service import InstanceService, WorkflowService
 from orchestration.storage._tables import engine_executors, instance_starts
 from tests.storage.conftest import running_instance
 from tests.testing.engine import EngineHarness, fast_settings
-from tests.testing.postgres import PostgresServer
 from tests.testing.waiting import assert_eventually
 
 HOUR = timedelta(hours=1)
@@ -40,11 +38,6 @@ async def _request(db: storage.Database, count: int) -> list[str]:
 async def _requests_left(db: storage.Database) -> int:
     async with db.read() as conn:
         return len((await conn.execute(sa.select(instance_starts.c.instance_id))).all())
-
-
-@pytest.fixture
-async def shared_uri(postgres: PostgresServer, migrated_template: str) -> str:
-    return postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
 
 
 @pytest.fixture
@@ -195,7 +188,7 @@ async def test_an_instance_run_through_an_api_only_server_is_started_on_its_noti
     shared_uri: str, tmp_path: Path, stages: list[Any]
 ) -> None:
     async with EngineHarness.running(tmp_path / "data", postgres_uri=shared_uri, **QUIET) as engine:
-        await _listening(engine)
+        await engine.listening()
         instance_id = await _run_elsewhere(engine, stages)
         done = await engine.wait_terminated(instance_id, timeout=20)
         assert done.instance.error is None and len(done.stages or []) == 2
@@ -207,7 +200,7 @@ async def test_a_request_without_a_notice_is_found_by_the_workers_own_look(share
     async with EngineHarness.running(
         tmp_path / "data", postgres_uri=shared_uri, look_ahead_interval=timedelta(milliseconds=200), timer_horizon=HOUR
     ) as engine:
-        await _listening(engine)
+        await engine.listening()
         instance_id = await running_instance(engine.db)
         request = sa.insert(instance_starts).values(instance_id=instance_id, requested_at=datetime.now(UTC))
         async with engine.db.begin() as conn:  # as if the request's notice were lost
@@ -220,7 +213,7 @@ async def test_an_instance_taken_by_a_worker_that_died_before_starting_it_is_sta
     shared_uri: str, tmp_path: Path
 ) -> None:
     async with EngineHarness.running(tmp_path / "data", postgres_uri=shared_uri, **QUIET) as survivor:
-        await _listening(survivor)
+        await survivor.listening()
         instance_id = await running_instance(survivor.db)
         async with survivor.database() as dead, dead.begin() as conn:
             # The dead worker took the request, and was last heard of an hour ago.
@@ -301,11 +294,3 @@ async def _workflow(db: storage.Database, stages: list[Any]) -> str:
 async def _with_workflow(engine: EngineHarness, ids: list[str]) -> list[str]:
     """Those of `ids` that the engine has a workflow of."""
     return [instance_id for instance_id in ids if await engine.workflow_status(instance_id) is not None]
-
-
-async def _listening(engine: EngineHarness) -> None:
-    """Once the engine hears notices (its probe came back, and the waker polls at the look-ahead)."""
-    interval = engine.settings.engine.look_ahead_interval
-    await assert_eventually(
-        lambda: engine.engine._waker.poll_interval, lambda polls: polls == interval, what="the worker to listen"
-    )

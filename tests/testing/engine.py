@@ -300,6 +300,13 @@ class EngineHarness:
             rows = (await conn.execute(query, {"id": instance_id})).all()
         return [EventRow(row.name, row.consumed_by_stage) for row in rows]
 
+    async def listening(self) -> None:
+        """Once the engine hears notices (its probe came back, and the waker polls at the look-ahead)."""
+        interval = self.settings.engine.look_ahead_interval
+        await assert_eventually(
+            lambda: self.engine._waker.poll_interval, lambda polls: polls == interval, what="the worker to listen"
+        )
+
     async def workflow_status(self, workflow_id: str) -> str | None:
         """The engine's status of a workflow (PENDING, SUCCESS, ...); None if it never started.
 

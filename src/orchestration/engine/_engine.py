@@ -32,6 +32,7 @@ from ._instance_workflow import (
     run_options,
 )
 from ._listener import Listener
+from ._queue_polls import QueuePace, instance_queue, poll_queues
 from ._signals import Signals
 from ._slots import InstanceSlots
 from ._starter import Starter
@@ -55,7 +56,6 @@ _NO_WORKFLOW = "orchestration-no-workflow"
 # The takeovers of a dead worker's instances wait in this queue for a worker (and so did, before
 # release 0.6.0, the instances API-only servers started).
 INSTANCE_QUEUE = "orchestration-instances"
-INSTANCE_QUEUE_POLL_S = 2.0
 
 
 def system_database_url(settings: StorageSettings) -> str:
@@ -103,7 +103,14 @@ class Engine:
             timer_horizon=engine_settings.timer_horizon,
             poll_interval=engine_settings.signal_poll_interval if self._shared else engine_settings.look_ahead_interval,
         )
-        self._slots = InstanceSlots(engine_settings.max_parallel_instances)
+        # DBOS's queues (`_queue_polls`): embedded, only recovery at launch queues anything (and
+        # hurries the poll); on PostgreSQL, takeovers too, polled at the listener's pace.
+        self._internal_pace = QueuePace(engine_settings.look_ahead_interval)
+        self._instance_pace = QueuePace(engine_settings.look_ahead_interval) if self._shared else None
+        limit = engine_settings.max_parallel_instances
+        # With a limit, the instances a takeover queued beyond it wait there for a slot here.
+        on_free = self._instance_pace.hurry if self._instance_pace is not None and limit else None
+        self._slots = InstanceSlots(limit, on_free=on_free)
         # Where API-only servers may run instances: who starts them here.
         self._starter = (
             Starter(
@@ -142,7 +149,11 @@ class Engine:
             _use_wal(engine_file)
             dbos_config["db_engine_kwargs"] = _sqlite_engine_kwargs(engine_file)
         self._dbos = DBOS(config=dbos_config)
-        pace_background_polls(self._dbos)
+        pace_background_polls()
+        others = []
+        if self._instance_pace is not None:
+            others.append((instance_queue(INSTANCE_QUEUE, limit or None), self._instance_pace))
+        poll_queues(self._dbos, internal=self._internal_pace, others=others)
 
     async def launch(self) -> None:
         _runtime.bind(
@@ -170,19 +181,14 @@ class Engine:
             # Said alive before it takes anything: should it die, what it took is taken over.
             async with self._db.begin() as conn:
                 await storage.beat(conn, self.executor_id, datetime.now(UTC))
-            listener = Listener(self._db, self._waker, self._starter, self.signals, self._settings.engine)
+            queue_paces = [self._internal_pace, *([self._instance_pace] if self._instance_pace else [])]
+            listener = Listener(
+                self._db, self._waker, self._starter, self.signals, self._settings.engine, queue_paces=queue_paces
+            )
             self._tasks.append(asyncio.create_task(listener.run(), name="listener"))
             self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))
-            # Only takeovers enqueue (and API-only servers of releases before 0.6.0), and several
-            # workers share the database: heartbeats and takeover. An embedded worker is alone (its
-            # data directory is locked) and recovers its own instances when it restarts.
-            # A worker takes from the queue no more than it may run: the rest is left to the others.
-            # Polled every 2 s, as DBOS's internal queue is paced (`_dbos_pacing`): each poll costs
-            # an idle worker several statements, and a takeover waits at most that much more.
-            limit = self._settings.engine.max_parallel_instances or None
-            await DBOS.register_queue_async(
-                INSTANCE_QUEUE, polling_interval_sec=INSTANCE_QUEUE_POLL_S, worker_concurrency=limit
-            )
+            # Several workers share the database: heartbeats and takeover. An embedded worker is
+            # alone (its data directory is locked) and recovers its own instances when it restarts.
             keep_alive = _takeover.keep_alive(
                 self._db,
                 me=self.executor_id,

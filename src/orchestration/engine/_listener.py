@@ -1,12 +1,14 @@
 """Where several processes share the database (PostgreSQL): what the others changed, heard from
 the database's notices (`storage.Notice`) instead of polled for.
 
-While this process hears them, its waker, and its starter of the instances API-only servers run,
-look on their own only every `--look-ahead-interval`.
+While this process hears them, its waker, its starter of the instances API-only servers run, and
+the polls of DBOS's queues look on their own only every `--look-ahead-interval` (a takeover that
+queued a dead worker's instances is told, and hurries the polls).
 It hears them once a probe it sends itself has come back: behind a pooler that passes LISTEN but
 drops notices (PgBouncer's transaction mode), it would otherwise wait for a look-ahead where it
 used to poll. While they cannot be heard (the connection lost, or no probe back), the waker looks
-every `--signal-poll-interval` (and so does the starter), and listening is tried again.
+every `--signal-poll-interval` (and so does the starter; the queues every 2 s), and listening is
+tried again.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 from orchestration import storage
 from orchestration.config import EngineSettings
 from orchestration.waiting import stop_if_cancelled
 
+from ._queue_polls import QueuePace
 from ._signals import Signals
 from ._starter import Starter
 from ._waker import Waker
@@ -39,13 +42,21 @@ class _Unheard(Exception):
 
 class Listener:
     def __init__(
-        self, db: storage.Database, waker: Waker, starter: Starter, signals: Signals, settings: EngineSettings
+        self,
+        db: storage.Database,
+        waker: Waker,
+        starter: Starter,
+        signals: Signals,
+        settings: EngineSettings,
+        *,
+        queue_paces: Sequence[QueuePace],
     ) -> None:
         self._db = db
         self._waker = waker
         self._starter = starter
         self._signals = signals
         self._settings = settings
+        self._queue_paces = queue_paces
 
     async def run(self) -> None:
         """Forever: listen, and poll while that fails (each cause said once, and its end)."""
@@ -80,6 +91,9 @@ class Listener:
     def _poll_every(self, interval: timedelta) -> None:
         self._waker.poll_every(interval)
         self._starter.poll_every(interval)
+        for pace in self._queue_paces:
+            pace.poll_every(interval)
+            pace.hurry()  # a round: what was queued while nobody here listened (a takeover at launch)
 
     async def _probe(self, notices: AsyncIterator[storage.Notice]) -> None:
         """Send a probe and wait for it, acting on whatever else comes meanwhile; `_Unheard` if it
@@ -109,3 +123,6 @@ class Listener:
             self._signals.notify(notice.subject)
         elif notice.kind is storage.NoticeKind.START:
             self._starter.asked()
+        elif notice.kind is storage.NoticeKind.QUEUED:
+            for pace in self._queue_paces:
+                pace.hurry()

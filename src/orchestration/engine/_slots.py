@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 
 class InstanceSlots:
-    """Held by each instance while its workflow runs here; `count` 0: no limit."""
+    """Held by each instance while its workflow runs here; `count` 0: no limit. `on_free` is called
+    whenever a slot is given back."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, on_free: Callable[[], None] | None = None) -> None:
         self._count = count
+        self._on_free = on_free
         self._turns = asyncio.Semaphore(count) if count else None
         self._held = 0
         self._waiting = 0
@@ -38,7 +40,7 @@ class InstanceSlots:
         """The workflow ended; if it never asked for its slot, that slot is free again."""
         if instance_id in self._expected:
             self._expected.discard(instance_id)
-            self.freed.set()
+            self._given_back()
 
     @asynccontextmanager
     async def hold(self, instance_id: str) -> AsyncIterator[None]:
@@ -57,4 +59,9 @@ class InstanceSlots:
             self._held -= 1
             if self._turns is not None:
                 self._turns.release()
-            self.freed.set()
+            self._given_back()
+
+    def _given_back(self) -> None:
+        self.freed.set()
+        if self._on_free is not None:
+            self._on_free()

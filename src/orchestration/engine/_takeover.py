@@ -79,6 +79,8 @@ async def _beat(
                 await _take_over(executor_id, queue)
                 async with db.begin() as conn:
                     await storage.forget_executor(conn, executor_id, claimed_at=claimed_at)
+                    # Every worker listening polls the queue at once, this one included.
+                    await storage.tell(conn, storage.NoticeKind.QUEUED, executor_id)
             except Exception as exc:  # kept for the next beat; the others are taken over meanwhile
                 stop_if_cancelled()
                 storage.log_failure(log, f"taking over silent worker {executor_id} failed; trying again", exc)

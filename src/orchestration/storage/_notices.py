@@ -39,6 +39,7 @@ class NoticeKind(enum.Enum):
     ABORTED = "aborted"  # the instance was aborted
     DEADLINE = "deadline"  # a wait was parked until the (ISO 8601) instant, soon
     START = "start"  # an API-only server asks the workers to start the instance
+    QUEUED = "queued"  # a takeover put the silent worker's instances in the engine's queue (its id)
     PROBE = "probe"  # a listener checks that it hears (a pooler may pass LISTEN and drop notices)
 
 
