@@ -1,4 +1,5 @@
-"""DBOS's background polls run at the engine's pace: the names it sets are the ones DBOS reads."""
+"""DBOS's background threads run as the engine sets them: the names it replaces are the ones DBOS
+launches, and nothing it stops is needed by the engine."""
 
 from __future__ import annotations
 
@@ -9,19 +10,18 @@ import threading
 import dbos._dbos
 import dbos._queue
 import dbos._scheduler
-import dbos._sys_db_postgres
-import dbos._workflow_commands
-from dbos._dbos import _get_dbos_instance
+from dbos import DBOS
 
 from orchestration.engine import _dbos_pacing, _queue_polls
+from orchestration.service import WorkflowService
 from tests.testing.engine import EngineHarness
+from tests.testing.waiting import assert_eventually
 
 
-def test_dbos_reads_the_paces_from_the_names_the_engine_sets() -> None:
-    # Were either renamed by a release of DBOS, its poll would silently be each second again.
-    jobs = inspect.getsource(dbos._workflow_commands.background_jobs_thread)
-    assert "_BACKGROUND_JOBS_INTERVAL_SEC" in jobs
+def test_dbos_launches_what_the_engine_replaces_under_the_names_it_replaces() -> None:
+    # Were any renamed by a release of DBOS, its polls would silently be DBOS's own again.
     launch = inspect.getsource(dbos._dbos.DBOS._launch)
+    assert "target=background_jobs_thread," in launch
     # The manager of the queues, and recovery, as launch starts them: replaced in `_queue_polls`.
     assert "target=queue_thread, args=(evt, self)" in launch
     assert "submit(startup_recovery_thread, self, workflow_ids)" in launch
@@ -33,20 +33,33 @@ def test_dbos_reads_the_paces_from_the_names_the_engine_sets() -> None:
     assert "_STARTUP_FAST_POLL_DURATION_SEC" in scheduler
 
 
-def test_the_background_jobs_interval_is_shorter_than_their_locks_idle_timeout() -> None:
-    # Its holder waits out the interval in the lock's transaction: a longer interval than the
-    # idle timeout DBOS sets there would end that session every round.
-    assert _dbos_pacing.BACKGROUND_JOBS_INTERVAL_S * 1000 < dbos._sys_db_postgres.BACKGROUND_JOB_LOCK_IDLE_TIMEOUT_MS
+def _threads(prefix: str) -> set[str]:
+    return {thread.name for thread in threading.enumerate() if thread.name.startswith(prefix)}
 
 
-async def test_a_launched_engine_polls_at_its_own_pace(engine: EngineHarness) -> None:
-    _get_dbos_instance()
+async def test_a_launched_engine_polls_its_queues_at_its_own_pace_and_runs_no_background_jobs(
+    engine: EngineHarness,
+) -> None:
     assert isinstance(dbos._dbos.queue_thread, functools.partial)
     assert dbos._dbos.queue_thread.func is _queue_polls._manage
-    workers = {thread.name for thread in threading.enumerate() if thread.name.startswith("queue-worker-")}
     expected = {"queue-worker-_dbos_internal_queue"}
     if not engine.settings.storage.embedded:  # takeovers queue there
         expected.add("queue-worker-orchestration-instances")
-    assert workers == expected
-    assert dbos._workflow_commands._BACKGROUND_JOBS_INTERVAL_SEC == _dbos_pacing.BACKGROUND_JOBS_INTERVAL_S
+    assert _threads("queue-worker-") == expected
+    assert dbos._dbos.background_jobs_thread is _dbos_pacing._no_background_jobs
+    await assert_eventually(lambda: _threads("dbos-background-jobs"), lambda alive: not alive, what="no jobs thread")
     assert dbos._scheduler._STARTUP_FAST_POLL_DURATION_SEC == 0
+
+
+async def test_the_engine_starts_no_workflow_with_a_delay_or_a_timeout(engine: EngineHarness) -> None:
+    # What DBOS's background jobs were for: without them, such a workflow would never start, or never time out.
+    stages = [{"delay": {"duration": "1ms"}}, {"wait_event": {"event": "go"}}, {"delay": {"duration": "1ms"}}]
+    workflow_id = (await WorkflowService(engine.db).create({"name": "", "stages": stages})).id
+    instance_id = (await engine.instances.run(workflow_id, {}, wait=False)).instance.id
+    await assert_eventually(lambda: engine.waits(instance_id), bool, what="the instance parked")
+    await engine.instances.send_event(instance_id, "go")
+    assert (await engine.wait_terminated(instance_id)).instance.error is None
+    started = await DBOS.list_workflows_async(load_input=False, load_output=False)
+    ours = [status for status in started if status.workflow_id.startswith(instance_id)]
+    assert len(ours) == 2  # the instance's workflow, and the continuation after its wait
+    assert all(status.workflow_timeout_ms is None and status.workflow_deadline_epoch_ms is None for status in ours)

@@ -1,27 +1,31 @@
-"""DBOS's background polls that serve nothing we use, paced down.
+"""DBOS's background polls that serve nothing we use: not run, or paced down.
 
-DBOS polls its system database each second from several threads, whatever the
-application uses. On an idle embedded server (2 cores) these took 0.7-0.8 % of a core,
-most of what the process spent (its queues are paced in `_queue_polls`):
-- the background jobs (`dbos-background-jobs`): delayed workflows and workflow
-  timeouts, neither of which the engine uses; every 4 s instead of every second. Not
-  longer: on PostgreSQL the holder of their lock keeps its transaction open for the
-  interval, and DBOS has PostgreSQL end a session idle in a transaction after 5 s.
+DBOS polls its system database from several threads, whatever the application uses. On an idle
+worker (2 cores) they were most of what the process spent (its queues are paced in `_queue_polls`):
+- the background jobs (`dbos-background-jobs`): delayed workflows and workflow timeouts, neither
+  of which the engine uses (no workflow is started with a delay or a timeout). Their thread took
+  a lock and ran both every few seconds: it ends at once instead. On PostgreSQL that was a fifth
+  of an idle worker's statements.
 - the scheduler's look for new schedules, every second in the first minute after launch
   (every 30 s after): the engine has none; every 30 s from the start.
-Neither pace is in `DBOSConfig`, so they are set here on names private to DBOS;
+Neither is in `DBOSConfig`, so they are set here on names private to DBOS;
 tests/engine/test_dbos_pacing.py fails if a release of DBOS moves them.
 """
 
 from __future__ import annotations
 
-import dbos._scheduler as _dbos_scheduler
-import dbos._workflow_commands as _dbos_jobs
+import threading
 
-BACKGROUND_JOBS_INTERVAL_S = 4.0
+import dbos._dbos as _dbos_launch
+import dbos._scheduler as _dbos_scheduler
+from dbos import DBOS
 
 
 def pace_background_polls() -> None:
-    """Before `DBOS.launch`: the paces of the background jobs and the scheduler."""
-    _dbos_jobs._BACKGROUND_JOBS_INTERVAL_SEC = BACKGROUND_JOBS_INTERVAL_S
+    """Before `DBOS.launch`: no background jobs, and the scheduler's pace."""
+    _dbos_launch.background_jobs_thread = _no_background_jobs  # type: ignore[attr-defined]
     _dbos_scheduler._STARTUP_FAST_POLL_DURATION_SEC = 0.0
+
+
+def _no_background_jobs(stop_event: threading.Event, dbos: DBOS) -> None:
+    """In place of DBOS's background jobs, which the engine does not use: ends at once."""
