@@ -223,9 +223,9 @@ class EngineSettings:
     )
     look_ahead_interval: timedelta = setting(
         timedelta(minutes=1), "--look-ahead-interval",
-        "How often to look for deadlines within --timer-horizon (shorter than the horizon), and on PostgreSQL "
-        "for instances to start and in the engine's queues: embedded, and on PostgreSQL while the notices of "
-        "other processes are heard.",
+        "How often to look for deadlines within --timer-horizon (shorter than the horizon), in the engine's "
+        "queues and, on PostgreSQL, for instances to start: always embedded, and on PostgreSQL while the "
+        "notices of other processes are heard.",
         nonzero=True,
     )
 

@@ -55,18 +55,23 @@ async def running_starter() -> AsyncIterator[list[Starter]]:
         await starter.close()
 
 
-async def test_each_request_is_started_once_and_a_failed_start_is_tried_again(
+async def test_each_request_is_started_once_and_a_failed_start_is_tried_again_as_its_row_is_now(
     db: storage.Database, running_starter: list[Starter]
 ) -> None:
     tries: Counter[str] = Counter()
     started: list[str] = []
     ids = await _request(db, 3)
+    aborted_seen: list[bool] = []
 
     async def start(instance: storage.InstanceToStartRow) -> None:
         instance_id = instance.instance_id
         tries[instance_id] += 1
-        if instance_id == ids[1] and tries[instance_id] == 1:
-            raise OSError("the engine's database did not answer")
+        if instance_id == ids[1]:
+            aborted_seen.append(instance.terminated)
+            if tries[instance_id] == 1:  # aborted before it is tried again
+                async with db.begin() as conn:
+                    await storage.terminate_instance(conn, instance_id, now=datetime.now(UTC), error="canceled")
+                raise OSError("the engine's database did not answer")
         started.append(instance_id)
 
     # Its own look is an hour away: the first round at start and the retry do it all.
@@ -75,6 +80,7 @@ async def test_each_request_is_started_once_and_a_failed_start_is_tried_again(
     starter.start()
     await assert_eventually(lambda: len(started), lambda count: count == 3, what="every instance started")
     assert sorted(started) == sorted(ids) and tries == {ids[0]: 1, ids[1]: 2, ids[2]: 1}
+    assert aborted_seen == [False, True]  # the retry read its row again
     assert await _requests_left(db) == 0
 
 

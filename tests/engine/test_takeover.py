@@ -25,10 +25,11 @@ async def test_a_takeover_that_fails_is_tried_again_at_the_next_beat(
         await storage.beat(conn, "dead", datetime.now(UTC) - timedelta(hours=1))
     tries: list[str] = []
 
-    async def take_over(executor_id: str, queue: str) -> None:
+    async def take_over(executor_id: str, queue: str) -> int:
         tries.append(executor_id)
         if len(tries) == 1:
             raise OSError("the engine's database did not answer")
+        return 0
 
     monkeypatch.setattr(_takeover, "_take_over", take_over)
     lost_started = asyncio.Event()
@@ -60,11 +61,12 @@ async def test_a_takeover_that_keeps_failing_does_not_hold_back_the_others(
     tries: list[str] = []
     taken = asyncio.Event()
 
-    async def take_over(executor_id: str, queue: str) -> None:
+    async def take_over(executor_id: str, queue: str) -> int:
         tries.append(executor_id)
         if executor_id == "dead-a":
             raise OSError("its workflows cannot be listed")
         taken.set()
+        return 0
 
     monkeypatch.setattr(_takeover, "_take_over", take_over)
 
@@ -94,8 +96,8 @@ async def test_starting_what_a_silent_worker_left_unstarted_does_not_hold_back_t
     async with db.begin() as conn:
         await storage.beat(conn, "dead", datetime.now(UTC) - timedelta(hours=1))
 
-    async def take_over(executor_id: str, queue: str) -> None:
-        pass
+    async def take_over(executor_id: str, queue: str) -> int:
+        return 0
 
     monkeypatch.setattr(_takeover, "_take_over", take_over)
     starting, done = asyncio.Event(), asyncio.Event()

@@ -106,10 +106,10 @@ class Engine:
         # DBOS's queues (`_queue_polls`): embedded, only recovery at launch queues anything (and
         # hurries the poll); on PostgreSQL, takeovers too, polled at the listener's pace.
         self._internal_pace = QueuePace(engine_settings.look_ahead_interval)
-        self._instance_pace = QueuePace(engine_settings.look_ahead_interval) if self._shared else None
+        self._instance_pace = QueuePace(engine_settings.look_ahead_interval)
         limit = engine_settings.max_parallel_instances
         # With a limit, the instances a takeover queued beyond it wait there for a slot here.
-        on_free = self._instance_pace.hurry if self._instance_pace is not None and limit else None
+        on_free = self._instance_pace.hurry if self._shared and limit else None
         self._slots = InstanceSlots(limit, on_free=on_free)
         # Where API-only servers may run instances: who starts them here.
         self._starter = (
@@ -150,9 +150,7 @@ class Engine:
             dbos_config["db_engine_kwargs"] = _sqlite_engine_kwargs(engine_file)
         self._dbos = DBOS(config=dbos_config)
         pace_background_polls()
-        others = []
-        if self._instance_pace is not None:
-            others.append((instance_queue(INSTANCE_QUEUE, limit or None), self._instance_pace))
+        others = [(instance_queue(INSTANCE_QUEUE, limit or None), self._instance_pace)] if self._shared else []
         poll_queues(self._dbos, internal=self._internal_pace, others=others)
 
     async def launch(self) -> None:
@@ -181,9 +179,9 @@ class Engine:
             # Said alive before it takes anything: should it die, what it took is taken over.
             async with self._db.begin() as conn:
                 await storage.beat(conn, self.executor_id, datetime.now(UTC))
-            queue_paces = [self._internal_pace, *([self._instance_pace] if self._instance_pace else [])]
             listener = Listener(
-                self._db, self._waker, self._starter, self.signals, self._settings.engine, queue_paces=queue_paces
+                self._db, self._waker, self._starter, self.signals, self._settings.engine,
+                queue_paces=[self._internal_pace, self._instance_pace], takeovers=self._instance_pace,
             )
             self._tasks.append(asyncio.create_task(listener.run(), name="listener"))
             self._tasks.append(asyncio.create_task(self._watch(), name="watcher"))

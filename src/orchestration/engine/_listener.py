@@ -50,6 +50,7 @@ class Listener:
         settings: EngineSettings,
         *,
         queue_paces: Sequence[QueuePace],
+        takeovers: QueuePace,
     ) -> None:
         self._db = db
         self._waker = waker
@@ -57,6 +58,7 @@ class Listener:
         self._signals = signals
         self._settings = settings
         self._queue_paces = queue_paces
+        self._takeovers = takeovers  # the pace of the queue that takeovers put instances in
 
     async def run(self) -> None:
         """Forever: listen, and poll while that fails (each cause said once, and its end)."""
@@ -124,5 +126,4 @@ class Listener:
         elif notice.kind is storage.NoticeKind.START:
             self._starter.asked()
         elif notice.kind is storage.NoticeKind.QUEUED:
-            for pace in self._queue_paces:
-                pace.hurry()
+            self._takeovers.hurry()

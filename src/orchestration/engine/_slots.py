@@ -10,7 +10,8 @@ from typing import Any
 
 class InstanceSlots:
     """Held by each instance while its workflow runs here; `count` 0: no limit. `on_free` is called
-    whenever a slot is given back."""
+    whenever a slot is given back, once the task that held it is done (DBOS counts a workflow
+    against its queue's bound until then)."""
 
     def __init__(self, count: int, *, on_free: Callable[[], None] | None = None) -> None:
         self._count = count
@@ -40,7 +41,9 @@ class InstanceSlots:
         """The workflow ended; if it never asked for its slot, that slot is free again."""
         if instance_id in self._expected:
             self._expected.discard(instance_id)
-            self._given_back()
+            self.freed.set()
+            if self._on_free is not None:
+                self._on_free()
 
     @asynccontextmanager
     async def hold(self, instance_id: str) -> AsyncIterator[None]:
@@ -59,9 +62,15 @@ class InstanceSlots:
             self._held -= 1
             if self._turns is not None:
                 self._turns.release()
-            self._given_back()
+            self.freed.set()
+            self._on_free_when_done()
 
-    def _given_back(self) -> None:
-        self.freed.set()
-        if self._on_free is not None:
-            self._on_free()
+    def _on_free_when_done(self) -> None:
+        if self._on_free is None:
+            return
+        on_free = self._on_free
+        holder = asyncio.current_task()
+        if holder is None or holder.done():
+            on_free()
+        else:
+            holder.add_done_callback(lambda _: on_free())

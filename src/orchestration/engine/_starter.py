@@ -84,9 +84,12 @@ class Starter:
             taken: list[storage.InstanceToStartRow] = []
             failed = False
             try:
-                if wanted:
+                if wanted or unstarted:
                     async with self._db.begin() as conn:
-                        taken = await storage.take_starts(conn, wanted)
+                        if unstarted:  # read again: one aborted since it was taken is not started
+                            unstarted = await storage.instances_to_start(conn, [row.instance_id for row in unstarted])
+                        if wanted:
+                            taken = await storage.take_starts(conn, wanted)
                 if unsure:
                     # Its commit was lost with the connection, or not: what it took has neither a
                     # request nor a stage nor a workflow now, and only such a look finds it.

@@ -76,11 +76,11 @@ async def _beat(
             claimed |= dict.fromkeys(await storage.claim_dead(conn, me=me, now=now, silent_for=takeover_after), now)
         for executor_id, claimed_at in sorted(claimed.items()):
             try:
-                await _take_over(executor_id, queue)
+                queued = await _take_over(executor_id, queue)
                 async with db.begin() as conn:
                     await storage.forget_executor(conn, executor_id, claimed_at=claimed_at)
-                    # Every worker listening polls the queue at once, this one included.
-                    await storage.tell(conn, storage.NoticeKind.QUEUED, executor_id)
+                    if queued:  # every worker listening polls the queue at once, this one included
+                        await storage.tell(conn, storage.NoticeKind.QUEUED, executor_id)
             except Exception as exc:  # kept for the next beat; the others are taken over meanwhile
                 stop_if_cancelled()
                 storage.log_failure(log, f"taking over silent worker {executor_id} failed; trying again", exc)
@@ -105,18 +105,20 @@ async def _start_lost(start_lost: Callable[[datetime], Awaitable[None]], before:
         await asyncio.sleep(every.total_seconds())
 
 
-async def _take_over(executor_id: str, queue: str) -> None:
+async def _take_over(executor_id: str, queue: str) -> int:
+    """Put the silent worker's pending instances back on `queue`; how many."""
     pending = await DBOS.list_workflows_async(
         status=["PENDING"], executor_id=executor_id, load_input=False, load_output=False
     )
     ids = [w.workflow_id for w in pending]
     if not ids:
         log.info("silent worker %s had no pending instance to take over", executor_id)
-        return
+        return 0
     # Back on the queue: whichever worker dequeues one replays it from its last step.
     await DBOS.resume_workflows_async(ids, queue_name=queue)
     metrics.TAKEOVERS.inc(len(ids))
     log.warning("took over %d pending instance(s) of silent worker %s", len(ids), executor_id)
+    return len(ids)
 
 
 async def release(db: storage.Database, me: str) -> None:
