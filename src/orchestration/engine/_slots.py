@@ -42,8 +42,7 @@ class InstanceSlots:
         if instance_id in self._expected:
             self._expected.discard(instance_id)
             self.freed.set()
-            if self._on_free is not None:
-                self._on_free()
+            self._on_free_when_done()
 
     @asynccontextmanager
     async def hold(self, instance_id: str) -> AsyncIterator[None]:
@@ -66,6 +65,8 @@ class InstanceSlots:
             self._on_free_when_done()
 
     def _on_free_when_done(self) -> None:
+        """`on_free` now, or once the current task (the slot's holder) is done; a done callback
+        of the workflow's future runs in no task: now."""
         if self._on_free is None:
             return
         on_free = self._on_free
