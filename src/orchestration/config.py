@@ -88,6 +88,12 @@ class StorageSettings:
     data_dir: Path = setting(
         Path("orchestration-data"), "--data-dir", "Directory of the embedded SQLite files.", commands=_ALL
     )
+    # Connections beyond the pool's are not kept: opened and closed for each transaction under load,
+    # they would cost more than the transactions themselves. Those waiting for one wait their turn.
+    postgres_max_open_conns: int = setting(
+        20, "--postgres-max-open-conns", "Connections each of this process's two pools opens to PostgreSQL, at "
+        "most (ours, and the engine's for its checkpoints).", minimum=1,
+    )
 
     @property
     def embedded(self) -> bool:

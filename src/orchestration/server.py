@@ -51,7 +51,7 @@ def prepare_storage(settings: StorageSettings) -> storage.Database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = storage.database_url(postgres_uri=settings.postgres_uri, data_dir=settings.data_dir)
     storage.migrate(url)
-    return storage.Database(url)
+    return storage.Database(url, max_connections=settings.postgres_max_open_conns)
 
 
 def migrate_all(settings: Settings) -> None:

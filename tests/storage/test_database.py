@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from orchestration import storage
 from tests.storage.conftest import NOW, held_open, runs_into
+from tests.testing.postgres import PostgresServer
 
 
 def _workflow(workflow_id: str) -> storage.WorkflowRow:
@@ -106,3 +108,33 @@ async def test_more_transactions_open_at_once_than_the_pool_keeps_all_go_on(db: 
     await asyncio.wait_for(_insert(db, str(uuid.uuid4())), timeout=30)
     in_use, _ = db.pool_use()
     assert in_use == 0
+
+
+async def test_postgresql_opens_at_most_its_bound_and_keeps_them_through_a_burst(
+    postgres: PostgresServer, migrated_template: str, tmp_path: Path
+) -> None:
+    # Connections beyond a kept few, opened and closed for each transaction, made a burst of
+    # requests cost more than their statements.
+    uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
+    db = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path), max_connections=3)
+    most_in_use = 0
+
+    async def transaction() -> None:
+        nonlocal most_in_use
+        async with db.read() as conn:
+            most_in_use = max(most_in_use, db.pool_use()[0])
+            await conn.execute(sa.text("SELECT pg_sleep(0.01)"))
+
+    async def backends() -> int:
+        async with db.read() as conn:
+            query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return int((await conn.execute(query)).scalar_one())
+
+    try:
+        for _ in range(3):
+            await asyncio.wait_for(asyncio.gather(*(transaction() for _ in range(12))), timeout=30)
+            assert most_in_use == 3
+            assert db.pool_use() == (0, 3)  # the three kept, none closed at its return
+        assert await backends() == 3
+    finally:
+        await db.dispose()

@@ -148,6 +148,8 @@ class Engine:
             engine_file = settings.storage.data_dir / DBOS_SQLITE_FILE
             _use_wal(engine_file)
             dbos_config["db_engine_kwargs"] = _sqlite_engine_kwargs(engine_file)
+        else:
+            dbos_config["sys_db_pool_size"] = settings.storage.postgres_max_open_conns
         self._dbos = DBOS(config=dbos_config)
         pace_background_polls()
         others = [(instance_queue(INSTANCE_QUEUE, limit or None), self._instance_pace)] if self._shared else []

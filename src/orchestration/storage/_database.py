@@ -116,7 +116,7 @@ class Database:
     writer at a time, and waiting for it in SQLite's busy handler would block the loop.
     """
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, max_connections: int = 20) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self._sqlite: sa.Engine | None = None
@@ -126,7 +126,7 @@ class Database:
         else:
             connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": _CONNECT_TIMEOUT_SECONDS}
             self._postgres = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=_POOL_TIMEOUT_SECONDS,
+                url, pool_size=max_connections, max_overflow=0, pool_pre_ping=True, pool_timeout=_POOL_TIMEOUT_SECONDS,
                 connect_args=connect_args,
             )
         # PostgreSQL has row locks and many writers: no turn to take in process.
