@@ -9,16 +9,22 @@ from typing import Any
 import sqlalchemy as sa
 
 from ._connection import Connection
-from ._notices import NoticeKind, tell
-from ._tables import instance_events, workflow_instances
-from ._waits import event_came
+from ._notices import NoticeKind, notice_payload, tell, tell_for_each
+from ._tables import instance_events, instance_waits, workflow_instances
+from ._waits import EVENT_CAME, event_came
 
 _INSERT_EVENT = sa.insert(instance_events)  # built once: sent for every event
 
 
 async def insert_event(conn: Connection, instance_id: str, name: str, now: datetime) -> bool:
     """Keep the event; a parked wait for it becomes due in the same transaction (True then, and
-    other processes are told at commit)."""
+    other processes are told at commit). The caller holds the instance's lock: a wait parked by
+    a transaction that held it before is seen."""
+    if conn.dialect.name == "postgresql":  # the three in one round trip
+        # (no key named as a column of the waits: the UPDATE would set it)
+        params = {"of_instance": instance_id, "of_event": name, "due_at": now,
+                  "payload": notice_payload(NoticeKind.DUE, instance_id)}
+        return bool((await conn.execute(_KEEP_EVENT_AND_TELL_DUE, params)).all())
     await conn.execute(_INSERT_EVENT, {"instance_id": instance_id, "name": name, "sent_at": now})
     due = await event_came(conn, instance_id, name, now=now)
     if due:  # (an event for a wait in memory elsewhere is found by that process's poll, `Signals`)
@@ -75,6 +81,15 @@ async def consume_events(conn: Connection, wanted: Sequence[tuple[str, int, str]
     return have
 
 
+# The event kept, the wait it ends made due (`_waits.EVENT_CAME`), and the others told of each due,
+# in one statement (PostgreSQL runs a CTE that changes rows once, whether it is read or not).
+_KEEP_EVENT_AND_TELL_DUE = tell_for_each(
+    EVENT_CAME.returning(instance_waits.c.instance_id).cte("due")
+).add_cte(
+    sa.insert(instance_events)
+    .values(instance_id=sa.bindparam("of_instance"), name=sa.bindparam("of_event"), sent_at=sa.bindparam("due_at"))
+    .cte("kept")
+)
 _EVENTS_OF = (
     sa.select(
         instance_events.c.id, instance_events.c.instance_id, instance_events.c.name, instance_events.c.consumed_by_stage

@@ -54,10 +54,21 @@ class Notice:
         return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+def notice_payload(kind: NoticeKind, subject: str) -> str:
+    return f"{kind.value} {subject}"
+
+
 async def tell(conn: Connection, kind: NoticeKind, subject: str) -> None:
     """Say `kind` of `subject` to every listening process when `conn`'s transaction commits."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(_NOTIFY, {"payload": f"{kind.value} {subject}"})
+        await conn.execute(_NOTIFY, {"payload": notice_payload(kind, subject)})
+
+
+def tell_for_each(rows: sa.FromClause) -> sa.Select[Any]:
+    """PostgreSQL: a statement that says the bound `payload` once for each of `rows` (a CTE that
+    changes rows, say), and returns a row for each: what `tell` does, in the statement that changes
+    them instead of one more round trip."""
+    return sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("payload", type_=sa.String))).select_from(rows)
 
 
 def _parse(payload: str) -> Notice | None:

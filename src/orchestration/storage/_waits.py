@@ -15,7 +15,7 @@ from ._tables import instance_events, instance_waits, stage_statuses, workflow_i
 
 # The statements of the hot paths (each event, each wake-up) are built once: building one and its
 # cache key costs SQLAlchemy more than the database takes to run it.
-_EVENT_CAME = (
+EVENT_CAME = (
     sa.update(instance_waits)
     .where(
         instance_waits.c.instance_id == sa.bindparam("of_instance"),
@@ -40,7 +40,7 @@ async def park(conn: Connection, row: WaitRow, *, tell_within: timedelta) -> Non
 
 async def event_came(conn: Connection, instance_id: str, name: str, *, now: datetime) -> bool:
     """The instance received the event `name`: a parked wait for it is due now (True then)."""
-    came = await conn.execute(_EVENT_CAME, {"of_instance": instance_id, "of_event": name, "due_at": now})
+    came = await conn.execute(EVENT_CAME, {"of_instance": instance_id, "of_event": name, "due_at": now})
     return bool(came.rowcount)
 
 
