@@ -138,3 +138,29 @@ async def test_postgresql_opens_at_most_its_bound_and_keeps_them_through_a_burst
         assert await backends() == 3
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("idle", [True, False], ids=["idle", "just-used"])
+async def test_postgresql_connections_dropped_by_a_restart(idle: bool, tmp_path: Path) -> None:
+    # Idle in the pool longer than the bound: pinged, and replaced unseen. Just used: not pinged
+    # (a ping per transaction cost a third of a short one); its next statement fails as an outage,
+    # and the pool is renewed.
+    with PostgresServer() as server:
+        uri = server.uri()
+        # (a restart takes a second or so: "just used" is a longer bound)
+        bound_s = 0.2 if idle else 3600.0
+        db = storage.Database(storage.database_url(postgres_uri=uri, data_dir=tmp_path), ping_after_idle_s=bound_s)
+        try:
+            await db.ping()
+            server.pause("fast")  # a restart: every client is disconnected
+            server.resume()
+            if idle:
+                await asyncio.sleep(0.3)  # the connection stays idle past the bound
+                await db.ping()
+            else:
+                with pytest.raises(sa.exc.DBAPIError) as failed:
+                    await db.ping()
+                assert storage.unreachable(failed.value)
+                await db.ping()
+        finally:
+            await db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
@@ -27,6 +28,11 @@ _POOL_TIMEOUT_SECONDS = 600
 # A PostgreSQL host that drops packets would hold a new connection for the system's TCP
 # timeout (minutes): give up sooner, so that a request answers 503 instead of hanging.
 _CONNECT_TIMEOUT_SECONDS = 10
+# A PostgreSQL connection idle in the pool longer than this is pinged before use: one that the
+# server dropped meanwhile (a restart) is replaced unseen. One used more recently is not: under
+# load, a ping per transaction was a third of a short one's cost. Dropped between two uses, it
+# fails its next statement as an outage (503, a step tried again), and the pool is renewed.
+_PING_AFTER_IDLE_SECONDS = 1.0
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, sa.exc.TimeoutError)
 """Whatever a statement can raise: `unreachable` tells an outage from a refused statement."""
@@ -108,6 +114,28 @@ def make_sync_engine(url: URL) -> sa.Engine:
     return engine
 
 
+def _ping_when_idle(engine: sa.Engine, idle_s: float) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle in the pool longer than `idle_s` only."""
+
+    def used(_dbapi_conn: Any, record: sa.pool.ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def checked_out(dbapi_conn: Any, record: sa.pool.ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError() from exc  # the pool replaces it, and tries again
+
+    sa.event.listen(engine, "connect", used)  # (new: not pinged)
+    sa.event.listen(engine, "checkout", checked_out)
+    sa.event.listen(engine, "checkin", used)
+
+
+_LAST_USED = "orchestration_last_used"
+
+
 class Database:
     """Our tables' connection pool; one use case is one `begin()` transaction.
 
@@ -116,7 +144,9 @@ class Database:
     writer at a time, and waiting for it in SQLite's busy handler would block the loop.
     """
 
-    def __init__(self, url: URL, *, max_connections: int = 20) -> None:
+    def __init__(
+        self, url: URL, *, max_connections: int = 20, ping_after_idle_s: float = _PING_AFTER_IDLE_SECONDS
+    ) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self._sqlite: sa.Engine | None = None
@@ -126,9 +156,10 @@ class Database:
         else:
             connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": _CONNECT_TIMEOUT_SECONDS}
             self._postgres = create_async_engine(
-                url, pool_size=max_connections, max_overflow=0, pool_pre_ping=True, pool_timeout=_POOL_TIMEOUT_SECONDS,
+                url, pool_size=max_connections, max_overflow=0, pool_timeout=_POOL_TIMEOUT_SECONDS,
                 connect_args=connect_args,
             )
+            _ping_when_idle(self._postgres.sync_engine, ping_after_idle_s)
         # PostgreSQL has row locks and many writers: no turn to take in process.
         self._writer: AbstractAsyncContextManager[Any] = asyncio.Lock() if self.is_sqlite else nullcontext()
 
