@@ -146,3 +146,22 @@ async def test_events_for_several_stages_at_once_are_taken_as_one_by_one(
     assert await _consumers(db, took_before) == [("go", 1), ("go", None)]  # no second event
     assert await _consumers(db, oldest) == [("go", 0)]
     assert await _consumers(db, nothing) == [("A", None)]
+
+
+async def test_lock_terminated_says_whether_the_instance_ended_and_holds_its_row(
+    db: storage.Database, instance_id: str
+) -> None:
+    # What an event's transaction reads before it keeps the event: an abort waits for it.
+    async def abort() -> bool:
+        async with db.begin() as conn:
+            return await storage.cancel_instance(conn, instance_id, now=NOW)
+
+    async with db.begin() as conn:
+        assert await storage.lock_terminated(conn, "no-such-instance") is None
+    async with held_open(db, lambda conn: storage.lock_terminated(conn, instance_id)) as first:
+        competing = await runs_into(db, abort())
+        assert not competing.done()
+        assert await first() is False
+    assert await competing is True
+    async with db.begin() as conn:
+        assert await storage.lock_terminated(conn, instance_id) is True

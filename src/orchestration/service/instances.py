@@ -124,10 +124,10 @@ class InstanceService:
     async def send_event(self, instance_id: str, name: str) -> None:
         """Keep the event until a wait_event stage waiting for `name` consumes it."""
         async with self._db.begin() as conn:
-            instance = await storage.lock_instance(conn, instance_id)
-            if instance is None:
+            terminated = await storage.lock_terminated(conn, instance_id)
+            if terminated is None:
                 raise InstanceNotFound()
-            if instance.terminated:
+            if terminated:
                 raise ValidationFailed("instance is terminated: it cannot receive events")
             wait_due = await storage.insert_event(conn, instance_id, name, datetime.now(UTC))
         self._engine.notify(instance_id, wait_due=wait_due)

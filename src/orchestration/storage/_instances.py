@@ -99,6 +99,11 @@ async def get_stage(conn: Connection, instance_id: str, stage: int) -> StageRow 
 _LOCK_INSTANCE = (
     sa.select(workflow_instances).where(workflow_instances.c.id == sa.bindparam("of_instance")).with_for_update()
 )
+_LOCK_TERMINATED = (
+    sa.select(workflow_instances.c.terminated)
+    .where(workflow_instances.c.id == sa.bindparam("of_instance"))
+    .with_for_update()
+)
 _FINISH_STAGE = (
     sa.update(stage_statuses)
     .where(
@@ -150,6 +155,12 @@ async def lock_instance(conn: Connection, instance_id: str) -> InstanceRow | Non
     are serialised anyway)."""
     found = (await conn.execute(_LOCK_INSTANCE, {"of_instance": instance_id})).one_or_none()
     return InstanceRow(**found._mapping) if found else None
+
+
+async def lock_terminated(conn: Connection, instance_id: str) -> bool | None:
+    """`lock_instance` for a caller that reads only whether the instance has terminated (None: there
+    is no such instance): none of its other columns travel or are decoded."""
+    return (await conn.execute(_LOCK_TERMINATED, {"of_instance": instance_id})).scalar_one_or_none()
 
 
 async def lock_instances(conn: Connection, instance_ids: Iterable[str]) -> dict[str, InstanceRow]:
