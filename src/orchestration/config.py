@@ -91,8 +91,8 @@ class StorageSettings:
     # Connections beyond the pool's are not kept: opened and closed for each transaction under load,
     # they would cost more than the transactions themselves. Those waiting for one wait their turn.
     postgres_max_open_conns: int = setting(
-        20, "--postgres-max-open-conns", "Connections each of this process's two pools opens to PostgreSQL, at "
-        "most (ours, and the engine's for its checkpoints).", minimum=1,
+        20, "--postgres-max-open-conns", "Connections to PostgreSQL kept open at most by each pool of this "
+        "process: ours, and the engine's for its checkpoints where it runs one.", minimum=1,
     )
 
     @property

@@ -127,7 +127,10 @@ async def test_postgresql_opens_at_most_its_bound_and_keeps_them_through_a_burst
 
     async def backends() -> int:
         async with db.read() as conn:
-            query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            query = sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND backend_type = 'client backend'"
+            )
             return int((await conn.execute(query)).scalar_one())
 
     try:
@@ -164,3 +167,30 @@ async def test_postgresql_connections_dropped_by_a_restart(idle: bool, tmp_path:
                 await db.ping()
         finally:
             await db.dispose()
+
+
+async def test_postgresql_reuses_the_connection_given_back_last_and_keeps_tcp_alive(
+    postgres: PostgresServer, migrated_template: str, tmp_path: Path
+) -> None:
+    # Under load the same few connections serve, none idle long enough to need a ping; a host
+    # that stops answering is found dead by keepalives, not the kernel's two hours.
+    uri = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}", template=migrated_template)
+    db = storage.Database(storage.database_url(postgres_uri=f"{uri}?keepalives_idle=7", data_dir=tmp_path))
+
+    async def backend(held: asyncio.Barrier | None = None) -> tuple[int, dict[str, str]]:
+        async with db.read() as conn:
+            if held is not None:
+                await held.wait()
+            pid = int((await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one())
+            driver = (await conn.get_raw_connection()).driver_connection
+            return pid, driver.info.get_parameters()
+
+    try:
+        held = asyncio.Barrier(3)
+        opened = await asyncio.wait_for(asyncio.gather(*(backend(held) for _ in range(3))), timeout=30)
+        assert len({pid for pid, _ in opened}) == 3
+        (first, parameters), *others = [await backend() for _ in range(5)]
+        assert [pid for pid, _ in others] == [first] * 4
+        assert (parameters["keepalives"], parameters["keepalives_idle"]) == ("1", "7")  # the URI's own wins
+    finally:
+        await db.dispose()

@@ -165,3 +165,28 @@ async def test_lock_terminated_says_whether_the_instance_ended_and_holds_its_row
     assert await competing is True
     async with db.begin() as conn:
         assert await storage.lock_terminated(conn, instance_id) is True
+
+
+async def test_an_event_sent_while_its_wait_is_parked_makes_the_wait_due(
+    db: storage.Database, instance_id: str
+) -> None:
+    # The event's transaction waits for the park's lock on the instance; its next statement sees
+    # the wait parked meanwhile (on PostgreSQL, one statement would see its own start's snapshot).
+    wait = storage.WaitRow(instance_id=instance_id, stage=0, event="go", wake_at=None, parked_at=NOW)
+
+    async def park(conn: storage.Connection) -> None:
+        assert await storage.lock_instance(conn, instance_id) is not None
+        await storage.park(conn, wait, tell_within=timedelta(minutes=1))
+
+    async def send() -> bool:
+        async with db.begin() as conn:
+            assert await storage.lock_terminated(conn, instance_id) is False
+            return await storage.insert_event(conn, instance_id, "go", NOW + timedelta(seconds=1))
+
+    async with held_open(db, park) as first:
+        competing = await runs_into(db, send())
+        await first()
+    assert await competing is True
+    async with db.read() as conn:
+        parked = await storage.get_wait(conn, instance_id, 0)
+    assert parked is not None and parked.due_at == NOW + timedelta(seconds=1)

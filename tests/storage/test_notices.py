@@ -50,9 +50,13 @@ async def test_what_a_committed_transaction_changed_is_told_and_a_rolled_back_on
             async with pg.begin() as conn:
                 assert await storage.insert_event(conn, parked_instance, "go", NOW)
                 raise _Rollback
-        # An event no parked wait waits for says nothing (a wait in memory elsewhere polls for it).
+        # An event no parked wait waits for says nothing (a wait in memory elsewhere polls for it):
+        # the next notice heard is a probe told after it.
         async with pg.begin() as conn:
             assert not await storage.insert_event(conn, parked_instance, "other", NOW)
+        async with pg.begin() as conn:
+            await storage.tell(conn, storage.NoticeKind.PROBE, "after-other")
+        assert await _next(notices) == storage.Notice(storage.NoticeKind.PROBE, "after-other")
         # The event of the parked wait makes it due.
         async with pg.begin() as conn:
             assert await storage.insert_event(conn, parked_instance, "go", NOW)

@@ -116,7 +116,8 @@ async def _park(instance_id: str, stage: int, *, event: str | None = None, wake_
             return "ended"
         return "parked" if parked else "ready"
     async with db.begin() as conn:
-        if await storage.lock_terminated(conn, instance_id) is not False:
+        terminated = await storage.lock_terminated(conn, instance_id)
+        if terminated is None or terminated:
             return "ended"
         if await storage.get_wait(conn, instance_id, stage) is not None:
             return "parked"
@@ -204,7 +205,8 @@ async def wait_event(instance_id: str, stage: int, name: str, park: bool = False
                 return None  # by an earlier run of this step: its continuation takes over
             if ready:
                 async with runtime.db.begin() as conn:
-                    if await storage.lock_terminated(conn, instance_id) is not False:
+                    terminated = await storage.lock_terminated(conn, instance_id)
+                    if terminated is None or terminated:
                         return False
                     if await storage.consume_event(conn, instance_id, stage, name):
                         return True  # a continuation's wait was marked woken by the waker that started it

@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from orchestration.config import StorageSettings
+
 from ._connection import Connection, InlineConnection
 from ._inline_sqlite import apply_pragmas, inline_engine
-from ._notices import Notice, listening
+from ._notices import KEEPALIVES, Notice, listening
 
 SQLITE_FILE = "orchestration.sqlite"
 _WRITE = "orchestration_write"
@@ -114,6 +116,9 @@ def make_sync_engine(url: URL) -> sa.Engine:
     return engine
 
 
+_LAST_USED = "orchestration_last_used"  # in a pooled connection's `info`: when it was last given back
+
+
 def _ping_when_idle(engine: sa.Engine, idle_s: float) -> None:
     """SQLAlchemy's `pool_pre_ping`, for connections idle in the pool longer than `idle_s` only."""
 
@@ -126,14 +131,15 @@ def _ping_when_idle(engine: sa.Engine, idle_s: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_conn)
         except engine.dialect.loaded_dbapi.Error as exc:
-            raise sa.exc.DisconnectionError() from exc  # the pool replaces it, and tries again
+            # The pool replaces it and tries again; on a lost connection, the others are renewed
+            # too (a restart dropped them all), as SQLAlchemy's own ping does.
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise sa.exc.InvalidatePoolError("an idle connection was lost") from exc
+            raise sa.exc.DisconnectionError("an idle connection does not answer") from exc
 
     sa.event.listen(engine, "connect", used)  # (new: not pinged)
     sa.event.listen(engine, "checkout", checked_out)
     sa.event.listen(engine, "checkin", used)
-
-
-_LAST_USED = "orchestration_last_used"
 
 
 class Database:
@@ -145,7 +151,11 @@ class Database:
     """
 
     def __init__(
-        self, url: URL, *, max_connections: int = 20, ping_after_idle_s: float = _PING_AFTER_IDLE_SECONDS
+        self,
+        url: URL,
+        *,
+        max_connections: int = StorageSettings.postgres_max_open_conns,
+        ping_after_idle_s: float = _PING_AFTER_IDLE_SECONDS,
     ) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
@@ -154,9 +164,12 @@ class Database:
         if self.is_sqlite:
             self._sqlite = inline_engine(url, _sqlite_on_begin)
         else:
-            connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": _CONNECT_TIMEOUT_SECONDS}
+            defaults = {"connect_timeout": _CONNECT_TIMEOUT_SECONDS, **KEEPALIVES}
+            connect_args = {name: value for name, value in defaults.items() if name not in url.query}  # the URI's win
+            # Last in, first out: under load the same few connections serve (none idle long
+            # enough to be pinged), and the others stay idle until needed.
             self._postgres = create_async_engine(
-                url, pool_size=max_connections, max_overflow=0, pool_timeout=_POOL_TIMEOUT_SECONDS,
+                url, pool_size=max_connections, max_overflow=0, pool_use_lifo=True, pool_timeout=_POOL_TIMEOUT_SECONDS,
                 connect_args=connect_args,
             )
             _ping_when_idle(self._postgres.sync_engine, ping_after_idle_s)

@@ -21,7 +21,8 @@ async def insert_event(conn: Connection, instance_id: str, name: str, now: datet
     other processes are told at commit). The caller holds the instance's lock: a wait parked by
     a transaction that held it before is seen."""
     if conn.dialect.name == "postgresql":  # the three in one round trip
-        # (no key named as a column of the waits: the UPDATE would set it)
+        # (no other key named as a column of the waits: the UPDATE would set it too; the event's
+        # `sent_at` is the same instant as the wait's `due_at`)
         params = {"of_instance": instance_id, "of_event": name, "due_at": now,
                   "payload": notice_payload(NoticeKind.DUE, instance_id)}
         return bool((await conn.execute(_KEEP_EVENT_AND_TELL_DUE, params)).all())

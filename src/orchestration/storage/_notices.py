@@ -27,9 +27,9 @@ from ._connection import Connection
 CHANNEL = "orchestration"
 # The listener's name in pg_stat_activity.
 LISTENER_NAME = "orchestration-listener"
-# A listener whose host stops answering is found dead by TCP keepalives within about a minute
-# (the kernel's default is two hours), and reconnects.
-_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+# A connection whose host stops answering is found dead by TCP keepalives within about a minute
+# (the kernel's default is two hours): a listener reconnects, a statement fails as an outage.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 _NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("payload", type_=sa.String)))
 
@@ -91,7 +91,7 @@ async def listening(engine: AsyncEngine, *, connect_timeout: float) -> AsyncIter
     `psycopg.OperationalError` when the connection is lost."""
     _, params = engine.dialect.create_connect_args(engine.url)
     options: dict[str, Any] = {
-        **_KEEPALIVES, "connect_timeout": int(connect_timeout), **params, "application_name": LISTENER_NAME
+        **KEEPALIVES, "connect_timeout": int(connect_timeout), **params, "application_name": LISTENER_NAME
     }
     conn = await psycopg.AsyncConnection.connect(autocommit=True, **options)
     notices = _notices(conn.pgconn)
