@@ -88,8 +88,8 @@ class StorageSettings:
     data_dir: Path = setting(
         Path("orchestration-data"), "--data-dir", "Directory of the embedded SQLite files.", commands=_ALL
     )
-    # Connections beyond the pool's are not kept: opened and closed for each transaction under load,
-    # they would cost more than the transactions themselves. Those waiting for one wait their turn.
+    # No connection beyond the bound: ones opened and closed for each transaction under load cost
+    # more than the transactions themselves. A transaction that finds none free waits its turn.
     postgres_max_open_conns: int = setting(
         20, "--postgres-max-open-conns", "Connections to PostgreSQL kept open at most by each pool of this "
         "process: ours, and the engine's for its checkpoints where it runs one.", minimum=1,

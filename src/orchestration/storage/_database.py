@@ -116,7 +116,7 @@ def make_sync_engine(url: URL) -> sa.Engine:
     return engine
 
 
-_LAST_USED = "orchestration_last_used"  # in a pooled connection's `info`: when it was last given back
+_LAST_USED = "orchestration_last_used"  # in a pooled connection's `info`: when it was opened or last given back
 
 
 def _ping_when_idle(engine: sa.Engine, idle_s: float) -> None:
