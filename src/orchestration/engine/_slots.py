@@ -41,8 +41,7 @@ class InstanceSlots:
         """The workflow ended; if it never asked for its slot, that slot is free again."""
         if instance_id in self._expected:
             self._expected.discard(instance_id)
-            self.freed.set()
-            self._on_free_when_done()
+            self._given_back()
 
     @asynccontextmanager
     async def hold(self, instance_id: str) -> AsyncIterator[None]:
@@ -61,12 +60,12 @@ class InstanceSlots:
             self._held -= 1
             if self._turns is not None:
                 self._turns.release()
-            self.freed.set()
-            self._on_free_when_done()
+            self._given_back()
 
-    def _on_free_when_done(self) -> None:
-        """`on_free` now, or once the current task (the slot's holder) is done; a done callback
-        of the workflow's future runs in no task: now."""
+    def _given_back(self) -> None:
+        """A slot is free: `freed` is set now; `on_free` is called now, or once the current task (the
+        slot's holder) is done (a done callback of the workflow's future runs in no task: now)."""
+        self.freed.set()
         if self._on_free is None:
             return
         on_free = self._on_free
