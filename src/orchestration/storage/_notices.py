@@ -68,7 +68,7 @@ def tell_for_each(rows: sa.FromClause) -> sa.Select[Any]:
     """PostgreSQL: a statement that says the bound `payload` once for each of `rows` (a CTE that
     changes rows, say), and returns a row for each: what `tell` does, in the statement that changes
     them instead of one more round trip."""
-    return sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("payload", type_=sa.String))).select_from(rows)
+    return _NOTIFY.select_from(rows)
 
 
 def _parse(payload: str) -> Notice | None:
