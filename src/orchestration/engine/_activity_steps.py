@@ -128,7 +128,7 @@ async def _attempt(
     runtime = _runtime.current()
     key = ActivityKey(instance_id, stage, sequence)
     async with runtime.db.begin() as conn:
-        instance = await storage.lock_instance(conn, instance_id)
+        terminated = await storage.lock_terminated(conn, instance_id)
         exists = None
         if from_row:
             row = await storage.get_activity(conn, instance_id, stage, sequence)
@@ -136,7 +136,7 @@ async def _attempt(
             if came_to is not None:
                 return came_to
             exists = row is not None
-        if instance is None or instance.terminated:
+        if terminated is not False:  # no such instance (deleted), or it ended
             return AttemptOutcome(aborted=True)  # aborted: no more calls to the stack
         await storage.begin_attempt(
             conn, instance_id, stage, sequence, name=name, input=request, attempt=attempt, now=_now(), exists=exists

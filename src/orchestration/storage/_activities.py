@@ -15,13 +15,43 @@ CANCELLED = "cancelled"  # Q-27: an activity is "cancelled", a stage "canceled"
 
 _NEW_ACTIVITY = sa.insert(stage_activities)
 
+# Built once, like the other statements of every activity, stage and wake-up (see `_instances`):
+# building one per call cost more than running it.
+_OF_ACTIVITY = (
+    stage_activities.c.instance_id == sa.bindparam("of_instance"),
+    stage_activities.c.stage == sa.bindparam("of_stage"),
+    stage_activities.c.sequence == sa.bindparam("of_sequence"),
+)
+_GET_ACTIVITY = sa.select(stage_activities).where(*_OF_ACTIVITY)
+_ACTIVITY_EXISTS = sa.select(stage_activities.c.sequence).where(*_OF_ACTIVITY)
+_UNFINISHED = stage_activities.c.terminated_at.is_(None)
+_BEGIN_ATTEMPT = (
+    sa.update(stage_activities)
+    .where(*_OF_ACTIVITY, _UNFINISHED)
+    .values(attempt=sa.bindparam("attempt"), next_execution=sa.bindparam("next_execution"))
+)
+# At attempt `of_attempt`, still unfinished: the attempt this execution runs (see `finish_activity`).
+_AT_ATTEMPT = (*_OF_ACTIVITY, _UNFINISHED, stage_activities.c.attempt == sa.bindparam("of_attempt"))
+_FINISH_ACTIVITY = (
+    sa.update(stage_activities)
+    .where(*_AT_ATTEMPT)
+    .values(
+        terminated_at=sa.bindparam("terminated_at"), output=sa.bindparam("output"), error=sa.bindparam("error"),
+        error_code=sa.bindparam("error_code"), last_failure=None, next_execution=None,
+    )
+)
+_SCHEDULE_RETRY = (
+    sa.update(stage_activities)
+    .where(*_AT_ATTEMPT)
+    .values(
+        attempt=sa.bindparam("attempt"), last_failure=sa.bindparam("last_failure"),
+        next_execution=sa.bindparam("next_execution"), error_code=sa.bindparam("error_code"),
+    )
+)
 
-def _key(instance_id: str, stage: int, sequence: int) -> list[sa.ColumnElement[bool]]:
-    return [
-        stage_activities.c.instance_id == instance_id,
-        stage_activities.c.stage == stage,
-        stage_activities.c.sequence == sequence,
-    ]
+
+def _key(instance_id: str, stage: int, sequence: int) -> dict[str, Any]:
+    return {"of_instance": instance_id, "of_stage": stage, "of_sequence": sequence}
 
 
 async def begin_attempt(
@@ -41,14 +71,11 @@ async def begin_attempt(
     if exists is False:
         await conn.execute(_NEW_ACTIVITY, _new_activity(instance_id, stage, sequence, name, input, attempt, now))
         return
-    updated = await conn.execute(
-        sa.update(stage_activities)
-        .where(*_key(instance_id, stage, sequence), stage_activities.c.terminated_at.is_(None))
-        .values(attempt=attempt, next_execution=now)
-    )
+    key = _key(instance_id, stage, sequence)
+    updated = await conn.execute(_BEGIN_ATTEMPT, {**key, "attempt": attempt, "next_execution": now})
     if updated.rowcount:
         return
-    found = await conn.execute(sa.select(stage_activities.c.sequence).where(*_key(instance_id, stage, sequence)))
+    found = await conn.execute(_ACTIVITY_EXISTS, key)
     if found.first() is None:
         await conn.execute(_NEW_ACTIVITY, _new_activity(instance_id, stage, sequence, name, input, attempt, now))
 
@@ -63,7 +90,7 @@ def _new_activity(
 
 
 async def get_activity(conn: Connection, instance_id: str, stage: int, sequence: int) -> ActivityRow | None:
-    found = (await conn.execute(sa.select(stage_activities).where(*_key(instance_id, stage, sequence)))).first()
+    found = (await conn.execute(_GET_ACTIVITY, _key(instance_id, stage, sequence))).first()
     return ActivityRow(**found._mapping) if found else None
 
 
@@ -83,16 +110,11 @@ async def finish_activity(
     False, and nothing written, when the row is past that attempt: ended (aborted, or by another
     execution of the same run), or on to a later attempt."""
     ended = await conn.execute(
-        sa.update(stage_activities)
-        .where(
-            *_key(instance_id, stage, sequence),
-            stage_activities.c.terminated_at.is_(None),
-            stage_activities.c.attempt == attempt,
-        )
-        .values(
-            terminated_at=now, attempt=attempt, output=output, error=error, error_code=error_code,
-            last_failure=None, next_execution=None,
-        )
+        _FINISH_ACTIVITY,
+        {
+            **_key(instance_id, stage, sequence), "of_attempt": attempt, "terminated_at": now, "output": output,
+            "error": error, "error_code": error_code,
+        },
     )
     return bool(ended.rowcount)
 
@@ -112,13 +134,11 @@ async def schedule_retry(
     the next one, due at `next_execution`. False, and nothing written, when the row is past the
     failed attempt (see `finish_activity`)."""
     scheduled = await conn.execute(
-        sa.update(stage_activities)
-        .where(
-            *_key(instance_id, stage, sequence),
-            stage_activities.c.terminated_at.is_(None),
-            stage_activities.c.attempt == attempt - 1,
-        )
-        .values(attempt=attempt, last_failure=last_failure, next_execution=next_execution, error_code=error_code)
+        _SCHEDULE_RETRY,
+        {
+            **_key(instance_id, stage, sequence), "of_attempt": attempt - 1, "attempt": attempt,
+            "last_failure": last_failure, "next_execution": next_execution, "error_code": error_code,
+        },
     )
     return bool(scheduled.rowcount)
 

@@ -26,9 +26,7 @@ async def insert_instance(conn: Connection, row: InstanceRow) -> None:
 
 
 async def get_instance(conn: Connection, instance_id: str) -> InstanceRow | None:
-    found = (
-        await conn.execute(sa.select(workflow_instances).where(workflow_instances.c.id == instance_id))
-    ).one_or_none()
+    found = (await conn.execute(_GET_INSTANCE, {"of_instance": instance_id})).one_or_none()
     return InstanceRow(**found._mapping) if found else None
 
 
@@ -79,12 +77,7 @@ async def list_unstarted_instance_ids(conn: Connection, created_before: datetime
 
 
 async def list_stages(conn: Connection, instance_id: str) -> list[StageRow]:
-    query = (
-        sa.select(stage_statuses)
-        .where(stage_statuses.c.instance_id == instance_id)
-        .order_by(stage_statuses.c.stage)
-    )
-    return [StageRow(**r._mapping) for r in await conn.execute(query)]
+    return [StageRow(**r._mapping) for r in await conn.execute(_LIST_STAGES, {"of_instance": instance_id})]
 
 
 async def get_stage(conn: Connection, instance_id: str, stage: int) -> StageRow | None:
@@ -96,6 +89,12 @@ async def get_stage(conn: Connection, instance_id: str, stage: int) -> StageRow 
 
 
 # Built once, like the other statements of every event, wake-up and stage (see `_waits`).
+_GET_INSTANCE = sa.select(workflow_instances).where(workflow_instances.c.id == sa.bindparam("of_instance"))
+_LIST_STAGES = (
+    sa.select(stage_statuses)
+    .where(stage_statuses.c.instance_id == sa.bindparam("of_instance"))
+    .order_by(stage_statuses.c.stage)
+)
 _LOCK_INSTANCE = (
     sa.select(workflow_instances).where(workflow_instances.c.id == sa.bindparam("of_instance")).with_for_update()
 )

@@ -11,6 +11,7 @@ from ._rows import WorkflowRow, columns
 from ._tables import workflows
 
 _INSERT_WORKFLOW = sa.insert(workflows)  # built once, like every insert of a row
+_GET_WORKFLOW = sa.select(workflows).where(workflows.c.id == sa.bindparam("of_workflow"))  # and every read by id
 
 
 async def insert_workflow(conn: Connection, row: WorkflowRow) -> None:
@@ -18,7 +19,7 @@ async def insert_workflow(conn: Connection, row: WorkflowRow) -> None:
 
 
 async def get_workflow(conn: Connection, workflow_id: str) -> WorkflowRow | None:
-    found = (await conn.execute(sa.select(workflows).where(workflows.c.id == workflow_id))).one_or_none()
+    found = (await conn.execute(_GET_WORKFLOW, {"of_workflow": workflow_id})).one_or_none()
     return WorkflowRow(**found._mapping) if found else None
 
 
