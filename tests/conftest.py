@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import nats
 import pytest
 from nats.js import JetStreamContext
@@ -27,6 +28,11 @@ from tests.testing.server import ServerProcess
 
 WEBHOOK_SECRETS = ("whsec-current-3f1e0d", "whsec-previous-9a7b2c")
 """The secrets `api_server` shares with the Webhooks service (two: a rotation in progress)."""
+
+# No deadline per example: how long one takes is the machine's load, not what a test judges
+# (an example that runs into a cold import took more than hypothesis's default 200 ms).
+hypothesis.settings.register_profile("orchestration", deadline=None)
+hypothesis.settings.load_profile("orchestration")
 
 BACKENDS = [b for b in ("sqlite", "postgres") if os.environ.get("ORCH_TEST_DB", b) == b]
 
