@@ -2,14 +2,16 @@
 a workflow of 4 stages that run through the same workflow and call nothing (1 ms delays), on
 one server in the same run.
 
-    .venv/bin/python -m bench.money [--instances 500] [--concurrency 16] [--quick]
+    .venv/bin/python -m bench.money [--instances 500] [--concurrency 16] [--rounds 5] [--quick]
 
 Each instance is run with `?wait=true`, which answers once it has ended: nothing polls, so
-the server's CPU is the instances' own (and the request's, the same for both). Prints
-instances/s, latencies and server CPU of both, and the overhead per activity: (send − delay)
-/ 4, since each send stage makes one ledger call; then the floor of the same run, the same
-ledger call made bare (`bench.http_floor`, a process of its own): what a client spends on
-the request alone, against what the server spends.
+the server's CPU is the instances' own (and the request's, the same for both). The run is cut
+in rounds; each round runs N/rounds instances of each workflow, then the floor: the same
+ledger calls made bare (`bench.http_floor`, a process of its own), what a client spends on the
+request alone. A round's overhead per activity is (send − delay) / 4 of server CPU per
+instance, since each send stage makes one ledger call, minus the floor's CPU per call; the
+figure is the median of the rounds. Also printed: instances/s, latencies and server CPU of
+both workflows over all rounds.
 The fake gateway runs in this process on loopback (a real HTTP server), so its
 own cost is part of the figure; a real Ledger answers in a few milliseconds more.
 No figure is asserted.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,32 +77,68 @@ async def _run_waiting(
     return time.perf_counter() - began, latencies
 
 
-async def measure(server: BenchServer, sizes: Sizes) -> dict[str, Any]:
-    """Both workflows, one after the other, on the same server."""
-    results: dict[str, Any] = {}
+async def _run_kind(
+    client: BenchClient, server: BenchServer, workflow_id: str, count: int, concurrency: int
+) -> tuple[float, list[float], float]:
+    """`count` instances of one workflow: wall seconds, latencies (ms), server CPU seconds."""
+    cpu_before = server.stats().cpu_s
+    wall_s, latencies = await _run_waiting(client, workflow_id, count, concurrency)
+    return wall_s, latencies, server.stats().cpu_s - cpu_before
+
+
+async def measure(server: BenchServer, sizes: Sizes, rounds: int, floor_url: str) -> dict[str, Any]:
+    """Both workflows on the same server, in `rounds` rounds of delays, sends and the floor's bare
+    calls: the machine's speed drifts over minutes, and a difference of three measures made minutes
+    apart drifts with it. Each round gives the overhead per activity over the floor of that round;
+    the median of the rounds is the figure."""
+    per_round = max(1, sizes.instances // rounds)
+    walls = {kind: 0.0 for kind in WORKFLOWS}
+    cpus = {kind: 0.0 for kind in WORKFLOWS}
+    latencies: dict[str, list[float]] = {kind: [] for kind in WORKFLOWS}
+    overheads: list[float] = []
+    floor_cpu_s = 0.0
     async with new_client(server.url, sizes.concurrency) as client:
-        for kind, config in WORKFLOWS.items():
-            workflow_id = await create_workflow(client, config)
+        workflow_ids = {kind: await create_workflow(client, config) for kind, config in WORKFLOWS.items()}
+        for workflow_id in workflow_ids.values():
             await _run_waiting(client, workflow_id, sizes.warmup, sizes.concurrency)
-            cpu_before = server.stats().cpu_s
-            wall_s, latencies = await _run_waiting(client, workflow_id, sizes.instances, sizes.concurrency)
-            cpu_s = server.stats().cpu_s - cpu_before
-            latency = percentiles(latencies)
-            results[kind] = {
-                "per_s": sizes.instances / wall_s,
-                "latency_ms": latency,
-                "cpu_ms_each": cpu_s * 1000 / sizes.instances,
-            }
+        for number in range(1, rounds + 1):
+            cpu_each = {}
+            for kind, workflow_id in workflow_ids.items():
+                wall_s, taken, cpu_s = await _run_kind(client, server, workflow_id, per_round, sizes.concurrency)
+                walls[kind] += wall_s
+                cpus[kind] += cpu_s
+                latencies[kind] += taken
+                cpu_each[kind] = cpu_s * 1000 / per_round
+            floor = http_floor(floor_url, per_round, sizes.concurrency)
+            floor_cpu_s += floor["cpu_s"]
+            overhead = (cpu_each["send"] - cpu_each["step"]) / STAGES - floor["cpu_ms_each"]
+            overheads.append(overhead)
             say(
-                f"{kind}: {sizes.instances / wall_s:.1f} instances/s, {fmt_latency(latency)}, "
-                f"server CPU {cpu_s * 1000 / sizes.instances:.1f} ms per instance ({load()})"
+                f"round {number}: server CPU per instance {cpu_each['step']:.1f} ms (delays), "
+                f"{cpu_each['send']:.1f} ms (sends); floor {floor['cpu_ms_each']:.2f} ms per bare call; "
+                f"overhead per activity {overhead:.2f} ms ({load()})"
             )
+    results: dict[str, Any] = {}
+    count = per_round * rounds
+    for kind in WORKFLOWS:
+        latency = percentiles(latencies[kind])
+        cpu_ms_each = cpus[kind] * 1000 / count
+        per_s = count / walls[kind]
+        results[kind] = {"count": count, "per_s": per_s, "latency_ms": latency, "cpu_ms_each": cpu_ms_each}
+        say(
+            f"{kind}: {per_s:.1f} instances/s, {fmt_latency(latency)}, "
+            f"server CPU {cpu_ms_each:.1f} ms per instance"
+        )
     step, send = results["step"], results["send"]
-    per_activity_ms = (send["latency_ms"]["p50"] - step["latency_ms"]["p50"]) / STAGES
-    per_activity_cpu_ms = (send["cpu_ms_each"] - step["cpu_ms_each"]) / STAGES
-    say(f"overhead per activity: {per_activity_ms:.1f} ms of p50 latency, {per_activity_cpu_ms:.1f} ms of server CPU")
-    results["per_activity_ms"] = per_activity_ms
-    results["per_activity_cpu_ms"] = per_activity_cpu_ms
+    results["per_activity_ms"] = (send["latency_ms"]["p50"] - step["latency_ms"]["p50"]) / STAGES
+    results["per_activity_cpu_ms"] = (send["cpu_ms_each"] - step["cpu_ms_each"]) / STAGES
+    results["floor"] = {"count": count, "cpu_s": floor_cpu_s, "cpu_ms_each": floor_cpu_s * 1000 / count}
+    results["overhead_cpu_ms_rounds"] = overheads
+    results["overhead_cpu_ms"] = statistics.median(overheads)
+    say(
+        f"overhead per activity: {results['per_activity_ms']:.1f} ms of p50 latency, "
+        f"{results['per_activity_cpu_ms']:.1f} ms of server CPU, all rounds together"
+    )
     return results
 
 
@@ -116,7 +155,7 @@ def http_floor(url: str, count: int, concurrency: int) -> dict[str, Any]:
     return {**result, "cpu_ms_each": result["cpu_s"] * 1000 / result["count"]}
 
 
-async def main(count: int, concurrency: int) -> dict[str, Any]:
+async def main(count: int, concurrency: int, rounds: int) -> dict[str, Any]:
     sizes = Sizes(
         instances=count, concurrency=concurrency, waiting=0, warmup=10, settle_s=0, window_s=0,
         sample=0, poll_interval_s=0.02, timeout_s=120.0,
@@ -125,23 +164,24 @@ async def main(count: int, concurrency: int) -> dict[str, Any]:
         stack.create_ledger(LEDGER)
         stack_args = stack.server_args()
         server = BenchServer(data_dir=Path(tmp) / "data", extra_args=stack_args)
-        say(f"== money: {count} instances of {STAGES} 1 ms delays, then of {STAGES} send "
-            f"stages, concurrency {concurrency}, each run with ?wait=true")
+        say(f"== money: {count} instances of {STAGES} 1 ms delays and {count} of {STAGES} send stages, "
+            f"in {rounds} rounds with the floor's bare calls, concurrency {concurrency}, each run with ?wait=true")
         say(LOAD_CLIENT_LINE)
         try:
             server.start()
-            summary = await measure(server, sizes)
+            summary = await measure(server, sizes, rounds, stack.url)
         finally:
             server.stop()
         postings = len(stack.transactions(LEDGER))
-        say(f"ledger postings: {postings} (expected {STAGES * (count + sizes.warmup)})")
+        # Every send instance posts once per stage, warm-up included; the floor's bare calls post too.
+        expected = STAGES * (summary["send"]["count"] + sizes.warmup) + summary["floor"]["count"]
+        say(f"ledger postings: {postings} (expected {expected})")
         summary["postings"] = postings
-        summary["floor"] = http_floor(stack.url, count, concurrency)
-        floor_ms = summary["floor"]["cpu_ms_each"]
         say(
-            f"floor, a bare ledger call (httpx, the server's own ledger client): {floor_ms:.2f} ms of CPU per call "
-            f"({count} calls, {load()}); "
-            f"the server's cost per activity over it: {summary['per_activity_cpu_ms'] - floor_ms:.1f} ms "
+            f"floor, a bare ledger call (httpx, the server's own ledger client): "
+            f"{summary['floor']['cpu_ms_each']:.2f} ms of CPU per call; "
+            f"the server's cost per activity over it: {summary['overhead_cpu_ms']:.1f} ms, the median of "
+            f"{rounds} rounds ({', '.join(f'{o:.1f}' for o in summary['overhead_cpu_ms_rounds'])}) "
             f"(target <= {TARGET_PER_ACTIVITY_MS:.0f} ms)"
         )
     return summary
@@ -153,7 +193,14 @@ if __name__ == "__main__":
     )
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="2 x concurrency instances each (32), for a smoke check")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of delays, sends and bare calls (5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 x concurrency instances each (32), in 2 rounds, for a smoke check"
+    )
     args = parser.parse_args()
-    # Quick: enough instances for the poller to see some terminate while others start.
-    run_to_summary(main(2 * args.concurrency if args.quick else args.instances, args.concurrency))
+    if args.instances < 1 or args.rounds < 1 or args.concurrency < 1:
+        parser.error("--instances, --rounds and --concurrency must be at least 1")
+    if args.quick:
+        run_to_summary(main(2 * args.concurrency, args.concurrency, 2))
+    else:
+        run_to_summary(main(args.instances, args.concurrency, args.rounds))
