@@ -10,7 +10,9 @@ import pytest
 from dbos import DBOS
 
 from orchestration import storage
+from orchestration.engine import _activity_steps
 from orchestration.engine._activity_steps import AttemptError, AttemptOutcome, recorded_outcome
+from orchestration.stack import ActivityName
 from tests.conftest import StartEngine
 from tests.engine.stage_bodies import move, transactions_path
 from tests.testing.fake_stack import FakeStack
@@ -117,3 +119,24 @@ async def test_an_attempt_another_execution_recorded_first_goes_on_as_the_row_sa
     assert len(fake_stack.requests("POST", transactions_path(ledger))) == 2  # the same key: one posting
     assert len(fake_stack.transactions(ledger)) == 1
 
+
+
+@pytest.mark.parametrize("ended", ["aborted", "unknown"])
+async def test_an_attempt_of_an_ended_instance_calls_nothing(
+    start_engine: StartEngine, fake_stack: FakeStack, ledger: str, ended: str
+) -> None:
+    # The race this closes: an abort that lands after the stage started and before its call.
+    engine = await start_engine(stack_url=fake_stack.url)
+    instance_id = await engine.run([{"wait_event": {"event": "go"}}])
+    if ended == "aborted":
+        await engine.instances.abort(instance_id)
+    else:
+        instance_id = "no-such-instance"
+    posting = {"amount": 1, "asset": "USD/2", "destination": "b", "source": "a"}
+    request = {"Ledger": ledger, "Data": {"postings": [posting]}}
+    outcome = await _activity_steps.attempt(
+        instance_id, 0, 0, ActivityName.CREATE_TRANSACTION, request, 1, None, recorded=True
+    )
+    assert outcome == AttemptOutcome(aborted=True)
+    assert fake_stack.requests("POST", transactions_path(ledger)) == []
+    assert await engine.activities(instance_id, 0) == []

@@ -136,7 +136,7 @@ async def _attempt(
             if came_to is not None:
                 return came_to
             exists = row is not None
-        if terminated is not False:  # no such instance (deleted), or it ended
+        if terminated is None or terminated:
             return AttemptOutcome(aborted=True)  # aborted: no more calls to the stack
         await storage.begin_attempt(
             conn, instance_id, stage, sequence, name=name, input=request, attempt=attempt, now=_now(), exists=exists
