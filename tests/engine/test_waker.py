@@ -321,3 +321,29 @@ async def test_close_stops_the_loop_even_when_the_driver_turns_the_cancellation_
     await asyncio.wait_for(entered.wait(), timeout=30)
     await asyncio.wait_for(waker.close(), timeout=30)
     assert waker.stopped
+
+
+async def test_a_round_woken_by_a_notice_reads_no_deadline(
+    db: storage.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[datetime] = []
+    next_deadline = storage.next_deadline
+
+    async def counted(conn: storage.Connection, *, after: datetime) -> datetime | None:
+        reads.append(after)
+        return await next_deadline(conn, after=after)
+
+    monkeypatch.setattr(storage, "next_deadline", counted)
+    starts = Starts()
+    waker = _waker(db, starts)
+    try:
+        waker.start()
+        await assert_eventually(lambda: len(reads), lambda count: count == 1, what="the first round's read")
+        for _ in range(2):  # the second round starts after the first has ended, its read included
+            sent = await _parked(db, event="go")
+            await _send(db, sent, "go")
+            waker.wake_soon()
+            await assert_eventually(lambda: starts.ids, lambda ids, sent=sent: sent in ids, what="the notice's round")
+    finally:
+        await waker.close()
+    assert len(reads) == 1

@@ -16,6 +16,11 @@ a catch-up after a long stop, or a million deadlines at one instant, is paced an
 leaves room for new work. Starting a continuation is idempotent (its workflow id is
 derived from the instance and the stage), so two wakers, or one waking twice, run it
 once.
+
+The rounds of the timer and of the look-ahead then read the next deadline, to set the timer
+for it. A round woken by a notice does not: each deadline within the horizon was given to
+`remind` as it was parked (here, or by a notice from the process that parked it), and the
+others are the look-ahead's; under a burst of events, that read was a third of each round.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ class Waker:
         self._slots = asyncio.Semaphore(running)
         self._hold = hold
         self._due = asyncio.Event()
+        # The next round looks for the next deadline too (not a notice's round: see above).
+        self._look_ahead = True
         self._timer: asyncio.TimerHandle | None = None
         self.timer_at: datetime | None = None  # the deadline the timer is set for
         self._loop_task: asyncio.Task[None] | None = None
@@ -94,7 +101,7 @@ class Waker:
         # In a context of its own, like the timer's callbacks (`remind` is called from steps): a
         # continuation must not start as a child of whatever workflow is current where it was
         # asked for (DBOS keeps the current workflow in a contextvar).
-        self._due.set()
+        self._look_again()
         self._loop_task = asyncio.get_running_loop().create_task(
             self._run(), name="waker", context=contextvars.Context()
         )
@@ -113,10 +120,15 @@ class Waker:
         what changed while the old interval ran is looked at."""
         if interval != self._poll_interval:
             self._poll_interval = interval
-            self._due.set()
+            self._look_again()
 
     def wake_soon(self) -> None:
         """Look for due waits now: something may have come due."""
+        self._due.set()
+
+    def _look_again(self) -> None:
+        """A round now that also looks for the next deadline."""
+        self._look_ahead = True
         self._due.set()
 
     def remind(self, deadline: datetime) -> None:
@@ -138,21 +150,23 @@ class Waker:
         if _now() < deadline:  # the event loop's clock ran ahead of the wall clock
             self.remind(deadline)
         else:
-            self._due.set()
+            self._look_again()
 
     async def _run(self) -> None:
         while True:
-            await wait_at_most(self._due, self._poll_interval.total_seconds())
+            polled = not await wait_at_most(self._due, self._poll_interval.total_seconds())
+            look_ahead, self._look_ahead = self._look_ahead or polled, False
             self._due.clear()
             try:
                 # A wait that comes due while the round runs gets its timer (already passed: at
                 # once) from the next deadline after the round's own time.
                 now = _now()
                 await self.wake_due(now)
-                async with self._db.read() as conn:
-                    deadline = await storage.next_deadline(conn, after=now)
-                if deadline is not None:
-                    self.remind(deadline)
+                if look_ahead:
+                    async with self._db.read() as conn:
+                        deadline = await storage.next_deadline(conn, after=now)
+                    if deadline is not None:
+                        self.remind(deadline)
             except Exception as exc:  # the database may be briefly unreachable: tried again in a moment
                 stop_if_cancelled()
                 storage.log_failure(log, "waking parked instances failed", exc)
@@ -202,7 +216,7 @@ class Waker:
 
     def _retry_soon(self) -> None:
         """Look again in a moment, not at the next poll (a look-ahead may be a minute away)."""
-        asyncio.get_running_loop().call_later(_RETRY_AFTER.total_seconds(), self._due.set)
+        asyncio.get_running_loop().call_later(_RETRY_AFTER.total_seconds(), self._look_again)
 
     async def _start(self, wait: storage.DueWaitRow) -> bool:
         """Start one continuation when a slot is free; False if it could not start."""
