@@ -120,7 +120,6 @@ async def test_an_attempt_another_execution_recorded_first_goes_on_as_the_row_sa
     assert len(fake_stack.transactions(ledger)) == 1
 
 
-
 @pytest.mark.parametrize("ended", ["aborted", "unknown"])
 async def test_an_attempt_of_an_ended_instance_calls_nothing(
     start_engine: StartEngine, fake_stack: FakeStack, ledger: str, ended: str

@@ -20,7 +20,8 @@ once.
 The rounds of the timer and of the look-ahead then read the next deadline, to set the timer
 for it. A round woken by a notice does not: each deadline within the horizon was given to
 `remind` as it was parked (here, or by a notice from the process that parked it), and the
-others are the look-ahead's; under a burst of events, that read was a third of each round.
+others are the look-ahead's; under a burst of events, that read was one of each round's three
+transactions.
 """
 
 from __future__ import annotations
