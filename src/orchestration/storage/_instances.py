@@ -95,9 +95,7 @@ _LIST_STAGES = (
     .where(stage_statuses.c.instance_id == sa.bindparam("of_instance"))
     .order_by(stage_statuses.c.stage)
 )
-_LOCK_INSTANCE = (
-    sa.select(workflow_instances).where(workflow_instances.c.id == sa.bindparam("of_instance")).with_for_update()
-)
+_LOCK_INSTANCE = _GET_INSTANCE.with_for_update()
 _LOCK_TERMINATED = (
     sa.select(workflow_instances.c.terminated)
     .where(workflow_instances.c.id == sa.bindparam("of_instance"))
