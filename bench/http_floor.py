@@ -7,12 +7,12 @@ figure with it):
 
 It fetches one token with client credentials, then posts `count` transactions of the same
 shape as a `send` stage's (`--concurrency` in flight, each with its own idempotency key) on
-one kept-alive httpx client, and prints one JSON line: {"count", "wall_s", "cpu_s"}; CPU is
-this whole process's, all threads.
+one aiohttp session (connections kept alive), and prints one JSON line: {"count", "wall_s",
+"cpu_s"}; CPU is this whole process's, all threads.
 
-httpx on purpose, not the benchmarks' load client (bench._client): the server makes its ledger
-calls with httpx (orchestration.stack), and bench.money subtracts this floor from the server's
-CPU per activity, so both sides of that difference must spend what the same client spends.
+aiohttp, as the server's ledger client (orchestration.stack), bare: bench.money subtracts this
+floor from the server's CPU per activity, so both sides of that difference must spend what the
+same library spends on the request.
 """
 
 from __future__ import annotations
@@ -23,19 +23,17 @@ import json
 import time
 import uuid
 
-import httpx
+import aiohttp
 
 TOKEN_PATH = "/api/auth/oauth/token"
 
 
 async def main(url: str, ledger: str, count: int, concurrency: int, client_id: str, secret: str) -> dict[str, float]:
-    async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=concurrency)) as client:
-        token = (
-            await client.post(
-                TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-            )
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as session:
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        async with session.post(url + TOKEN_PATH, data=form) as answer:
+            token = (await answer.json())["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         gate = asyncio.Semaphore(concurrency)
 
         async def post(_: int) -> None:
@@ -44,12 +42,13 @@ async def main(url: str, ledger: str, count: int, concurrency: int, client_id: s
                 "metadata": {},
             }
             async with gate:
-                res = await client.post(
-                    f"/api/ledger/v2/{ledger}/transactions",
-                    json=body,
+                async with session.post(
+                    f"{url}/api/ledger/v2/{ledger}/transactions",
+                    data=json.dumps(body).encode(),
                     headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
-                )
-                res.raise_for_status()
+                ) as res:
+                    res.raise_for_status()
+                    json.loads(await res.read())
 
         started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(post(n) for n in range(count)))

@@ -178,7 +178,7 @@ async def main(count: int, concurrency: int, rounds: int) -> dict[str, Any]:
         say(f"ledger postings: {postings} (expected {expected})")
         summary["postings"] = postings
         say(
-            f"floor, a bare ledger call (httpx, the server's own ledger client): "
+            f"floor, a bare ledger call (aiohttp, the server's own ledger library): "
             f"{summary['floor']['cpu_ms_each']:.2f} ms of CPU per call; "
             f"the server's cost per activity over it: {summary['overhead_cpu_ms']:.1f} ms, the median of "
             f"{rounds} rounds ({', '.join(f'{o:.1f}' for o in summary['overhead_cpu_ms_rounds'])}) "

@@ -3,7 +3,7 @@
 Off by default, and then free: nothing of the OpenTelemetry SDK is imported and `span()`
 is a no-op context. On, a trace per API request (FastAPI instrumentation) and per engine
 run of an instance (DBOS's workflow and step spans), a span per stage and per call to the
-stack, and the trace context sent along with every outgoing HTTP request (httpx
+stack, and the trace context sent along with every call to the stack (aiohttp client
 instrumentation), so that the Ledger, Wallets and Payments join the same trace.
 
 Spans made in workflow code (stages) are made again when DBOS replays an instance after a
@@ -41,13 +41,13 @@ def enabled() -> bool:
 
 
 def configure(settings: TracesSettings, *, version: str) -> None:
-    """Install the tracer provider and the httpx instrumentation, once per process (before
+    """Install the tracer provider and the aiohttp client instrumentation, once per process (before
     the engine starts, whose spans go to the same provider)."""
     global _provider, _tracer
     if not settings.exporter or _provider is not None:
         return
     from opentelemetry import trace
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -57,7 +57,7 @@ def configure(settings: TracesSettings, *, version: str) -> None:
     provider = TracerProvider(resource=Resource.create(attributes))
     provider.add_span_processor(BatchSpanProcessor(_exporter(settings)))
     trace.set_tracer_provider(provider)
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    AioHttpClientInstrumentor().instrument(tracer_provider=provider)
     _provider, _tracer = provider, provider.get_tracer(_TRACER_NAME, version)
     log.info("exporting traces over OTLP/%s to %s", settings.otlp_mode, settings.otlp_endpoint or "the default")
 
@@ -122,9 +122,9 @@ def shutdown() -> None:
     global _provider, _tracer
     if _provider is None:
         return
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 
-    HTTPXClientInstrumentor().uninstrument()
+    AioHttpClientInstrumentor().uninstrument()
     _provider.shutdown()
     _provider = _tracer = None
 

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import httpx
-
 from orchestration import expr
 from orchestration.config import StackSettings, parse_origin
 from orchestration.errors import ValidationFailed
 from orchestration.limits import check_storable
-from orchestration.stack import StackClient, StackError
+from orchestration.stack import StackClient, StackError, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,7 @@ class LinkFetcher:
     def __init__(self, stack: StackClient, anonymous: StackClient, settings: StackSettings) -> None:
         self._stack = stack
         self._anonymous = anonymous
-        self._stack_origin = _origin_of(settings.url) if settings.url else None
+        self._stack_origin = origin_of(settings.url) if settings.url else None
         self._other_origins = [parse_origin(entry) for entry in settings.link_origins]
 
     async def fetch(self, uri: str) -> object:
@@ -89,7 +87,7 @@ class LinkFetcher:
         return data
 
     def _client_for(self, uri: str) -> StackClient:
-        origin = _origin_of(uri) if len(uri) <= MAX_LINK_URI else None
+        origin = origin_of(uri) if len(uri) <= MAX_LINK_URI else None
         if origin is None:
             raise EvaluationFailed(
                 f"reading resource: {uri[:200]}: not an http(s) URI of at most {MAX_LINK_URI} characters"
@@ -100,17 +98,6 @@ class LinkFetcher:
         if any(s == scheme and h == host and p in (None, port) for s, h, p in self._other_origins):
             return self._anonymous
         raise EvaluationFailed(f"reading resource: {uri}: link() reads only --stack-url and --link-origins")
-
-
-def _origin_of(uri: str) -> tuple[str, str, int] | None:
-    # Parsed as the HTTP client parses it, so that the origin checked is the one it would reach.
-    try:
-        url = httpx.URL(uri)
-    except httpx.InvalidURL:
-        return None
-    if url.scheme not in ("http", "https") or not url.host:
-        return None
-    return url.scheme, url.host.lower(), url.port or (443 if url.scheme == "https" else 80)
 
 
 def _link_error(uri: str, exc: StackError) -> str:

@@ -2,7 +2,7 @@
 
 from ._activities import ACTIVITIES, TRANSFER_TYPES, Activity, ActivityKey, ActivityName
 from ._errors import CONFLICT, TRANSPORT, StackError
-from ._http import StackClient
+from ._http import StackClient, origin_of
 
 __all__ = [
     "ACTIVITIES",
@@ -14,4 +14,5 @@ __all__ = [
     "ActivityName",
     "StackClient",
     "StackError",
+    "origin_of",
 ]

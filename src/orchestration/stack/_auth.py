@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import AsyncGenerator
 
-import httpx
+import aiohttp
 
 from ._errors import StackError
-from ._tls import tls_context
 
 SCOPES = "openid ledger:read ledger:write wallets:read wallets:write payments:read payments:write"
 
 # Renew a little before expiry, so that a token never expires in flight.
 _EARLY_RENEWAL_SECONDS = 30.0
+_TOKEN_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
-class ClientCredentials(httpx.Auth):
+class ClientCredentials:
     """Bearer tokens from `<stack>/api/auth/oauth/token`: cached, renewed before they
-    expire, and renewed once more when the gateway answers 401 anyway."""
+    expire, and renewed once more when the gateway answers 401 anyway (`stale`)."""
 
     def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
         self._token_url = token_url
@@ -33,28 +33,24 @@ class ClientCredentials(httpx.Auth):
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        request.headers["Authorization"] = f"Bearer {await self._current(stale=None)}"
-        response = yield request
-        if response.status_code == 401:
-            stale = request.headers["Authorization"].removeprefix("Bearer ")
-            request.headers["Authorization"] = f"Bearer {await self._current(stale=stale)}"
-            yield request
-
-    async def _current(self, *, stale: str | None) -> str:
+    async def token(self, session: aiohttp.ClientSession, *, stale: str | None = None) -> str:
+        """The current token; a new one when it is `stale` (the gateway refused it)."""
         async with self._lock:
             if self._token is None or self._token == stale or time.monotonic() >= self._expires_at:
-                await self._fetch()
+                await self._fetch(session)
             assert self._token is not None
             return self._token
 
-    async def _fetch(self) -> None:
-        # A client of its own: the main one would run this auth flow again.
-        async with httpx.AsyncClient(timeout=30, verify=tls_context()) as client:
-            response = await client.post(self._token_url, data=self._form)
-        if response.status_code != 200:
-            raise StackError(response.status_code, "UNAUTHORIZED", f"token request failed: {response.text[:200]}")
-        body = response.json()
-        self._token = str(body["access_token"])
-        lifetime = float(body.get("expires_in", 3600))
+    async def _fetch(self, session: aiohttp.ClientSession) -> None:
+        async with session.post(self._token_url, data=self._form, timeout=_TOKEN_TIMEOUT) as response:
+            status, answer = response.status, await response.read()
+        if status != 200:
+            text = answer.decode(errors="replace")[:200]
+            raise StackError(status, "UNAUTHORIZED", f"token request failed: {text}")
+        try:
+            body = json.loads(answer)
+            token, lifetime = str(body["access_token"]), float(body.get("expires_in", 3600))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise StackError(status, "UNAUTHORIZED", "token request failed: the answer has no access_token") from None
+        self._token = token
         self._expires_at = time.monotonic() + max(lifetime - _EARLY_RENEWAL_SECONDS, lifetime / 2)

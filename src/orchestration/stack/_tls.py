@@ -10,6 +10,6 @@ import httpx
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    """What httpx would make for each client (the CA bundle, `SSL_CERT_FILE`), made once: loading
-    the bundle costs a tenth of a second of CPU, at start-up and at each token request."""
+    """The CA bundle and `SSL_CERT_FILE`, as httpx trusts them for the process's other clients, made
+    once: loading the bundle costs a tenth of a second of CPU."""
     return httpx.create_ssl_context()
