@@ -56,6 +56,9 @@ Activity = Callable[[StackClient, dict[str, Any], ActivityKey], Awaitable[Any]]
 
 
 def _segment(value: str) -> str:
+    # "." and ".." would be read as dot segments (RFC 3986 §5.2.4): the call would reach another resource.
+    if value in (".", ".."):
+        raise StackError(400, "VALIDATION", f"'{value}' cannot name a ledger, an account, a wallet or a payment")
     return quote(value, safe=":")
 
 
