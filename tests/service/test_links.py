@@ -67,6 +67,14 @@ async def test_what_is_not_allowed_is_refused_before_anything_is_sent(
     assert resources.requests == []
 
 
+async def test_a_redirect_is_an_answer_never_followed(links: LinkFetcher, resources: LinkServer) -> None:
+    with LinkServer() as elsewhere:
+        secret = elsewhere.resource({"role": "admin"})
+        with pytest.raises(EvaluationFailed, match="^unexpected status code when reading resource: 302$"):
+            await links.fetch(resources.redirect(secret))
+        assert elsewhere.requests == []
+
+
 async def test_an_answer_that_could_not_be_stored_is_an_evaluation_error(
     links: LinkFetcher, resources: LinkServer
 ) -> None:

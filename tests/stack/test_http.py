@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from orchestration.stack import TRANSPORT, StackClient, StackError, origin_of
 from tests.testing.engine import STACK_CLIENT_ID, STACK_CLIENT_SECRET
 from tests.testing.fake_stack import FakeStack
+from tests.testing.link_server import LinkServer
 from tests.testing.server import free_port
 
 POSTING = {"postings": [{"source": "world", "destination": "bank", "amount": 100, "asset": "USD/2"}]}
@@ -45,14 +46,18 @@ async def test_a_call_carries_the_token_and_its_idempotency_key(
     assert call.headers["authorization"].startswith("Bearer ")
 
 
-async def test_a_token_the_gateway_forgot_is_renewed_once(
+async def test_a_token_is_kept_and_renewed_once_when_the_gateway_forgot_it(
     client: StackClient, fake_stack: FakeStack, ledger: str
 ) -> None:
-    await client.request("GET", f"/api/ledger/{ledger}/accounts/world")
+    account = f"/api/ledger/{ledger}/accounts/world"
+    await client.request("GET", account)
     issued = fake_stack.tokens_issued
+    await client.request("GET", account)
+    assert fake_stack.tokens_issued == issued  # kept
     fake_stack.expire_tokens()
-    await client.request("GET", f"/api/ledger/{ledger}/accounts/world")
+    await client.request("GET", account)
     assert fake_stack.tokens_issued == issued + 1
+    assert len(fake_stack.requests("GET", account)) == 4  # the refused one, then the same again
 
 
 async def test_a_refused_token_request_is_an_error_naming_it(fake_stack: FakeStack, ledger: str) -> None:
@@ -107,11 +112,65 @@ async def test_a_gateway_that_is_not_there_is_a_transport_error() -> None:
     assert (failed.value.status, failed.value.code, failed.value.retryable) == (0, TRANSPORT, True)
 
 
-@pytest.mark.parametrize("uri", ["http://[::1/x", "http://127.0.0.1\\@example.com/x", "http://127.0.0.1:99999/x"])
-async def test_an_invalid_url_is_refused_before_anything_is_sent(client: StackClient, uri: str) -> None:
+@pytest.mark.parametrize(
+    "uri", ["http://[::1/x", "http://127.0.0.1\\@example.com/x", "http://127.0.0.1:99999/x", "ftp://127.0.0.1/x"]
+)
+async def test_an_invalid_url_is_refused_before_anything_is_sent(
+    client: StackClient, fake_stack: FakeStack, uri: str
+) -> None:
+    sent = len(fake_stack.requests())
     with pytest.raises(StackError, match="invalid URL") as refused:
         await client.request("GET", uri)
     assert (refused.value.status, refused.value.code, refused.value.retryable) == (400, "VALIDATION", False)
+    assert len(fake_stack.requests()) == sent
+
+
+async def test_the_token_goes_to_the_gateway_only(client: StackClient, fake_stack: FakeStack) -> None:
+    with LinkServer() as elsewhere:
+        await client.request("GET", elsewhere.resource({"name": "a"}))
+        # A path beginning with `//` is a path under the gateway, not another host.
+        with pytest.raises(StackError):
+            await client.request("GET", "//" + elsewhere.url.removeprefix("http://") + "/x")
+        assert [r.authorization for r in elsewhere.requests] == [None]
+    assert fake_stack.requests("GET", "//127.0.0.1.*")
+
+
+async def test_a_redirect_is_not_followed_nor_the_token_form_sent_on() -> None:
+    with LinkServer() as gateway, LinkServer() as elsewhere:
+        gateway.redirect(elsewhere.url + "/api/auth/oauth/token", status=307, path="/api/auth/oauth/token")
+        client = StackClient(gateway.url, client_id="id", client_secret="s3cret", timeout=timedelta(seconds=2))
+        try:
+            with pytest.raises(StackError, match="token request failed") as refused:
+                await client.request("POST", "/api/ledger/v2/l/transactions", body=POSTING)
+            assert refused.value.status == 307
+            moved = StackClient(gateway.url, timeout=timedelta(seconds=2))
+            with pytest.raises(StackError):
+                await moved.request("POST", gateway.redirect(elsewhere.url + "/x", status=308), body=POSTING)
+            await moved.aclose()
+        finally:
+            await client.aclose()
+        assert elsewhere.requests == []
+
+
+async def test_the_proxy_of_the_environment_is_used_unless_no_proxy_exempts_the_host(
+    fake_stack: FakeStack, ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = f"/api/ledger/{ledger}/accounts/world"
+    with LinkServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        proxied = StackClient(fake_stack.url, timeout=timedelta(seconds=2))
+        with pytest.raises(StackError):  # the proxy answers 404 to what it does not know
+            await proxied.request("GET", account)
+        await proxied.aclose()
+        assert [r.path for r in proxy.requests] == [fake_stack.url + account]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = StackClient(fake_stack.url, client_id=STACK_CLIENT_ID, client_secret=STACK_CLIENT_SECRET,
+                             timeout=timedelta(seconds=2))
+        await direct.request("GET", account)
+        await direct.aclose()
+        assert len(proxy.requests) == 1
 
 
 def test_an_origin_is_what_a_request_would_reach() -> None:
@@ -127,4 +186,18 @@ def test_an_origin_is_what_a_request_would_reach() -> None:
 @given(st.text(max_size=80) | st.from_regex(r"\Ahttps?://[^/]{0,30}/?.{0,20}\Z"))
 def test_any_text_has_an_origin_or_none_never_an_error(uri: str) -> None:
     origin = origin_of(uri)
-    assert origin is None or (origin[0] in ("http", "https") and origin[1] and 0 < origin[2] < 65536)
+    assert origin is None or (origin[0] in ("http", "https") and origin[1] and 0 <= origin[2] < 65536)
+
+
+@given(
+    st.sampled_from(["http", "https", "HTTP"]),
+    st.from_regex(r"\A[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,3}\Z"),
+    st.none() | st.integers(1, 65535),
+    st.from_regex(r"\A(/[A-Za-z0-9._~%!$&'()*+,;=:@-]{0,10}){0,3}\Z"),
+)
+def test_the_origin_of_a_well_formed_uri_is_its_scheme_host_and_port(
+    scheme: str, host: str, port: int | None, path: str
+) -> None:
+    uri = f"{scheme}://{host}{f':{port}' if port else ''}{path}"
+    default = 443 if scheme.lower() == "https" else 80
+    assert origin_of(uri) == (scheme.lower(), host, port or default)

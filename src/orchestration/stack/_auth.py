@@ -7,6 +7,7 @@ import json
 import time
 
 import aiohttp
+import yarl
 
 from ._errors import StackError
 
@@ -33,16 +34,19 @@ class ClientCredentials:
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def token(self, session: aiohttp.ClientSession, *, stale: str | None = None) -> str:
+    async def token(self, session: aiohttp.ClientSession, proxy: yarl.URL | None, *, stale: str | None = None) -> str:
         """The current token; a new one when it is `stale` (the gateway refused it)."""
         async with self._lock:
             if self._token is None or self._token == stale or time.monotonic() >= self._expires_at:
-                await self._fetch(session)
+                await self._fetch(session, proxy)
             assert self._token is not None
             return self._token
 
-    async def _fetch(self, session: aiohttp.ClientSession) -> None:
-        async with session.post(self._token_url, data=self._form, timeout=_TOKEN_TIMEOUT) as response:
+    async def _fetch(self, session: aiohttp.ClientSession, proxy: yarl.URL | None) -> None:
+        # Not redirected: the form holds the client secret.
+        async with session.post(
+            self._token_url, data=self._form, timeout=_TOKEN_TIMEOUT, allow_redirects=False, proxy=proxy
+        ) as response:
             status, answer = response.status, await response.read()
         if status != 200:
             text = answer.decode(errors="replace")[:200]
@@ -50,7 +54,7 @@ class ClientCredentials:
         try:
             body = json.loads(answer)
             token, lifetime = str(body["access_token"]), float(body.get("expires_in", 3600))
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             raise StackError(status, "UNAUTHORIZED", "token request failed: the answer has no access_token") from None
         self._token = token
         self._expires_at = time.monotonic() + max(lifetime - _EARLY_RENEWAL_SECONDS, lifetime / 2)

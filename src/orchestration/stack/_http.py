@@ -7,7 +7,10 @@ calls, twice per request, and a server keeps many idle between its instances' ca
 
 from __future__ import annotations
 
+import functools
 import json
+import urllib.request
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,12 +21,15 @@ from ._auth import ClientCredentials
 from ._errors import TRANSPORT, StackError
 from ._tls import tls_context
 
+_SCHEMES = ("http", "https")
+
 
 class StackClient:
     """Calls Ledger, Wallets and Payments through the gateway at `url`.
 
-    Every call is bounded by `timeout`; authentication is OAuth2 client
-    credentials when `client_id` is given, none otherwise.
+    Every call is bounded by `timeout`; authentication is OAuth2 client credentials when
+    `client_id` is given, none otherwise. Redirects are answers, never followed: a link()
+    origin, a token or a posting must not be sent on to where an answer points.
     """
 
     def __init__(self, url: str, *, client_id: str = "", client_secret: str = "", timeout: timedelta) -> None:
@@ -31,8 +37,14 @@ class StackClient:
         self._credentials = (
             ClientCredentials(f"{self.url}/api/auth/oauth/token", client_id, client_secret) if client_id else None
         )
+        self._origin = origin_of(self.url)
+        self._proxies: dict[tuple[str, str], yarl.URL | None] = {}
+        if self._origin is not None:
+            self._proxy_for(yarl.URL(self.url))  # a proxy that is not a URL stops the start-up, as with httpx
         self._timeout = aiohttp.ClientTimeout(total=timeout.total_seconds())
+        self._tls = tls_context()  # loaded now, at start-up, rather than at the first call
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def request(
         self,
@@ -43,54 +55,77 @@ class StackClient:
         params: dict[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> Any:
-        """Send one request to `path`, under the gateway's URL, or to an absolute URI; the decoded
-        JSON answer (None when empty), or `StackError`."""
+        """Send one request to `path`, under the gateway's URL, or to an absolute http(s) URI; the
+        decoded JSON answer (None when empty), or `StackError`."""
         headers = {"Content-Type": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         content = json.dumps(body).encode() if body is not None else None
         try:
-            url = yarl.URL(path)
-            if not url.absolute:
-                url = yarl.URL(self.url + path)
-            status, answer = await self._authorized(method, url, content, params, headers)
+            url = self._target(path)
+            proxy = self._proxy_for(url)
+        except ValueError as exc:
+            raise StackError(400, "VALIDATION", f"{method} {path[:200]}: invalid URL: {exc}") from exc
+        exchange = functools.partial(_exchange, self._open(), method, url, content, params, proxy)
+        try:
+            status, answer = await self._authorized(exchange, url, proxy, headers)
         except TimeoutError as exc:
             raise StackError(0, TRANSPORT, f"{method} {path}: no answer within the timeout") from exc
-        except ValueError as exc:  # yarl's, and aiohttp's InvalidURL: nothing was sent
-            raise StackError(400, "VALIDATION", f"{method} {path[:200]}: invalid URL: {exc}") from exc
         except aiohttp.ClientError as exc:
-            raise StackError(0, TRANSPORT, f"{method} {path}: {exc}") from exc
-        if status >= 400:
+            raise StackError(0, TRANSPORT, f"{method} {path}: {_reason(exc)}") from exc
+        if status >= 300:  # a redirect too: not followed, it is no answer to the request
             raise _error_of(status, answer)
         if not answer:
             return None
         try:
             return json.loads(answer)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise StackError(status, "INTERNAL", f"{method} {path}: answer is not JSON") from exc
 
+    def _target(self, path: str) -> yarl.URL:
+        """The URL of `path`; ValueError when it is not one to call."""
+        url = yarl.URL(path)
+        if not (url.absolute and url.scheme in _SCHEMES):
+            url = yarl.URL(self.url + path)  # `//host/x` too: a path under the gateway, like any other
+        if _origin(url) is None:
+            raise ValueError("not an absolute http(s) URL")
+        return url
+
+    def _proxy_for(self, url: yarl.URL) -> yarl.URL | None:
+        """The proxy HTTP(S)_PROXY names for `url`, unless NO_PROXY exempts its host, read once per
+        origin (as httpx read them once per client); ValueError when it is not a URL."""
+        key = (url.scheme, url.host or "")
+        if key not in self._proxies:
+            self._proxies[key] = _environment_proxy(*key)
+        return self._proxies[key]
+
     async def _authorized(
-        self, method: str, url: yarl.URL, content: bytes | None, params: dict[str, str] | None, headers: dict[str, str]
+        self, exchange: _Exchange, url: yarl.URL, proxy: yarl.URL | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:
+        # The token goes to the gateway's origin only, whatever the caller asks.
+        if self._credentials is None or _origin(url) != self._origin:
+            return await exchange(headers)
         session = self._open()
-        if self._credentials is None:
-            return await _exchange(session, method, url, content, params, headers)
-        token = await self._credentials.token(session)
-        answered = await _exchange(session, method, url, content, params, _bearer(headers, token))
+        token = await self._credentials.token(session, proxy)
+        answered = await exchange(_bearer(headers, token))
         if answered[0] == 401:
-            token = await self._credentials.token(session, stale=token)
-            answered = await _exchange(session, method, url, content, params, _bearer(headers, token))
+            token = await self._credentials.token(session, proxy, stale=token)
+            answered = await exchange(_bearer(headers, token))
         return answered
 
     def _open(self) -> aiohttp.ClientSession:
-        # Opened at the first call: a session belongs to the event loop that runs it. `trust_env`:
-        # HTTP(S)_PROXY and NO_PROXY apply, as they did to httpx.
+        # Opened at the first call: a session belongs to the event loop that runs it. Without
+        # `trust_env`, which would look up the proxy and ~/.netrc in a thread at every call:
+        # the proxy is `_proxy_for`'s, and no credentials but ours are sent.
+        if self._closed:
+            raise RuntimeError("the stack client is closed")
         if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=tls_context())
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, trust_env=True)
+            connector = aiohttp.TCPConnector(ssl=self._tls)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 
@@ -101,24 +136,47 @@ async def _exchange(
     url: yarl.URL,
     content: bytes | None,
     params: dict[str, str] | None,
+    proxy: yarl.URL | None,
     headers: dict[str, str],
 ) -> tuple[int, bytes]:
-    async with session.request(method, url, data=content, params=params, headers=headers) as response:
+    async with session.request(
+        method, url, data=content, params=params, headers=headers, allow_redirects=False, proxy=proxy
+    ) as response:
         return response.status, await response.read()
+
+
+_Exchange = Callable[[dict[str, str]], Awaitable[tuple[int, bytes]]]
+
+
+def _environment_proxy(scheme: str, host: str) -> yarl.URL | None:
+    if urllib.request.proxy_bypass(host):
+        return None
+    proxy = urllib.request.getproxies().get(scheme)
+    return yarl.URL(proxy) if proxy else None
 
 
 def _bearer(headers: dict[str, str], token: str) -> dict[str, str]:
     return {**headers, "Authorization": f"Bearer {token}"}
 
 
+def _reason(exc: aiohttp.ClientError) -> str:
+    # A response error's str() starts with its status, 0 or 400 when there was no answer to read one from.
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return exc.message or type(exc).__name__
+    return str(exc) or type(exc).__name__
+
+
 def origin_of(uri: str) -> tuple[str, str, int] | None:
     """The (scheme, host, port) a request to `uri` reaches, parsed as this client parses it; None
     for what is not an absolute http(s) URI."""
     try:
-        url = yarl.URL(uri)
+        return _origin(yarl.URL(uri))
     except ValueError:
         return None
-    if url.scheme not in ("http", "https") or not url.host:
+
+
+def _origin(url: yarl.URL) -> tuple[str, str, int] | None:
+    if url.scheme not in _SCHEMES or not url.host:
         return None
     return url.scheme, url.host.lower(), url.port or (443 if url.scheme == "https" else 80)
 
@@ -129,7 +187,7 @@ def _error_of(status: int, answer: bytes) -> StackError:
     code, message = "INTERNAL" if status >= 500 else "VALIDATION", text[:500]
     try:
         body = json.loads(answer)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         code = str(body.get("errorCode") or body.get("error") or code)
