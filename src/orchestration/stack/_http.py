@@ -66,9 +66,10 @@ class StackClient:
             proxy = self._proxy_for(url)
         except ValueError as exc:
             raise StackError(400, "VALIDATION", f"{method} {path[:200]}: invalid URL: {exc}") from exc
-        exchange = functools.partial(_exchange, self._open(), method, url, content, params, proxy)
+        session = self._open()
+        exchange = functools.partial(_exchange, session, method, url, content, params, proxy)
         try:
-            status, answer = await self._authorized(exchange, url, proxy, headers)
+            status, answer = await self._authorized(session, exchange, url, proxy, headers)
         except TimeoutError as exc:
             raise StackError(0, TRANSPORT, f"{method} {path}: no answer within the timeout") from exc
         except aiohttp.ClientError as exc:
@@ -100,12 +101,16 @@ class StackClient:
         return self._proxies[key]
 
     async def _authorized(
-        self, exchange: _Exchange, url: yarl.URL, proxy: yarl.URL | None, headers: dict[str, str]
+        self,
+        session: aiohttp.ClientSession,
+        exchange: _Exchange,
+        url: yarl.URL,
+        proxy: yarl.URL | None,
+        headers: dict[str, str],
     ) -> tuple[int, bytes]:
         # The token goes to the gateway's origin only, whatever the caller asks.
         if self._credentials is None or _origin(url) != self._origin:
             return await exchange(headers)
-        session = self._open()
         token = await self._credentials.token(session, proxy)
         answered = await exchange(_bearer(headers, token))
         if answered[0] == 401:
