@@ -125,6 +125,19 @@ async def test_an_invalid_url_is_refused_before_anything_is_sent(
     assert len(fake_stack.requests()) == sent
 
 
+@pytest.mark.parametrize("path", ["ledger/v2/l/transactions", "", "ftp://127.0.0.1/x"])
+async def test_what_is_neither_a_path_nor_a_uri_is_refused(fake_stack: FakeStack, path: str) -> None:
+    # Under a gateway URL with a path of its own, "ledger/…" would otherwise be glued to it: /apiledger/….
+    prefixed = StackClient(fake_stack.url + "/api", timeout=timedelta(seconds=2))
+    sent = len(fake_stack.requests())
+    try:
+        with pytest.raises(StackError, match="invalid URL: neither a path nor"):
+            await prefixed.request("GET", path)
+    finally:
+        await prefixed.aclose()
+    assert len(fake_stack.requests()) == sent
+
+
 async def test_the_token_goes_to_the_gateway_only(client: StackClient, fake_stack: FakeStack) -> None:
     with LinkServer() as elsewhere:
         await client.request("GET", elsewhere.resource({"name": "a"}))

@@ -87,6 +87,8 @@ class StackClient:
         """The URL of `path`; ValueError when it is not one to call."""
         url = yarl.URL(path)
         if not (url.absolute and url.scheme in _SCHEMES):
+            if not path.startswith("/"):
+                raise ValueError("neither a path nor an absolute http(s) URL")
             url = yarl.URL(self.url + path)  # `//host/x` too: a path under the gateway, like any other
         if _origin(url) is None:
             raise ValueError("not an absolute http(s) URL")
