@@ -4,7 +4,6 @@ becomes (spec §7.2), and the token it carries (§7.1)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -19,13 +18,6 @@ from tests.testing.server import free_port
 
 POSTING = {"postings": [{"source": "world", "destination": "bank", "amount": 100, "asset": "USD/2"}]}
 
-
-@pytest.fixture
-async def client(fake_stack: FakeStack) -> AsyncIterator[StackClient]:
-    gateway = StackClient(fake_stack.url, client_id=STACK_CLIENT_ID, client_secret=STACK_CLIENT_SECRET,
-                          timeout=timedelta(seconds=0.5))
-    yield gateway
-    await gateway.aclose()
 
 
 @pytest.fixture
@@ -96,7 +88,7 @@ async def test_no_answer_within_the_timeout_is_a_transport_error(
     client: StackClient, fake_stack: FakeStack, ledger: str
 ) -> None:
     path = f"/api/ledger/{ledger}/accounts/world"
-    fake_stack.hang_next("GET", path, seconds=3)
+    fake_stack.hang_next("GET", path, seconds=5)  # longer than `client`'s timeout (conftest.py)
     with pytest.raises(StackError, match="no answer within the timeout") as failed:
         await client.request("GET", path)
     assert (failed.value.status, failed.value.code, failed.value.retryable) == (0, TRANSPORT, True)

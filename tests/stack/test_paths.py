@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 
 from orchestration.stack import ACTIVITIES, ActivityKey, ActivityName, StackClient, StackError
-from tests.testing.engine import STACK_CLIENT_ID, STACK_CLIENT_SECRET
 from tests.testing.fake_stack import FakeStack
 
 KEY = ActivityKey("instance", 0, 0)
-
-
-@pytest.fixture
-async def client(fake_stack: FakeStack) -> AsyncIterator[StackClient]:
-    gateway = StackClient(fake_stack.url, client_id=STACK_CLIENT_ID, client_secret=STACK_CLIENT_SECRET,
-                          timeout=timedelta(seconds=2))
-    yield gateway
-    await gateway.aclose()
 
 
 @pytest.mark.parametrize("dots", [".", ".."])
